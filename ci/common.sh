@@ -1,0 +1,57 @@
+# Sourced by the ci/ scripts and ./ibot4j: repository paths, JDK and LibTorch discovery.
+# Each function prints one sentence on failure saying what is missing and how to get it.
+
+IBOT4J_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+IBOT4J_CACHE="${IBOT4J_CACHE:-$IBOT4J_ROOT/.cache}"
+IBOT4J_BUILD="${IBOT4J_BUILD:-$IBOT4J_ROOT/build}"
+IBOT4J_TORCH_VERSION="2.13.0"
+# jextract's output uses SymbolLookup.findOrThrow, new in JDK 23.
+IBOT4J_MIN_JDK=23
+
+die() { echo "ibot4j: $*" >&2; exit 1; }
+
+jdk_major() { # $1 = a java binary
+  "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
+}
+
+# Sets JAVA_HOME to a JDK >= IBOT4J_MIN_JDK: $JAVA_HOME, then java on PATH, then /usr/lib/jvm/*.
+find_jdk() {
+  local candidates=() c v
+  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+  if command -v java >/dev/null 2>&1; then
+    candidates+=("$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")")
+  fi
+  for c in /usr/lib/jvm/*; do [ -d "$c" ] && candidates+=("$c"); done
+  for c in "${candidates[@]}"; do
+    [ -x "$c/bin/java" ] && [ -x "$c/bin/javac" ] || continue
+    v=$(jdk_major "$c/bin/java")
+    if [ -n "$v" ] && [ "${v%%.*}" -ge "$IBOT4J_MIN_JDK" ] 2>/dev/null; then
+      export JAVA_HOME="$c"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  done
+  die "no JDK >= $IBOT4J_MIN_JDK found (looked at \$JAVA_HOME, java on PATH and /usr/lib/jvm/*); install one, e.g. 'apt-get install openjdk-25-jdk-headless' or Temurin 25, or set JAVA_HOME to it."
+}
+
+# Prints the LibTorch root (with include/, lib/, share/cmake/Torch), in the documented order:
+# $LIBTORCH, then LIBTORCH_USE_PYTORCH=1 (the installed Python torch), then the repo cache.
+find_libtorch() {
+  if [ -n "${LIBTORCH:-}" ]; then
+    [ -f "$LIBTORCH/share/cmake/Torch/TorchConfig.cmake" ] ||
+      die "LIBTORCH=$LIBTORCH does not look like LibTorch (no share/cmake/Torch/TorchConfig.cmake); point it at the unpacked LibTorch folder or unset it."
+    echo "$LIBTORCH"; return 0
+  fi
+  if [ "${LIBTORCH_USE_PYTORCH:-}" = "1" ]; then
+    local py="${PYTHON:-python3}" dir
+    dir=$("$py" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null) ||
+      die "LIBTORCH_USE_PYTORCH=1 but '$py -c \"import torch\"' failed; install torch for that Python or unset LIBTORCH_USE_PYTORCH."
+    echo "$dir"; return 0
+  fi
+  if [ -f "$IBOT4J_CACHE/libtorch/share/cmake/Torch/TorchConfig.cmake" ]; then
+    echo "$IBOT4J_CACHE/libtorch"; return 0
+  fi
+  die "no LibTorch: set LIBTORCH=<dir> (official zip layout), or LIBTORCH_USE_PYTORCH=1, or run ci/libtorch to fetch torch==$IBOT4J_TORCH_VERSION into $IBOT4J_CACHE/libtorch."
+}
+
+native_library() { echo "$IBOT4J_BUILD/native/libibot4j.so"; }

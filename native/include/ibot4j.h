@@ -1,0 +1,185 @@
+/*
+ * ibot4j native API: a small C surface over a LibTorch implementation of iBOT.
+ *
+ * Conventions (every function):
+ *  - returns an ibot4j_status; IBOT4J_OK is 0;
+ *  - on failure writes a NUL-terminated UTF-8 message into the caller's `err` buffer of
+ *    `err_len` bytes (truncated if needed) in the same call; `err` may be NULL when err_len is 0;
+ *  - never lets a C++ exception escape;
+ *  - tensors are caller memory, read or written in place (never retained after the call returns);
+ *  - float tensors are contiguous float32, row-major; masks are contiguous uint8 (0 = visible).
+ * A model handle may be used by one thread at a time.
+ */
+#ifndef IBOT4J_H
+#define IBOT4J_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes (int32). */
+#define IBOT4J_OK 0
+#define IBOT4J_ERR_INVALID_ARGUMENT 1
+#define IBOT4J_ERR_OUT_OF_MEMORY 2
+#define IBOT4J_ERR_INTERNAL 3
+#define IBOT4J_ERR_IO 4
+
+/* Which network of a model (int32). */
+#define IBOT4J_STUDENT 0
+#define IBOT4J_TEACHER 1
+
+/* Devices (int32). */
+#define IBOT4J_DEVICE_CPU 0
+#define IBOT4J_DEVICE_CUDA 1
+
+typedef struct ibot4j_model ibot4j_model;
+
+typedef struct ibot4j_build_info {
+    int32_t abi_version;          /* IBOT4J_ABI_VERSION the library was built with */
+    int32_t torch_major;          /* LibTorch version compiled against */
+    int32_t torch_minor;
+    int32_t torch_patch;
+    int32_t cuda_available;       /* whether the loaded LibTorch sees a CUDA device */
+    int32_t num_threads;          /* current intra-op threads */
+} ibot4j_build_info;
+
+#define IBOT4J_ABI_VERSION 1
+
+typedef struct ibot4j_config {
+    /* Vision Transformer (student and teacher share the architecture). */
+    int32_t img_size;             /* size pos_embed is built for, e.g. 224 or 32 */
+    int32_t patch_size;
+    int32_t in_chans;
+    int32_t embed_dim;
+    int32_t depth;
+    int32_t num_heads;
+    double mlp_ratio;
+    int32_t qkv_bias;             /* bool */
+    double drop_path_rate;        /* student only; the teacher uses 0 */
+    /* iBOT heads. */
+    int32_t out_dim;              /* K of the CLS projection */
+    int32_t patch_out_dim;        /* K' of the patch projection (ignored when a head is shared) */
+    int32_t hidden_dim;           /* head MLP width (2048 in the paper) */
+    int32_t bottleneck_dim;       /* 256 in the paper */
+    int32_t shared_head;          /* bool: student patch tokens use the CLS last layer */
+    int32_t shared_head_teacher;  /* bool: same for the teacher (official default: true) */
+    int32_t norm_last_layer;      /* bool: freeze weight-norm g at 1 */
+    /* Loss. */
+    double student_temp;
+    double center_momentum;
+    double center_momentum2;
+    double lambda1;
+    double lambda2;
+    /* AdamW. */
+    double beta1;
+    double beta2;
+    double eps;
+    /* Runtime. */
+    int64_t seed;
+    int32_t num_threads;          /* LibTorch intra-op threads (process-wide); 0 keeps the current */
+    int32_t device;               /* IBOT4J_DEVICE_* */
+    int32_t bf16_autocast;        /* bool: bf16 autocast for forward passes (CUDA only) */
+} ibot4j_config;
+
+typedef struct ibot4j_batch {
+    const float* global_crops;    /* [batch_size * n_global, in_chans, global_size, global_size] */
+    const float* local_crops;     /* [batch_size * n_local, in_chans, local_size, local_size]; NULL if n_local 0 */
+    const uint8_t* masks;         /* [batch_size * n_global, global_size/p, global_size/p] */
+    int64_t batch_size;           /* images per step (B) */
+    int32_t n_global;             /* G >= 2 */
+    int32_t n_local;              /* L >= 0 */
+    int32_t global_size;          /* pixels, square crops */
+    int32_t local_size;
+} ibot4j_batch;
+
+typedef struct ibot4j_step_params {
+    double lr;
+    double weight_decay;          /* applied to parameters with >= 2 dims that are not biases */
+    double teacher_momentum;      /* EMA momentum m: teacher <- m*teacher + (1-m)*student */
+    double teacher_temp;
+    double teacher_patch_temp;
+    int32_t freeze_last_layer;    /* bool: no update of the last layer(s) this step */
+    double clip_grad;             /* per-parameter norm clip; 0 disables */
+} ibot4j_step_params;
+
+typedef struct ibot4j_step_result {
+    double loss;                  /* cls_loss + patch_loss */
+    double cls_loss;
+    double patch_loss;
+    double grad_norm;             /* L2 norm of all gradients before clipping */
+    int32_t finite;               /* bool: 0 means nothing was updated */
+    int64_t step;                 /* optimiser steps taken by this model so far */
+} ibot4j_step_result;
+
+int32_t ibot4j_build_info_get(ibot4j_build_info* out, char* err, size_t err_len);
+
+/* The loaded LibTorch's own description (at::show_config), truncated to buf_len. */
+int32_t ibot4j_torch_config(char* buf, size_t buf_len, char* err, size_t err_len);
+
+int32_t ibot4j_model_create(const ibot4j_config* config, ibot4j_model** out, char* err, size_t err_len);
+
+/* Frees the model; NULL is allowed. */
+int32_t ibot4j_model_free(ibot4j_model* model, char* err, size_t err_len);
+
+/* One iBOT optimisation step: forward, loss, backward, clip, AdamW, EMA. A non-finite loss
+ * updates nothing (finite = 0 in the result, status OK). */
+int32_t ibot4j_train_step(ibot4j_model* model, const ibot4j_batch* batch, const ibot4j_step_params* params,
+                          ibot4j_step_result* out, char* err, size_t err_len);
+
+/* Backbone features (after the final norm) of `which` network for images [n, in_chans, height, width].
+ * masks (student only, may be NULL): [n, height/p, width/p]. out_cls [n, embed_dim] and
+ * out_patch [n, (height/p)*(width/p), embed_dim] may each be NULL. */
+int32_t ibot4j_embed(ibot4j_model* model, int32_t which, const float* images, int64_t n, int32_t height,
+                     int32_t width, const uint8_t* masks, float* out_cls, float* out_patch, char* err,
+                     size_t err_len);
+
+/* Head of `which` network on backbone tokens [n, tokens, embed_dim] (CLS first):
+ * out_cls [n, out_dim]; out_patch [n, tokens-1, patch dim] (may be NULL). */
+int32_t ibot4j_head(ibot4j_model* model, int32_t which, const float* tokens, int64_t n, int64_t num_tokens,
+                    float* out_cls, float* out_patch, char* err, size_t err_len);
+
+/* The iBOT loss for given head outputs, as train_step computes it. Inputs:
+ * student_cls [(G+L)*B, K], student_patch [G*B, N, K'], teacher_cls [G*B, K], teacher_patch [G*B, N, K'],
+ * masks [G*B, N]. Writes loss, cls_loss and patch_loss into out (other fields 0). When update_center
+ * is non-zero the model's centres are updated as after a training step. */
+int32_t ibot4j_loss(ibot4j_model* model, const float* student_cls, const float* student_patch,
+                    const float* teacher_cls, const float* teacher_patch, const uint8_t* masks, int64_t batch_size,
+                    int32_t n_global, int32_t n_local, int64_t num_patches, double teacher_temp,
+                    double teacher_patch_temp, int32_t update_center, ibot4j_step_result* out, char* err,
+                    size_t err_len);
+
+/* Named state: "student.<param>", "teacher.<param>", "loss.center", "loss.center2".
+ * Names are written '\n'-separated into buf; *needed receives the size required including the NUL. */
+int32_t ibot4j_tensor_names(ibot4j_model* model, char* buf, size_t buf_len, size_t* needed, char* err,
+                            size_t err_len);
+
+/* Shape of a named tensor: up to max_dims sizes into dims, the rank into *ndim. */
+int32_t ibot4j_tensor_shape(ibot4j_model* model, const char* name, int64_t* dims, int32_t max_dims,
+                            int32_t* ndim, char* err, size_t err_len);
+
+/* Copies a named tensor (numel floats) out of, or into, the model. */
+int32_t ibot4j_tensor_read(ibot4j_model* model, const char* name, float* out, int64_t numel, char* err,
+                           size_t err_len);
+int32_t ibot4j_tensor_write(ibot4j_model* model, const char* name, const float* data, int64_t numel,
+                            char* err, size_t err_len);
+
+/* Full training state (both networks, centres, optimiser, step count, RNG) plus a caller's UTF-8
+ * metadata string, to one file. The caller makes the write atomic (temporary name, then rename). */
+int32_t ibot4j_checkpoint_save(ibot4j_model* model, const char* path, const char* metadata, char* err,
+                               size_t err_len);
+
+/* Restores a checkpoint saved by a model of the same configuration. */
+int32_t ibot4j_checkpoint_load(ibot4j_model* model, const char* path, char* err, size_t err_len);
+
+/* Reads only the metadata string of a checkpoint. */
+int32_t ibot4j_checkpoint_metadata(const char* path, char* buf, size_t buf_len, size_t* needed, char* err,
+                                   size_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IBOT4J_H */

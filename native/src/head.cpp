@@ -1,0 +1,53 @@
+#include "head.h"
+
+#include "common.h"
+
+namespace ibot4j {
+
+namespace F = torch::nn::functional;
+
+WeightNormLinearImpl::WeightNormLinearImpl(int64_t in_features, int64_t out_features, bool freeze_g) {
+  weight_g = register_parameter("weight_g", torch::ones({out_features, 1}), /*requires_grad=*/!freeze_g);
+  weight_v = register_parameter("weight_v", torch::zeros({out_features, in_features}));
+}
+
+torch::Tensor WeightNormLinearImpl::forward(const torch::Tensor& x) {
+  return F::linear(x, at::_weight_norm(weight_v, weight_g, 0));
+}
+
+void WeightNormLinearImpl::init_weights(at::Generator& gen) {
+  // The official last layer is created after the trunc-normal pass: default Linear init for v, g = 1.
+  torch::NoGradGuard no_grad;
+  default_uniform_(weight_v, weight_v.size(1), gen);
+  weight_g.fill_(1.0);
+}
+
+IbotHeadImpl::IbotHeadImpl(const HeadOptions& o) : options(o) {
+  mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(o.in_dim, o.hidden_dim), torch::nn::GELU(),
+                                                     torch::nn::Linear(o.hidden_dim, o.hidden_dim),
+                                                     torch::nn::GELU(),
+                                                     torch::nn::Linear(o.hidden_dim, o.bottleneck_dim)));
+  last_layer = register_module("last_layer", WeightNormLinear(o.bottleneck_dim, o.out_dim, o.norm_last_layer));
+  if (!o.shared_head) {
+    last_layer2 =
+        register_module("last_layer2", WeightNormLinear(o.bottleneck_dim, o.patch_out_dim, o.norm_last_layer));
+  }
+}
+
+torch::Tensor IbotHeadImpl::embed(const torch::Tensor& tokens) {
+  return F::normalize(mlp->forward(tokens), F::NormalizeFuncOptions().p(2).dim(-1).eps(1e-12));
+}
+
+void IbotHeadImpl::init_weights(at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  for (auto& module : mlp->modules(/*include_self=*/false)) {
+    if (auto* linear = module->as<torch::nn::Linear>()) {
+      trunc_normal_(linear->weight, 0.02, gen);
+      linear->bias.zero_();
+    }
+  }
+  last_layer->init_weights(gen);
+  if (!last_layer2.is_empty()) last_layer2->init_weights(gen);
+}
+
+}  // namespace ibot4j

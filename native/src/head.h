@@ -1,0 +1,48 @@
+// iBOT projection head (models/head.py): a 3-layer MLP shared by all tokens, L2 normalisation, then
+// weight-normalised projections (CLS, and a separate patch projection unless shared).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace ibot4j {
+
+struct HeadOptions {
+  int64_t in_dim = 384;
+  int64_t out_dim = 8192;
+  int64_t patch_out_dim = 8192;
+  int64_t hidden_dim = 2048;
+  int64_t bottleneck_dim = 256;
+  bool shared_head = false;
+  bool norm_last_layer = true;
+};
+
+// nn.utils.weight_norm(nn.Linear(in, out, bias=False)): W = g * v / ||v|| per output row.
+class WeightNormLinearImpl : public torch::nn::Module {
+ public:
+  WeightNormLinearImpl(int64_t in_features, int64_t out_features, bool freeze_g);
+  torch::Tensor forward(const torch::Tensor& x);
+  void init_weights(at::Generator& gen);
+  torch::Tensor weight_g;
+  torch::Tensor weight_v;
+};
+TORCH_MODULE(WeightNormLinear);
+
+class IbotHeadImpl : public torch::nn::Module {
+ public:
+  explicit IbotHeadImpl(const HeadOptions& o);
+  // MLP + L2 normalisation: the part every token goes through.
+  torch::Tensor embed(const torch::Tensor& tokens);
+  torch::Tensor cls_logits(const torch::Tensor& z) { return last_layer->forward(z); }
+  torch::Tensor patch_logits(const torch::Tensor& z) {
+    return last_layer2.is_empty() ? last_layer->forward(z) : last_layer2->forward(z);
+  }
+  void init_weights(at::Generator& gen);
+
+  HeadOptions options;
+  torch::nn::Sequential mlp{nullptr};
+  WeightNormLinear last_layer{nullptr};
+  WeightNormLinear last_layer2{nullptr};  // empty when shared
+};
+TORCH_MODULE(IbotHead);
+
+}  // namespace ibot4j

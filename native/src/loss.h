@@ -1,0 +1,48 @@
+// iBOT loss (main_ibot.py: iBOTLoss) with its two EMA centres.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace ibot4j {
+
+struct LossOptions {
+  double student_temp = 0.1;
+  double center_momentum = 0.9;
+  double center_momentum2 = 0.9;
+  double lambda1 = 1.0;
+  double lambda2 = 1.0;
+};
+
+struct LossInputs {
+  torch::Tensor student_cls;           // [(G+L)*B, K] raw logits, crop-major
+  torch::Tensor student_patch_masked;  // [M, K'] raw logits of the masked tokens of the G global crops
+  torch::Tensor teacher_cls;           // [G*B, K]
+  torch::Tensor teacher_patch;         // [G*B, N, K']
+  torch::Tensor masks;                 // bool [G*B, N]; the rows of student_patch_masked are masks' true cells in order
+  int64_t batch_size = 0;
+  int64_t n_global = 2;
+  int64_t n_local = 0;
+  double teacher_temp = 0.04;
+  double teacher_patch_temp = 0.04;
+};
+
+struct LossValues {
+  torch::Tensor total;  // scalar, differentiable w.r.t. the student logits
+  torch::Tensor cls;
+  torch::Tensor patch;
+};
+
+class IbotLoss {
+ public:
+  IbotLoss(const LossOptions& options, int64_t out_dim, int64_t patch_out_dim, torch::Device device);
+  // Uses the current centres; does not update them.
+  LossValues compute(const LossInputs& in) const;
+  // center <- m*center + (1-m)*batch mean of the raw teacher logits (all patch tokens for center2).
+  void update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch);
+
+  LossOptions options;
+  torch::Tensor center;   // [1, K]
+  torch::Tensor center2;  // [1, 1, K']
+};
+
+}  // namespace ibot4j

@@ -1,0 +1,83 @@
+// Vision Transformer backbone as in the official iBOT code (models/vision_transformer.py):
+// pre-norm blocks, LayerNorm eps 1e-6, learnable mask token written over masked patch embeddings.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <optional>
+
+namespace ibot4j {
+
+struct VitOptions {
+  int64_t img_size = 224;
+  int64_t patch_size = 16;
+  int64_t in_chans = 3;
+  int64_t embed_dim = 384;
+  int64_t depth = 12;
+  int64_t num_heads = 6;
+  double mlp_ratio = 4.0;
+  bool qkv_bias = true;
+  double drop_path_rate = 0.0;
+  bool masked_im_modeling = false;  // student: has the `masked_embed` token
+};
+
+class PatchEmbedImpl : public torch::nn::Module {
+ public:
+  PatchEmbedImpl(int64_t in_chans, int64_t embed_dim, int64_t patch_size);
+  torch::Tensor forward(const torch::Tensor& x) { return proj->forward(x); }
+  torch::nn::Conv2d proj{nullptr};
+};
+TORCH_MODULE(PatchEmbed);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear qkv{nullptr};
+  torch::nn::Linear proj{nullptr};
+  int64_t num_heads;
+};
+TORCH_MODULE(Attention);
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(int64_t dim, int64_t hidden);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear fc1{nullptr};
+  torch::nn::Linear fc2{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(const VitOptions& o, double drop_path);
+  // `gen` non-null enables stochastic depth (student training only).
+  torch::Tensor forward(const torch::Tensor& x, at::Generator* gen);
+  torch::nn::LayerNorm norm1{nullptr};
+  Attention attn{nullptr};
+  torch::nn::LayerNorm norm2{nullptr};
+  Mlp mlp{nullptr};
+  double drop_path;
+};
+TORCH_MODULE(Block);
+
+class VisionTransformerImpl : public torch::nn::Module {
+ public:
+  explicit VisionTransformerImpl(const VitOptions& o);
+  // images [n, C, H, W]; masks (optional) bool [n, H/p, W/p]; returns normalised tokens [n, 1+N, D].
+  torch::Tensor forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
+                        at::Generator* drop_path_gen);
+  void init_weights(at::Generator& gen);
+  torch::Tensor interpolate_pos_encoding(int64_t grid_h, int64_t grid_w);
+
+  VitOptions options;
+  PatchEmbed patch_embed{nullptr};
+  torch::Tensor cls_token;
+  torch::Tensor pos_embed;
+  torch::Tensor masked_embed;  // undefined for the teacher
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+};
+TORCH_MODULE(VisionTransformer);
+
+}  // namespace ibot4j
