@@ -114,7 +114,8 @@ torch::Tensor VisionTransformerImpl::interpolate_pos_encoding(int64_t grid_h, in
   auto resized = F::interpolate(patch_pos, F::InterpolateFuncOptions()
                                                .scale_factor(std::vector<double>{w0 / side, h0 / side})
                                                .mode(torch::kBicubic)
-                                               .align_corners(false));
+                                               .align_corners(false)
+                                               .recompute_scale_factor(false));
   TORCH_CHECK(resized.size(2) == grid_w && resized.size(3) == grid_h,
               "positional embedding interpolation produced ", resized.sizes(), " for a ", grid_h, "x", grid_w,
               " grid");

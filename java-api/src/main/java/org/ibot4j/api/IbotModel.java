@@ -1,0 +1,307 @@
+package org.ibot4j.api;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.ibot4j.bindings.Ibot4jC;
+import org.ibot4j.bindings.ibot4j_batch;
+import org.ibot4j.bindings.ibot4j_config;
+import org.ibot4j.bindings.ibot4j_step_params;
+import org.ibot4j.bindings.ibot4j_step_result;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A student/teacher iBOT model held by the native library. Confined to the thread that created it;
+ * close it to free its native memory (a model that is never closed is reported, not freed, by a
+ * Cleaner: native memory is released only by {@link #close()}).
+ */
+public final class IbotModel implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(IbotModel.class);
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final IbotConfig config;
+    private final Thread owner;
+    private final Arena arena;
+    private final MemorySegment handle;
+    private final MemorySegment err;
+    // Reused by every step, so a step allocates nothing on the Java side.
+    private final MemorySegment batchStruct;
+    private final MemorySegment paramsStruct;
+    private final MemorySegment resultStruct;
+    private final AtomicBoolean closed;
+    private final Cleaner.Cleanable leakWarning;
+
+    private IbotModel(IbotConfig config, Arena arena, MemorySegment handle, MemorySegment err) {
+        this.config = config;
+        this.owner = Thread.currentThread();
+        this.arena = arena;
+        this.handle = handle;
+        this.err = err;
+        this.batchStruct = ibot4j_batch.allocate(arena);
+        this.paramsStruct = ibot4j_step_params.allocate(arena);
+        this.resultStruct = ibot4j_step_result.allocate(arena);
+        AtomicBoolean closedFlag = new AtomicBoolean();
+        this.closed = closedFlag;
+        String description = "IbotModel(embed_dim=" + config.embedDim() + ", depth=" + config.depth() + ")";
+        this.leakWarning = CLEANER.register(this, () -> {
+            if (!closedFlag.get()) {
+                LOG.warn("{} was never closed; its native memory leaked. Use try-with-resources.", description);
+            }
+        });
+    }
+
+    /** Builds student and teacher from {@code config}, initialised from its seed. */
+    public static IbotModel create(IbotConfig config) {
+        NativeLibrary.load();
+        Arena arena = Arena.ofConfined();
+        try {
+            MemorySegment err = NativeErrors.allocate(arena);
+            MemorySegment c = toStruct(config, arena);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeErrors.check(Ibot4jC.ibot4j_model_create(c, out, err, NativeErrors.BUFFER_BYTES), err, "model_create");
+            return new IbotModel(config, arena, out.get(ValueLayout.ADDRESS, 0), err);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static MemorySegment toStruct(IbotConfig k, Arena arena) {
+        MemorySegment s = ibot4j_config.allocate(arena);
+        ibot4j_config.img_size(s, k.imgSize());
+        ibot4j_config.patch_size(s, k.patchSize());
+        ibot4j_config.in_chans(s, k.inChans());
+        ibot4j_config.embed_dim(s, k.embedDim());
+        ibot4j_config.depth(s, k.depth());
+        ibot4j_config.num_heads(s, k.numHeads());
+        ibot4j_config.mlp_ratio(s, k.mlpRatio());
+        ibot4j_config.qkv_bias(s, k.qkvBias() ? 1 : 0);
+        ibot4j_config.drop_path_rate(s, k.dropPathRate());
+        ibot4j_config.out_dim(s, k.outDim());
+        ibot4j_config.patch_out_dim(s, k.patchOutDim());
+        ibot4j_config.hidden_dim(s, k.hiddenDim());
+        ibot4j_config.bottleneck_dim(s, k.bottleneckDim());
+        ibot4j_config.shared_head(s, k.sharedHead() ? 1 : 0);
+        ibot4j_config.shared_head_teacher(s, k.sharedHeadTeacher() ? 1 : 0);
+        ibot4j_config.norm_last_layer(s, k.normLastLayer() ? 1 : 0);
+        ibot4j_config.student_temp(s, k.studentTemp());
+        ibot4j_config.center_momentum(s, k.centerMomentum());
+        ibot4j_config.center_momentum2(s, k.centerMomentum2());
+        ibot4j_config.lambda1(s, k.lambda1());
+        ibot4j_config.lambda2(s, k.lambda2());
+        ibot4j_config.beta1(s, k.beta1());
+        ibot4j_config.beta2(s, k.beta2());
+        ibot4j_config.eps(s, k.eps());
+        ibot4j_config.seed(s, k.seed());
+        ibot4j_config.num_threads(s, k.numThreads());
+        ibot4j_config.device(s, k.device().code);
+        ibot4j_config.bf16_autocast(s, k.bf16Autocast() ? 1 : 0);
+        return s;
+    }
+
+    public IbotConfig config() {
+        return config;
+    }
+
+    /** One iBOT optimisation step; returns with {@code finite == false} and nothing updated on a non-finite loss. */
+    public StepResult trainStep(TrainBatch batch, StepParams params) {
+        ensureUsable();
+        batch.validate(config);
+        ibot4j_batch.global_crops(batchStruct, batch.globalCrops());
+        ibot4j_batch.local_crops(batchStruct, batch.nLocal() > 0 ? batch.localCrops() : MemorySegment.NULL);
+        ibot4j_batch.masks(batchStruct, batch.masks());
+        ibot4j_batch.batch_size(batchStruct, batch.batchSize());
+        ibot4j_batch.n_global(batchStruct, batch.nGlobal());
+        ibot4j_batch.n_local(batchStruct, batch.nLocal());
+        ibot4j_batch.global_size(batchStruct, batch.globalSize());
+        ibot4j_batch.local_size(batchStruct, batch.localSize());
+        ibot4j_step_params.lr(paramsStruct, params.lr());
+        ibot4j_step_params.weight_decay(paramsStruct, params.weightDecay());
+        ibot4j_step_params.teacher_momentum(paramsStruct, params.teacherMomentum());
+        ibot4j_step_params.teacher_temp(paramsStruct, params.teacherTemp());
+        ibot4j_step_params.teacher_patch_temp(paramsStruct, params.teacherPatchTemp());
+        ibot4j_step_params.freeze_last_layer(paramsStruct, params.freezeLastLayer() ? 1 : 0);
+        ibot4j_step_params.clip_grad(paramsStruct, params.clipGrad());
+        NativeErrors.check(Ibot4jC.ibot4j_train_step(handle, batchStruct, paramsStruct, resultStruct, err,
+                NativeErrors.BUFFER_BYTES), err, "train_step");
+        return new StepResult(ibot4j_step_result.loss(resultStruct), ibot4j_step_result.cls_loss(resultStruct),
+                ibot4j_step_result.patch_loss(resultStruct), ibot4j_step_result.grad_norm(resultStruct),
+                ibot4j_step_result.finite(resultStruct) != 0, ibot4j_step_result.step(resultStruct));
+    }
+
+    /**
+     * Backbone features after the final norm for {@code n} images {@code [n, C, height, width]} (float32).
+     * {@code masks} (student only) may be {@link MemorySegment#NULL}; {@code outCls} receives
+     * {@code [n, embed_dim]} and {@code outPatch} {@code [n, N, embed_dim]}; either may be NULL.
+     */
+    public void embed(Network which, MemorySegment images, int n, int height, int width, MemorySegment masks,
+            MemorySegment outCls, MemorySegment outPatch) {
+        ensureUsable();
+        long c = config.inChans(), d = config.embedDim();
+        Segments.requireFloats("images", images, n * c * height * width);
+        long patches = (long) (height / config.patchSize()) * (width / config.patchSize());
+        if (!isNull(masks)) Segments.requireBytes("masks", masks, n * patches);
+        if (!isNull(outCls)) Segments.requireFloats("out_cls", outCls, n * d);
+        if (!isNull(outPatch)) Segments.requireFloats("out_patch", outPatch, n * patches * d);
+        NativeErrors.check(Ibot4jC.ibot4j_embed(handle, which.code, images, n, height, width, nullToNull(masks),
+                nullToNull(outCls), nullToNull(outPatch), err, NativeErrors.BUFFER_BYTES), err, "embed");
+    }
+
+    /** CLS features {@code [n][embed_dim]} of the teacher (or student) for images in a native segment. */
+    public float[][] embedCls(Network which, MemorySegment images, int n, int height, int width) {
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment out = scratch.allocate(ValueLayout.JAVA_FLOAT, (long) n * config.embedDim());
+            embed(which, images, n, height, width, MemorySegment.NULL, out, MemorySegment.NULL);
+            float[][] rows = new float[n][];
+            for (int i = 0; i < n; i++) {
+                rows[i] = out.asSlice((long) i * config.embedDim() * Float.BYTES, (long) config.embedDim() * Float.BYTES)
+                        .toArray(ValueLayout.JAVA_FLOAT);
+            }
+            return rows;
+        }
+    }
+
+    /**
+     * Head logits of {@code which} for backbone tokens {@code [n, numTokens, embed_dim]} (CLS first):
+     * {@code outCls [n, out_dim]}, {@code outPatch [n, numTokens - 1, patch dim]} (may be NULL).
+     */
+    public void head(Network which, MemorySegment tokens, int n, int numTokens, MemorySegment outCls, MemorySegment outPatch) {
+        ensureUsable();
+        Segments.requireFloats("tokens", tokens, (long) n * numTokens * config.embedDim());
+        Segments.requireFloats("out_cls", outCls, (long) n * config.outDim());
+        int patchDim = which == Network.TEACHER
+                ? (config.sharedHeadTeacher() ? config.outDim() : config.patchOutDim())
+                : (config.sharedHead() ? config.outDim() : config.patchOutDim());
+        if (!isNull(outPatch)) Segments.requireFloats("out_patch", outPatch, (long) n * (numTokens - 1) * patchDim);
+        NativeErrors.check(Ibot4jC.ibot4j_head(handle, which.code, tokens, n, numTokens, outCls, nullToNull(outPatch),
+                err, NativeErrors.BUFFER_BYTES), err, "head");
+    }
+
+    /** Names of the model's state tensors: {@code student.*}, {@code teacher.*}, {@code loss.center}, {@code loss.center2}. */
+    public List<String> tensorNames() {
+        ensureUsable();
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment needed = scratch.allocate(ValueLayout.JAVA_LONG);
+            NativeErrors.check(Ibot4jC.ibot4j_tensor_names(handle, MemorySegment.NULL, 0, needed, err,
+                    NativeErrors.BUFFER_BYTES), err, "tensor_names");
+            long size = needed.get(ValueLayout.JAVA_LONG, 0);
+            MemorySegment buf = scratch.allocate(size);
+            NativeErrors.check(Ibot4jC.ibot4j_tensor_names(handle, buf, size, needed, err, NativeErrors.BUFFER_BYTES),
+                    err, "tensor_names");
+            return List.of(buf.getString(0).split("\n"));
+        }
+    }
+
+    public long[] tensorShape(String name) {
+        ensureUsable();
+        try (Arena scratch = Arena.ofConfined()) {
+            int maxDims = 8;
+            MemorySegment dims = scratch.allocate(ValueLayout.JAVA_LONG, maxDims);
+            MemorySegment ndim = scratch.allocate(ValueLayout.JAVA_INT);
+            NativeErrors.check(Ibot4jC.ibot4j_tensor_shape(handle, scratch.allocateFrom(name), dims, maxDims, ndim, err,
+                    NativeErrors.BUFFER_BYTES), err, "tensor_shape(" + name + ")");
+            return Arrays.copyOf(dims.toArray(ValueLayout.JAVA_LONG), ndim.get(ValueLayout.JAVA_INT, 0));
+        }
+    }
+
+    /** A copy of a named tensor, flattened row-major. */
+    public float[] readTensor(String name) {
+        ensureUsable();
+        long numel = Arrays.stream(tensorShape(name)).reduce(1, Math::multiplyExact);
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment out = scratch.allocate(ValueLayout.JAVA_FLOAT, numel);
+            NativeErrors.check(Ibot4jC.ibot4j_tensor_read(handle, scratch.allocateFrom(name), out, numel, err,
+                    NativeErrors.BUFFER_BYTES), err, "tensor_read(" + name + ")");
+            return out.toArray(ValueLayout.JAVA_FLOAT);
+        }
+    }
+
+    /** Overwrites a named tensor with {@code values} (flattened row-major, same element count). */
+    public void writeTensor(String name, float[] values) {
+        ensureUsable();
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment data = scratch.allocateFrom(ValueLayout.JAVA_FLOAT, values);
+            NativeErrors.check(Ibot4jC.ibot4j_tensor_write(handle, scratch.allocateFrom(name), data, values.length, err,
+                    NativeErrors.BUFFER_BYTES), err, "tensor_write(" + name + ")");
+        }
+    }
+
+    /** Writes the full training state plus {@code metadata} to {@code path} (not atomic: write to a temporary name and rename). */
+    public void save(Path path, String metadata) {
+        ensureUsable();
+        try (Arena scratch = Arena.ofConfined()) {
+            NativeErrors.check(Ibot4jC.ibot4j_checkpoint_save(handle, scratch.allocateFrom(path.toString()),
+                    scratch.allocateFrom(metadata == null ? "" : metadata), err, NativeErrors.BUFFER_BYTES), err,
+                    "checkpoint_save(" + path + ")");
+        }
+    }
+
+    /** Restores state saved by a model of the same architecture; a bad file leaves this model unchanged. */
+    public void load(Path path) {
+        ensureUsable();
+        try (Arena scratch = Arena.ofConfined()) {
+            NativeErrors.check(Ibot4jC.ibot4j_checkpoint_load(handle, scratch.allocateFrom(path.toString()), err,
+                    NativeErrors.BUFFER_BYTES), err, "checkpoint_load(" + path + ")");
+        }
+    }
+
+    /** The metadata string stored in a checkpoint, without loading it into a model. */
+    public static String readMetadata(Path path) {
+        NativeLibrary.load();
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment err = NativeErrors.allocate(scratch);
+            MemorySegment file = scratch.allocateFrom(path.toString());
+            MemorySegment needed = scratch.allocate(ValueLayout.JAVA_LONG);
+            NativeErrors.check(Ibot4jC.ibot4j_checkpoint_metadata(file, MemorySegment.NULL, 0, needed, err,
+                    NativeErrors.BUFFER_BYTES), err, "checkpoint_metadata(" + path + ")");
+            long size = needed.get(ValueLayout.JAVA_LONG, 0);
+            MemorySegment buf = scratch.allocate(size);
+            NativeErrors.check(Ibot4jC.ibot4j_checkpoint_metadata(file, buf, size, needed, err, NativeErrors.BUFFER_BYTES),
+                    err, "checkpoint_metadata(" + path + ")");
+            return buf.getString(0);
+        }
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    @Override
+    public void close() {
+        if (closed.get()) return;
+        requireOwner();
+        closed.set(true);
+        try {
+            NativeErrors.check(Ibot4jC.ibot4j_model_free(handle, err, NativeErrors.BUFFER_BYTES), err, "model_free");
+        } finally {
+            arena.close();
+            leakWarning.clean();
+        }
+    }
+
+    private void ensureUsable() {
+        if (closed.get()) throw new IllegalStateException("this IbotModel is closed");
+        requireOwner();
+    }
+
+    private void requireOwner() {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("this IbotModel belongs to thread '" + owner.getName()
+                    + "' and was used from '" + Thread.currentThread().getName() + "'; a model is confined to its creating thread");
+        }
+    }
+
+    private static boolean isNull(MemorySegment s) {
+        return s == null || s.equals(MemorySegment.NULL);
+    }
+
+    private static MemorySegment nullToNull(MemorySegment s) {
+        return s == null ? MemorySegment.NULL : s;
+    }
+}

@@ -1,0 +1,26 @@
+package org.ibot4j.api;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Collects validation problems so a config reports all of them at once. */
+final class Problems {
+    private final List<String> list = new ArrayList<>();
+
+    Problems require(boolean ok, String problem) {
+        if (!ok) list.add(problem);
+        return this;
+    }
+
+    Problems positive(String name, double value) {
+        return require(value > 0, name + " must be > 0, got " + value);
+    }
+
+    Problems inRange(String name, double value, double low, double high) {
+        return require(value >= low && value <= high, name + " must be in [" + low + ", " + high + "], got " + value);
+    }
+
+    void throwIfAny(String what) {
+        if (!list.isEmpty()) throw new InvalidConfigException(what, list);
+    }
+}

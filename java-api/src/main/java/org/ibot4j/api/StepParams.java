@@ -1,0 +1,26 @@
+package org.ibot4j.api;
+
+/**
+ * The scalars one training step uses, chosen by the caller's schedules: learning rate, weight decay
+ * (on the regularised group only), teacher EMA momentum, teacher temperatures, whether the last layer
+ * is frozen this step, and the per-parameter gradient clip (0 disables).
+ */
+public record StepParams(
+        double lr,
+        double weightDecay,
+        double teacherMomentum,
+        double teacherTemp,
+        double teacherPatchTemp,
+        boolean freezeLastLayer,
+        double clipGrad) {
+
+    public StepParams {
+        Problems p = new Problems();
+        p.require(lr >= 0 && Double.isFinite(lr), "lr must be finite and >= 0, got " + lr);
+        p.require(weightDecay >= 0 && Double.isFinite(weightDecay), "weight_decay must be finite and >= 0, got " + weightDecay);
+        p.inRange("teacher_momentum", teacherMomentum, 0, 1);
+        p.positive("teacher_temp", teacherTemp).positive("teacher_patch_temp", teacherPatchTemp);
+        p.require(clipGrad >= 0, "clip_grad must be >= 0 (0 disables), got " + clipGrad);
+        p.throwIfAny("step parameters");
+    }
+}
