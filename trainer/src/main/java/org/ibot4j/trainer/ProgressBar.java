@@ -1,0 +1,40 @@
+package org.ibot4j.trainer;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/** A one-line progress bar with ETA on a terminal; periodic plain lines when output is not a terminal. */
+final class ProgressBar {
+    private final String label;
+    private final long total;
+    private final long started = System.nanoTime();
+    private final boolean terminal = System.console() != null;
+    private final PrintStream out = System.err;
+    private long lastPrint;
+
+    ProgressBar(String label, long total) {
+        this.label = label;
+        this.total = total;
+    }
+
+    void update(long done, String status) {
+        long now = System.nanoTime();
+        boolean due = terminal ? now - lastPrint > 200_000_000L : now - lastPrint > 10_000_000_000L;
+        if (!due && done != total) return;
+        lastPrint = now;
+        double elapsed = (now - started) / 1e9;
+        double eta = done == 0 ? 0 : elapsed * (total - done) / done;
+        int width = 30, filled = (int) (width * done / Math.max(1, total));
+        String line = String.format(Locale.ROOT, "%s [%s%s] %d/%d %s, %.0fs elapsed, ETA %.0fs", label,
+                "#".repeat(filled), ".".repeat(width - filled), done, total, status, elapsed, eta);
+        if (terminal) {
+            out.print("\r" + line);
+        } else {
+            out.println(line);
+        }
+    }
+
+    void finish() {
+        if (terminal) out.println();
+    }
+}

@@ -1,0 +1,42 @@
+package org.ibot4j.trainer.eval;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.Network;
+import org.ibot4j.trainer.data.GreyMultiCrop;
+import org.ibot4j.trainer.data.IdxDataset;
+
+/** Frozen features for k-NN: a network's CLS token on centred views, or the raw pixels as a baseline. */
+public final class Features {
+    private static final int CHUNK = 256;
+
+    private Features() {}
+
+    public static float[][] cls(IbotModel model, Network which, IdxDataset data, GreyMultiCrop views, int size) {
+        float[][] out = new float[data.size()][];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment images = arena.allocate(ValueLayout.JAVA_FLOAT, (long) CHUNK * 3 * size * size);
+            for (int start = 0; start < data.size(); start += CHUNK) {
+                int n = Math.min(CHUNK, data.size() - start);
+                for (int i = 0; i < n; i++) {
+                    views.centre(data.images()[start + i], data.rows(), data.cols(), size, images, (long) i * 3 * size * size);
+                }
+                float[][] rows = model.embedCls(which, images.asSlice(0, (long) n * 3 * size * size * Float.BYTES), n, size, size);
+                System.arraycopy(rows, 0, out, start, n);
+            }
+        }
+        return out;
+    }
+
+    public static float[][] pixels(IdxDataset data) {
+        float[][] out = new float[data.size()][];
+        for (int i = 0; i < data.size(); i++) {
+            byte[] image = data.images()[i];
+            out[i] = new float[image.length];
+            for (int p = 0; p < image.length; p++) out[i][p] = (image[p] & 0xff) / 255f;
+        }
+        return out;
+    }
+}
