@@ -13,11 +13,13 @@ final class Problems {
     }
 
     Problems positive(String name, double value) {
-        return require(value > 0, name + " must be > 0, got " + value);
+        if (!(value > 0)) list.add(name + " must be > 0, got " + value);
+        return this;
     }
 
     Problems inRange(String name, double value, double low, double high) {
-        return require(value >= low && value <= high, name + " must be in [" + low + ", " + high + "], got " + value);
+        if (!(value >= low && value <= high)) list.add(name + " must be in [" + low + ", " + high + "], got " + value);
+        return this;
     }
 
     void throwIfAny(String what) {

@@ -15,6 +15,14 @@ public record StepParams(
         double clipGrad) {
 
     public StepParams {
+        // Built every step: the valid case allocates nothing; messages only on failure.
+        boolean valid = lr >= 0 && Double.isFinite(lr) && weightDecay >= 0 && Double.isFinite(weightDecay)
+                && teacherMomentum >= 0 && teacherMomentum <= 1 && teacherTemp > 0 && teacherPatchTemp > 0 && clipGrad >= 0;
+        if (!valid) describeProblems(lr, weightDecay, teacherMomentum, teacherTemp, teacherPatchTemp, clipGrad);
+    }
+
+    private static void describeProblems(double lr, double weightDecay, double teacherMomentum, double teacherTemp,
+            double teacherPatchTemp, double clipGrad) {
         Problems p = new Problems();
         p.require(lr >= 0 && Double.isFinite(lr), "lr must be finite and >= 0, got " + lr);
         p.require(weightDecay >= 0 && Double.isFinite(weightDecay), "weight_decay must be finite and >= 0, got " + weightDecay);

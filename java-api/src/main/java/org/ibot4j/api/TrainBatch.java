@@ -35,20 +35,27 @@ public record TrainBatch(
 
     /** Checks sizes against {@code config} so the native side never reads past a buffer. */
     void validate(IbotConfig config) {
-        Problems p = new Problems();
-        p.require(batchSize > 0, "batch_size must be > 0, got " + batchSize);
-        p.require(nGlobal > 0, "n_global must be > 0, got " + nGlobal);
-        p.require(nLocal >= 0, "n_local must be >= 0, got " + nLocal);
-        p.require(globalSize > 0 && globalSize % config.patchSize() == 0,
-                "global_size (" + globalSize + ") must be a positive multiple of patch_size (" + config.patchSize() + ")");
-        p.require(nLocal == 0 || (localSize > 0 && localSize % config.patchSize() == 0),
-                "local_size (" + localSize + ") must be a positive multiple of patch_size (" + config.patchSize() + ")");
-        p.throwIfAny("train batch");
+        int patch = config.patchSize();
+        boolean shapesValid = batchSize > 0 && nGlobal > 0 && nLocal >= 0 && globalSize > 0 && globalSize % patch == 0
+                && (nLocal == 0 || (localSize > 0 && localSize % patch == 0));
+        if (!shapesValid) describeShapeProblems(patch);
         long c = config.inChans();
         Segments.requireFloats("global_crops", globalCrops, (long) batchSize * nGlobal * c * globalSize * globalSize);
         Segments.requireBytes("masks", masks, (long) batchSize * nGlobal * config.numPatches(globalSize));
         if (nLocal > 0) {
             Segments.requireFloats("local_crops", localCrops, (long) batchSize * nLocal * c * localSize * localSize);
         }
+    }
+
+    private void describeShapeProblems(int patchSize) {
+        Problems p = new Problems();
+        p.require(batchSize > 0, "batch_size must be > 0, got " + batchSize);
+        p.require(nGlobal > 0, "n_global must be > 0, got " + nGlobal);
+        p.require(nLocal >= 0, "n_local must be >= 0, got " + nLocal);
+        p.require(globalSize > 0 && globalSize % patchSize == 0,
+                "global_size (" + globalSize + ") must be a positive multiple of patch_size (" + patchSize + ")");
+        p.require(nLocal == 0 || (localSize > 0 && localSize % patchSize == 0),
+                "local_size (" + localSize + ") must be a positive multiple of patch_size (" + patchSize + ")");
+        p.throwIfAny("train batch");
     }
 }

@@ -28,10 +28,10 @@ class MemoryStabilityTest {
         System.out.println("RSS after warm-up, every " + SAMPLE_EVERY + " steps (KiB): " + samplesKb);
         long first = samplesKb.get(0), last = samplesKb.get(samplesKb.size() - 1);
         long max = samplesKb.stream().mapToLong(Long::longValue).max().orElseThrow();
-        // A leak of even one small tensor per step (the tiny model's smallest activations are ~16 KiB)
-        // would add >20 MiB over 1500 steps; allocator and JIT noise stays well under 16 MiB.
-        assertThat(last - first).as("RSS samples (KiB) after warm-up: %s", samplesKb).isLessThan(16 * 1024);
-        assertThat(max - first).as("RSS samples (KiB) after warm-up: %s", samplesKb).isLessThan(24 * 1024);
+        // The test JVM runs with a fixed, pre-touched heap (java-api/pom.xml), so growth here is native.
+        // Leaking 2 KiB a step would add 3 MiB over the 1,500 sampled steps; measured drift is < 0.3 MiB.
+        assertThat(last - first).as("RSS samples (KiB) after warm-up: %s", samplesKb).isLessThan(2 * 1024);
+        assertThat(max - first).as("RSS samples (KiB) after warm-up: %s", samplesKb).isLessThan(4 * 1024);
     }
 
     private static long residentKb() throws IOException {
