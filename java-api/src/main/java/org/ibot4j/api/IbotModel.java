@@ -130,9 +130,7 @@ public final class IbotModel implements AutoCloseable {
         ibot4j_step_params.clip_grad(paramsStruct, params.clipGrad());
         NativeErrors.check(Ibot4jC.ibot4j_train_step(handle, batchStruct, paramsStruct, resultStruct, err,
                 NativeErrors.BUFFER_BYTES), err, "train_step");
-        return new StepResult(ibot4j_step_result.loss(resultStruct), ibot4j_step_result.cls_loss(resultStruct),
-                ibot4j_step_result.patch_loss(resultStruct), ibot4j_step_result.grad_norm(resultStruct),
-                ibot4j_step_result.finite(resultStruct) != 0, ibot4j_step_result.step(resultStruct));
+        return readResult();
     }
 
     /**
@@ -181,6 +179,34 @@ public final class IbotModel implements AutoCloseable {
         if (!isNull(outPatch)) Segments.requireFloats("out_patch", outPatch, (long) n * (numTokens - 1) * patchDim);
         NativeErrors.check(Ibot4jC.ibot4j_head(handle, which.code, tokens, n, numTokens, outCls, nullToNull(outPatch),
                 err, NativeErrors.BUFFER_BYTES), err, "head");
+    }
+
+    /**
+     * The iBOT loss for given head outputs, computed as {@code train_step} computes it, with the
+     * model's current centres: student CLS {@code [(G+L)*B, K]}, student patch {@code [G*B, N, K']},
+     * teacher CLS {@code [G*B, K]}, teacher patch {@code [G*B, N, K']}, masks uint8 {@code [G*B, N]}.
+     * With {@code updateCenter} the centres then move as after a step. Returns loss, CLS and patch terms.
+     */
+    public StepResult loss(MemorySegment studentCls, MemorySegment studentPatch, MemorySegment teacherCls,
+            MemorySegment teacherPatch, MemorySegment masks, int batchSize, int nGlobal, int nLocal, int numPatches,
+            double teacherTemp, double teacherPatchTemp, boolean updateCenter) {
+        ensureUsable();
+        long k = config.outDim(), kp = config.effectivePatchOutDim(), gb = (long) nGlobal * batchSize;
+        Segments.requireFloats("student_cls", studentCls, (nGlobal + nLocal) * (long) batchSize * k);
+        Segments.requireFloats("student_patch", studentPatch, gb * numPatches * kp);
+        Segments.requireFloats("teacher_cls", teacherCls, gb * k);
+        Segments.requireFloats("teacher_patch", teacherPatch, gb * numPatches * kp);
+        Segments.requireBytes("masks", masks, gb * numPatches);
+        NativeErrors.check(Ibot4jC.ibot4j_loss(handle, studentCls, studentPatch, teacherCls, teacherPatch, masks, batchSize,
+                nGlobal, nLocal, numPatches, teacherTemp, teacherPatchTemp, updateCenter ? 1 : 0, resultStruct, err,
+                NativeErrors.BUFFER_BYTES), err, "loss");
+        return readResult();
+    }
+
+    private StepResult readResult() {
+        return new StepResult(ibot4j_step_result.loss(resultStruct), ibot4j_step_result.cls_loss(resultStruct),
+                ibot4j_step_result.patch_loss(resultStruct), ibot4j_step_result.grad_norm(resultStruct),
+                ibot4j_step_result.finite(resultStruct) != 0, ibot4j_step_result.step(resultStruct));
     }
 
     /** Names of the model's state tensors: {@code student.*}, {@code teacher.*}, {@code loss.center}, {@code loss.center2}. */

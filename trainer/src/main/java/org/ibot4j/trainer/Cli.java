@@ -31,6 +31,12 @@ public final class Cli {
                 yield 0;
             }
             case "doctor" -> Doctor.run(out);
+            case "bench-step" -> {
+                org.ibot4j.trainer.bench.StepBench.run(Path.of(flags.getOrDefault("data", "/usr/share/datasets/fashion-mnist")),
+                        Integer.parseInt(flags.getOrDefault("steps", "30")), Integer.parseInt(flags.getOrDefault("batch-size", "64")),
+                        Integer.parseInt(flags.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors()))), out);
+                yield 0;
+            }
             case "help" -> help(args.length > 1 ? args[1] : "help", out);
             default -> {
                 out.println("unknown command '" + command + "'");
@@ -55,7 +61,8 @@ public final class Cli {
             default -> out.println("""
                     usage: ./ibot4j <command> [--help]
                       demo     short iBOT pretraining on Fashion-MNIST with a k-NN report
-                      doctor   check JDK, native library and LibTorch""");
+                      doctor   check JDK, native library and LibTorch
+                      bench-step  time train_step alone on prepared demo batches [--steps N] [--batch-size N]""");
         }
         return 0;
     }

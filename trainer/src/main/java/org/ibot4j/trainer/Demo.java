@@ -47,6 +47,17 @@ public final class Demo {
                 .build();
     }
 
+    /** 2 global crops of 32 px (Fashion-MNIST's 28 px padded) and 4 local crops of 16 px, published mask ratios. */
+    public static GreyMultiCrop views() {
+        return new GreyMultiCrop(new GreyMultiCrop.Options(2, 4, 32, 16, 0.25, 0.05, 0.25, 0.2860f, 0.3530f, 4,
+                MaskRatio.published()));
+    }
+
+    public static TrainBatch allocateBatch(Arena arena, IbotConfig config, int batchSize) {
+        GreyMultiCrop.Options o = views().options();
+        return TrainBatch.allocate(arena, config, batchSize, o.nGlobal(), o.nLocal(), o.globalSize(), o.localSize());
+    }
+
     public static void run(Settings s, PrintStream out) throws IOException {
         Files.createDirectories(s.output());
         IdxDataset train = IdxDataset.read(s.data(), "train");
@@ -55,8 +66,7 @@ public final class Demo {
         out.printf(Locale.ROOT, "Fashion-MNIST from %s: %d train / %d test images; k-NN on %d / %d%n",
                 s.data(), train.size(), test.size(), knnTrain.size(), knnTest.size());
 
-        GreyMultiCrop views = new GreyMultiCrop(new GreyMultiCrop.Options(2, 4, 32, 16, 0.25, 0.05, 0.25,
-                0.2860f, 0.3530f, 4, MaskRatio.published()));
+        GreyMultiCrop views = views();
         IbotConfig config = modelConfig(s.seed(), s.threads());
         KnnClassifier.Accuracy pixels = knn(Features.pixels(knnTrain), Features.pixels(knnTest), knnTrain, knnTest);
         out.printf(Locale.ROOT, "k-NN on raw pixels:            top-1 %.2f %%%n", pixels.top1());
@@ -66,7 +76,7 @@ public final class Demo {
             KnnClassifier.Accuracy initial = knnOf(model, views, knnTrain, knnTest);
             out.printf(Locale.ROOT, "k-NN teacher at initialisation: top-1 %.2f %%%n", initial.top1());
 
-            TrainBatch batch = TrainBatch.allocate(arena, config, s.batchSize(), 2, 4, 32, 16);
+            TrainBatch batch = allocateBatch(arena, config, s.batchSize());
             int steps = s.steps();
             // Short-run schedules: lr warm-up over 10 % of the steps then cosine; teacher momentum from
             // 0.99 (0.996 is for 100k-step runs) to 1; weight decay 0.04 -> 0.4; teacher temperature 0.04 -> 0.07.
