@@ -152,7 +152,9 @@ int32_t ibot4j_loss(ibot4j_model* model, const float* student_cls, const float* 
                     size_t err_len);
 
 /* Named state: "student.<param>", "teacher.<param>", "loss.center", "loss.center2".
- * Names are written '\n'-separated into buf; *needed receives the size required including the NUL. */
+ * Names are written '\n'-separated into buf; *needed receives the size required including the NUL.
+ * The shape/read/write calls also accept "grad.student.<param>": the gradient the last step's
+ * optimiser used (after clipping; absent for parameters whose update was cancelled). */
 int32_t ibot4j_tensor_names(ibot4j_model* model, char* buf, size_t buf_len, size_t* needed, char* err,
                             size_t err_len);
 

@@ -336,7 +336,7 @@ int32_t ibot4j_tensor_names(ibot4j_model* model, char* buf, size_t buf_len, size
 int32_t ibot4j_tensor_shape(ibot4j_model* model, const char* name, int64_t* dims, int32_t max_dims, int32_t* ndim,
                             char* err, size_t err_len) {
   return guarded(err, err_len, [&] {
-    const auto& t = model_of(model).tensor(text_of(name, "name"));
+    const auto t = model_of(model).tensor(text_of(name, "name"));
     deref(ndim, "ndim") = static_cast<int32_t>(t.dim());
     require(dims != nullptr || max_dims == 0, "dims is NULL");
     for (int64_t i = 0; i < t.dim() && i < max_dims; ++i) dims[i] = t.size(i);
@@ -346,7 +346,7 @@ int32_t ibot4j_tensor_shape(ibot4j_model* model, const char* name, int64_t* dims
 int32_t ibot4j_tensor_read(ibot4j_model* model, const char* name, float* out, int64_t numel, char* err,
                            size_t err_len) {
   return guarded(err, err_len, [&] {
-    const auto& t = model_of(model).tensor(text_of(name, "name"));
+    const auto t = model_of(model).tensor(text_of(name, "name"));
     require(numel == t.numel(), "tensor ", name, " has ", t.numel(), " elements, the buffer holds ", numel);
     require(out != nullptr, "out is NULL");
     torch::from_blob(out, t.sizes(), torch::kFloat32).copy_(t.detach());
@@ -356,7 +356,7 @@ int32_t ibot4j_tensor_read(ibot4j_model* model, const char* name, float* out, in
 int32_t ibot4j_tensor_write(ibot4j_model* model, const char* name, const float* data, int64_t numel, char* err,
                             size_t err_len) {
   return guarded(err, err_len, [&] {
-    auto& t = model_of(model).tensor(text_of(name, "name"));
+    auto t = model_of(model).tensor(text_of(name, "name"));
     require(numel == t.numel(), "tensor ", name, " has ", t.numel(), " elements, the data holds ", numel);
     torch::NoGradGuard no_grad;
     t.copy_(wrap(data, t.sizes(), torch::kFloat32, "data"));

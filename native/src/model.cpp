@@ -106,8 +106,15 @@ void Model::copy_student_into_teacher() {
   // the student-only mask token and patch projection are ignored.
   torch::NoGradGuard no_grad;
   auto student_params = student_->named_parameters();
+  // Official quirk kept: a shared teacher head aliases last_layer2 to last_layer, and the non-strict
+  // load writes last_layer2 last, so an unshared student's *patch* projection seeds it.
+  const bool patch_seeds_shared = options_.shared_head_teacher && !options_.head.shared_head;
   for (auto& item : teacher_->named_parameters()) {
-    const auto* source = student_params.find(item.key());
+    std::string source_name = item.key();
+    if (patch_seeds_shared && source_name.rfind("head.last_layer.", 0) == 0) {
+      source_name = "head.last_layer2." + source_name.substr(std::string("head.last_layer.").size());
+    }
+    const auto* source = student_params.find(source_name);
     TORCH_CHECK(source != nullptr, "teacher parameter ", item.key(), " has no student counterpart");
     item.value().copy_(*source);
   }
@@ -254,7 +261,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     opts.weight_decay(i == 0 ? params.weight_decay : 0.0);
   }
   optimizer_->step();
-  optimizer_->zero_grad();
+  // Gradients stay until the next step's zero_grad (as in the official loop), readable as "grad.*".
   ema_update(params.teacher_momentum);
   loss_.update_centers(teacher_cls, teacher_patch);
   result.step = ++step_;
@@ -285,7 +292,16 @@ std::pair<torch::Tensor, torch::Tensor> Model::head_logits(bool is_teacher, cons
 
 std::vector<std::string> Model::tensor_names() const { return names_; }
 
-torch::Tensor& Model::tensor(const std::string& name) {
+torch::Tensor Model::tensor(const std::string& name) {
+  const std::string grad_prefix = "grad.";
+  if (name.compare(0, grad_prefix.size(), grad_prefix) == 0) {
+    auto it = named_.find(name.substr(grad_prefix.size()));
+    require(it != named_.end() && name.compare(grad_prefix.size(), 8, "student.") == 0, "no gradient named '", name,
+            "' (gradients exist for student.* parameters)");
+    require(it->second.grad().defined(), "'", name,
+            "' has no gradient: no step yet, the parameter is frozen, or its update was cancelled this step");
+    return it->second.grad();
+  }
   auto it = named_.find(name);
   require(it != named_.end(), "no tensor named '", name, "' (names: student.*, teacher.*, loss.center, loss.center2)");
   return it->second;

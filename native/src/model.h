@@ -64,9 +64,10 @@ class Model {
   // CLS and patch logits of a head for tokens [n, T, D].
   std::pair<torch::Tensor, torch::Tensor> head_logits(bool is_teacher, const torch::Tensor& tokens);
 
-  // Named state ("student.*", "teacher.*", "loss.center", "loss.center2") in a stable order.
+  // Named state ("student.*", "teacher.*", "loss.center", "loss.center2") in a stable order; tensor()
+  // also resolves "grad.student.*", the gradients the last step's optimiser used.
   std::vector<std::string> tensor_names() const;
-  torch::Tensor& tensor(const std::string& name);
+  torch::Tensor tensor(const std::string& name);
 
   void save(const std::string& path, const std::string& metadata);
   void load(const std::string& path);

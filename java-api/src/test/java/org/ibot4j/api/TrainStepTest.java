@@ -107,6 +107,18 @@ class TrainStepTest {
         }
     }
 
+    /** Official quirk: with the default flags the shared teacher projection starts as the student's patch projection. */
+    @Test
+    void sharedTeacherHeadStartsFromTheStudentsPatchProjection() {
+        IbotConfig config = TinyModels.config(13).toBuilder().sharedHead(false).sharedHeadTeacher(true).normLastLayer(true).build();
+        try (IbotModel model = IbotModel.create(config)) {
+            assertThat(model.tensorNames()).contains("student.head.last_layer2.weight_v").doesNotContain("teacher.head.last_layer2.weight_v");
+            assertThat(model.readTensor("teacher.head.last_layer.weight_v"))
+                    .containsExactly(model.readTensor("student.head.last_layer2.weight_v"))
+                    .isNotEqualTo(model.readTensor("student.head.last_layer.weight_v"));
+        }
+    }
+
     private static double mean(List<StepResult> results) {
         return results.stream().mapToDouble(StepResult::loss).average().orElseThrow();
     }
