@@ -24,6 +24,7 @@ import org.slf4j.LoggerFactory;
 public final class IbotModel implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IbotModel.class);
     private static final Cleaner CLEANER = Cleaner.create();
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final IbotConfig config;
     private final Thread owner;
@@ -258,14 +259,38 @@ public final class IbotModel implements AutoCloseable {
         }
     }
 
-    /** Writes the full training state plus {@code metadata} to {@code path} (not atomic: write to a temporary name and rename). */
+    /**
+     * Writes the full training state, this model's config and the caller's {@code metadata} to
+     * {@code path} (not atomic: write to a temporary name and rename).
+     */
     public void save(Path path, String metadata) {
         ensureUsable();
+        com.fasterxml.jackson.databind.node.ObjectNode envelope = JSON.createObjectNode();
+        envelope.set("config", ConfigJson.toJson(config));
+        envelope.put("metadata", metadata == null ? "" : metadata);
         try (Arena scratch = Arena.ofConfined()) {
             NativeErrors.check(Ibot4jC.ibot4j_checkpoint_save(handle, scratch.allocateFrom(path.toString()),
-                    scratch.allocateFrom(metadata == null ? "" : metadata), err, NativeErrors.BUFFER_BYTES), err,
+                    scratch.allocateFrom(envelope.toString()), err, NativeErrors.BUFFER_BYTES), err,
                     "checkpoint_save(" + path + ")");
         }
+    }
+
+    /** Creates a model with the config stored in a checkpoint and loads the checkpoint into it. */
+    public static IbotModel open(Path path, int numThreads) {
+        IbotConfig stored = readConfig(path).toBuilder().numThreads(numThreads).build();
+        IbotModel model = create(stored);
+        try {
+            model.load(path);
+            return model;
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /** The config a checkpoint was saved with. */
+    public static IbotConfig readConfig(Path path) {
+        return ConfigJson.fromJson(envelope(path).get("config"));
     }
 
     /** Restores state saved by a model of the same architecture; a bad file leaves this model unchanged. */
@@ -277,9 +302,14 @@ public final class IbotModel implements AutoCloseable {
         }
     }
 
-    /** The metadata string stored in a checkpoint, without loading it into a model. */
+    /** The caller's metadata string stored in a checkpoint, without loading it into a model. */
     public static String readMetadata(Path path) {
+        return envelope(path).get("metadata").asText();
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode envelope(Path path) {
         NativeLibrary.load();
+        String text;
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment err = NativeErrors.allocate(scratch);
             MemorySegment file = scratch.allocateFrom(path.toString());
@@ -290,7 +320,15 @@ public final class IbotModel implements AutoCloseable {
             MemorySegment buf = scratch.allocate(size);
             NativeErrors.check(Ibot4jC.ibot4j_checkpoint_metadata(file, buf, size, needed, err, NativeErrors.BUFFER_BYTES),
                     err, "checkpoint_metadata(" + path + ")");
-            return buf.getString(0);
+            text = buf.getString(0);
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(text);
+            if (node == null || !node.has("config")) throw new IllegalStateException("no config");
+            return node;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalStateException e) {
+            throw new Ibot4jException(Ibot4jException.Category.IO, "checkpoint_metadata(" + path + ")",
+                    "the checkpoint's metadata is not the JSON envelope ibot4j writes: " + e.getMessage());
         }
     }
 

@@ -140,21 +140,7 @@ class ParityTest {
     }
 
     static IbotConfig configOf(JsonNode c) {
-        return IbotConfig.builder()
-                .imgSize(c.get("img_size").asInt()).patchSize(c.get("patch_size").asInt()).inChans(c.get("in_chans").asInt())
-                .embedDim(c.get("embed_dim").asInt()).depth(c.get("depth").asInt()).numHeads(c.get("num_heads").asInt())
-                .mlpRatio(c.get("mlp_ratio").asDouble()).qkvBias(c.get("qkv_bias").asBoolean())
-                .dropPathRate(c.get("drop_path_rate").asDouble())
-                .outDim(c.get("out_dim").asInt()).patchOutDim(c.get("patch_out_dim").asInt())
-                .hiddenDim(c.get("hidden_dim").asInt()).bottleneckDim(c.get("bottleneck_dim").asInt())
-                .sharedHead(c.get("shared_head").asBoolean()).sharedHeadTeacher(c.get("shared_head_teacher").asBoolean())
-                .normLastLayer(c.get("norm_last_layer").asBoolean())
-                .studentTemp(c.get("student_temp").asDouble())
-                .centerMomentum(c.get("center_momentum").asDouble()).centerMomentum2(c.get("center_momentum2").asDouble())
-                .lambda1(c.get("lambda1").asDouble()).lambda2(c.get("lambda2").asDouble())
-                .betas(c.get("beta1").asDouble(), c.get("beta2").asDouble()).eps(c.get("eps").asDouble())
-                .numThreads(2)
-                .build();
+        return ConfigJson.fromJson(c).toBuilder().numThreads(2).build();
     }
 
     private static float[] tokens(IbotModel model, Network which, MemorySegment images, int count, int size, MemorySegment masks, Arena arena) {

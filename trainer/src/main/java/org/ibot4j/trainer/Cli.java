@@ -5,15 +5,22 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Entry point of {@code ./ibot4j}: {@code demo}, {@code doctor}, {@code help}. */
+/** Entry point of {@code ./ibot4j}: demo, doctor, export, import, bench-step, help. */
 public final class Cli {
     private Cli() {}
 
-    public static void main(String[] args) throws Exception {
-        System.exit(run(args, System.out));
+    public static void main(String[] args) {
+        try {
+            System.exit(run(args, System.out));
+        } catch (IllegalArgumentException | IllegalStateException | java.io.IOException | org.ibot4j.api.Ibot4jException
+                | org.ibot4j.api.NativeLibraryException e) {
+            // Problems with input, files or the native setup: the message says what and how to fix it.
+            System.err.println("ibot4j: " + e.getMessage());
+            System.exit(1);
+        }
     }
 
-    static int run(String[] args, PrintStream out) throws Exception {
+    static int run(String[] args, PrintStream out) throws java.io.IOException {
         String command = args.length == 0 ? "help" : args[0];
         Map<String, String> flags = flags(args);
         if (flags.containsKey("help") || flags.containsKey("h")) return help(command, out);
@@ -31,6 +38,11 @@ public final class Cli {
                 yield 0;
             }
             case "doctor" -> Doctor.run(out);
+            case "export" -> Interop.export(Path.of(required(flags, "checkpoint")), flags.getOrDefault("which", "teacher"),
+                    flags.getOrDefault("format", "pth"), Path.of(required(flags, "out")), out);
+            case "import" -> Interop.importWeights(Path.of(required(flags, "from")), Path.of(required(flags, "out")),
+                    Integer.parseInt(flags.getOrDefault("num-heads", "0")), Boolean.parseBoolean(flags.getOrDefault("norm-last-layer", "true")),
+                    flags.containsKey("allow-unknown"), out);
             case "bench-step" -> {
                 org.ibot4j.trainer.bench.StepBench.run(Path.of(flags.getOrDefault("data", "/usr/share/datasets/fashion-mnist")),
                         Integer.parseInt(flags.getOrDefault("steps", "30")), Integer.parseInt(flags.getOrDefault("batch-size", "64")),
@@ -54,6 +66,17 @@ public final class Cli {
                       Pretrains a small ViT with iBOT on Fashion-MNIST (IDX files in --data, default Debian's
                       /usr/share/datasets/fashion-mnist), then prints k-NN top-1 (k=20, T=0.07) of the teacher at
                       initialisation, after training, and on raw pixels. Report: --output (default runs/demo).""");
+            case "export" -> out.println("""
+                    ./ibot4j export --checkpoint FILE [--which teacher|student] [--format pth|safetensors] --out FILE
+                      Writes one backbone as a state_dict with timm's ViT key names. The .pth loads with
+                      torch.load(path, weights_only=True); either format loads into timm's VisionTransformer
+                      with strict=True (the student's mask token is not part of it).""");
+            case "import" -> out.println("""
+                    ./ibot4j import --from FILE --out FILE [--num-heads N] [--norm-last-layer true|false] [--allow-unknown]
+                      Converts an official iBOT checkpoint (main_ibot.py: student/teacher, module./backbone. prefixes,
+                      heads, centres) or a backbone-only .pth/.safetensors into an ibot4j checkpoint. The architecture
+                      is read from the weights; heads cannot be: --num-heads (default embed_dim / 64). Missing and
+                      unknown tensors are listed by name; unknown ones stop the import unless --allow-unknown.""");
             case "doctor" -> out.println("""
                     ./ibot4j doctor
                       Shows the JDK, where libibot4j is looked for, which LibTorch it loads and its version check,
@@ -62,9 +85,17 @@ public final class Cli {
                     usage: ./ibot4j <command> [--help]
                       demo     short iBOT pretraining on Fashion-MNIST with a k-NN report
                       doctor   check JDK, native library and LibTorch
+                      export   a backbone as .pth / .safetensors with timm key names
+                      import   an official iBOT checkpoint or backbone file into an ibot4j checkpoint
                       bench-step  time train_step alone on prepared demo batches [--steps N] [--batch-size N]""");
         }
         return 0;
+    }
+
+    private static String required(Map<String, String> flags, String name) {
+        String v = flags.get(name);
+        if (v == null || v.equals("true")) throw new IllegalArgumentException("--" + name + " is required (see --help)");
+        return v;
     }
 
     /** {@code --name value} and {@code --name=value}; underscores and dashes are the same. */

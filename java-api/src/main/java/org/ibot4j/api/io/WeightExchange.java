@@ -1,0 +1,190 @@
+package org.ibot4j.api.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.Network;
+
+/**
+ * Weights to and from the PyTorch world. Export writes one backbone with timm's ViT key names
+ * ({@code cls_token}, {@code pos_embed}, {@code patch_embed.proj.*}, {@code blocks.i.*}, {@code norm.*});
+ * import reads official {@code main_ibot.py} checkpoints ({@code student}/{@code teacher} entries,
+ * {@code module.} and {@code backbone.} prefixes, heads, centres) and backbone-only files, and reports
+ * every key it could not place.
+ */
+public final class WeightExchange {
+    public enum Format {
+        PTH, SAFETENSORS;
+
+        public static Format of(String name) {
+            return switch (name.toLowerCase(Locale.ROOT)) {
+                case "pth", "pt" -> PTH;
+                case "safetensors" -> SAFETENSORS;
+                default -> throw new IllegalArgumentException("unknown format '" + name + "' (pth or safetensors)");
+            };
+        }
+    }
+
+    /** What an import did: tensors written, model tensors the file lacked, file tensors with no place. */
+    public record ImportReport(List<String> loaded, List<String> missing, List<String> unknown, List<String> aliases) {}
+
+    private WeightExchange() {}
+
+    /** The backbone of {@code which}, timm-named; the student's mask token is not part of a timm ViT. */
+    public static List<NamedTensor> backbone(IbotModel model, Network which) {
+        String prefix = which.name().toLowerCase(Locale.ROOT) + ".backbone.";
+        List<NamedTensor> out = new ArrayList<>();
+        for (String name : model.tensorNames()) {
+            if (!name.startsWith(prefix) || name.endsWith("masked_embed")) continue;
+            out.add(new NamedTensor(name.substring(prefix.length()), model.tensorShape(name), model.readTensor(name)));
+        }
+        return out;
+    }
+
+    /** Writes the backbone to {@code out} through a temporary file and a rename, so a reader never sees half a file. */
+    public static void export(IbotModel model, Network which, Format format, Path out) throws IOException {
+        List<NamedTensor> tensors = backbone(model, which);
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempFile(parent, out.getFileName().toString(), ".tmp");
+        try {
+            if (format == Format.PTH) {
+                PthWriter.write(tmp, tensors);
+            } else {
+                SafeTensorsWriter.write(tmp, tensors, Map.of("format", "pt", "source", "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone"));
+            }
+            if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+                // createTempFile makes the file owner-only; an exported model is an ordinary file.
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Float tensors of a .pth (torch.save zip) or .safetensors file, by their names in the file. */
+    public static Map<String, PthReader.FloatTensor> read(Path file) throws IOException {
+        if (isZip(file)) return PthReader.floatTensors(PthReader.read(file));
+        Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
+        try (SafeTensors st = SafeTensors.open(file)) {
+            for (Map.Entry<String, SafeTensors.Entry> e : st.entries().entrySet()) {
+                if (e.getValue().dtype().equals("F32")) out.put(e.getKey(), new PthReader.FloatTensor(e.getValue().shape(), st.floats(e.getKey())));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Renames file keys to ibot4j's tensor names. Official checkpoints: {@code student.[module.]backbone.X}
+     * -> {@code student.backbone.X}, {@code teacher.backbone.X} as is, {@code ibot_loss.center[2]} ->
+     * {@code loss.center[2]}. Backbone-only files ({@code [module.][backbone.]X}): the same weights seed
+     * both student and teacher.
+     */
+    public static Map<String, PthReader.FloatTensor> toIbot4jNames(Map<String, PthReader.FloatTensor> file) {
+        boolean official = file.keySet().stream().anyMatch(k -> k.startsWith("student.") || k.startsWith("teacher."));
+        Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, PthReader.FloatTensor> e : file.entrySet()) {
+            String key = e.getKey();
+            if (official) {
+                if (key.startsWith("student.module.")) key = "student." + key.substring("student.module.".length());
+                if (key.startsWith("teacher.module.")) key = "teacher." + key.substring("teacher.module.".length());
+                if (key.startsWith("ibot_loss.")) key = "loss." + key.substring("ibot_loss.".length());
+                out.put(key, e.getValue());
+            } else {
+                String name = stripPrefix(stripPrefix(key, "module."), "backbone.");
+                out.put("student.backbone." + name, e.getValue());
+                out.put("teacher.backbone." + name, e.getValue());
+            }
+        }
+        return out;
+    }
+
+    /** Writes every named tensor the model has; shape mismatches are errors, leftovers are reported. */
+    public static ImportReport apply(IbotModel model, Map<String, PthReader.FloatTensor> named) {
+        List<String> modelNames = model.tensorNames();
+        List<String> loaded = new ArrayList<>(), unknown = new ArrayList<>(), aliases = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, PthReader.FloatTensor> e : named.entrySet()) {
+            String name = e.getKey();
+            if (!modelNames.contains(name)) {
+                // A shared official head lists its one projection under last_layer and last_layer2.
+                String primary = name.replace("last_layer2.", "last_layer.");
+                PthReader.FloatTensor other = named.get(primary);
+                if (!primary.equals(name) && other != null && Arrays.equals(other.data(), e.getValue().data())) {
+                    aliases.add(name);
+                } else {
+                    unknown.add(name);
+                }
+                continue;
+            }
+            long[] shape = model.tensorShape(name);
+            if (!Arrays.equals(shape, e.getValue().shape())) {
+                problems.add(name + ": file " + Arrays.toString(e.getValue().shape()) + ", model " + Arrays.toString(shape));
+                continue;
+            }
+            loaded.add(name);
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("shapes differ between the file and the model (nothing was written):\n  " + String.join("\n  ", problems));
+        }
+        for (String name : loaded) model.writeTensor(name, named.get(name).data());
+        List<String> missing = modelNames.stream().filter(n -> !named.containsKey(n)).toList();
+        return new ImportReport(loaded, missing, unknown, aliases);
+    }
+
+    /**
+     * The architecture a file's tensors imply (dims, depth, patch and image size, head sizes, sharing);
+     * {@code numHeads} cannot be read from weights: give it, or 0 for the usual ViT ({@code embed_dim / 64}).
+     */
+    public static IbotConfig.Builder inferConfig(Map<String, PthReader.FloatTensor> named, int numHeads) {
+        String net = named.containsKey("teacher.backbone.cls_token") ? "teacher" : "student";
+        PthReader.FloatTensor cls = require(named, net + ".backbone.cls_token");
+        PthReader.FloatTensor conv = require(named, net + ".backbone.patch_embed.proj.weight");
+        PthReader.FloatTensor pos = require(named, net + ".backbone.pos_embed");
+        int dim = (int) cls.shape()[2], patch = (int) conv.shape()[2];
+        int depth = 0;
+        while (named.containsKey(net + ".backbone.blocks." + depth + ".norm1.weight")) depth++;
+        int grid = (int) Math.round(Math.sqrt(pos.shape()[1] - 1));
+        IbotConfig.Builder b = IbotConfig.builder().embedDim(dim).depth(depth).patchSize(patch).imgSize(grid * patch)
+                .inChans((int) conv.shape()[1]).numHeads(numHeads > 0 ? numHeads : Math.max(1, dim / 64))
+                .mlpRatio(require(named, net + ".backbone.blocks.0.mlp.fc1.weight").shape()[0] / (double) dim)
+                .qkvBias(named.containsKey(net + ".backbone.blocks.0.attn.qkv.bias"));
+        PthReader.FloatTensor mlp0 = named.get("student.head.mlp.0.weight");
+        if (mlp0 != null) {
+            int out = (int) require(named, "student.head.last_layer.weight_v").shape()[0];
+            PthReader.FloatTensor patchV = named.get("student.head.last_layer2.weight_v");
+            boolean studentShared = patchV == null || Arrays.equals(patchV.data(), named.get("student.head.last_layer.weight_v").data());
+            b.hiddenDim((int) mlp0.shape()[0]).bottleneckDim((int) require(named, "student.head.mlp.4.weight").shape()[0])
+                    .outDim(out).patchOutDim(studentShared ? out : (int) patchV.shape()[0]).sharedHead(studentShared);
+        }
+        return b;
+    }
+
+    private static PthReader.FloatTensor require(Map<String, PthReader.FloatTensor> named, String name) {
+        PthReader.FloatTensor t = named.get(name);
+        if (t == null) throw new IllegalArgumentException("the file has no " + name + "; cannot infer the architecture");
+        return t;
+    }
+
+    private static String stripPrefix(String s, String prefix) {
+        return s.startsWith(prefix) ? s.substring(prefix.length()) : s;
+    }
+
+    private static boolean isZip(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(2);
+            return magic.length == 2 && magic[0] == 'P' && magic[1] == 'K';
+        }
+    }
+}
