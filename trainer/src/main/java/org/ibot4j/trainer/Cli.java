@@ -34,7 +34,8 @@ public final class Cli {
                         Integer.parseInt(flags.getOrDefault("knn-train", "10000")),
                         Integer.parseInt(flags.getOrDefault("knn-test", "2000")),
                         Long.parseLong(flags.getOrDefault("seed", "0")),
-                        Integer.parseInt(flags.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())))), out);
+                        Integer.parseInt(flags.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors()))),
+                        recipe(flags)), out);
                 yield 0;
             }
             case "doctor" -> Doctor.run(out);
@@ -62,7 +63,8 @@ public final class Cli {
         switch (command) {
             case "demo" -> out.println("""
                     ./ibot4j demo [--steps N] [--batch-size N] [--output DIR] [--data DIR] [--seed N] [--threads N]
-                                  [--knn-train N] [--knn-test N]
+                                  [--knn-train N] [--knn-test N] [--lr PEAK] [--out_dim K] [--momentum_teacher M]
+                                  [--teacher_temp T] [--local_crops_number L] [--embed_dim D] [--depth N] [--num_heads H]
                       Pretrains a small ViT with iBOT on Fashion-MNIST (IDX files in --data, default Debian's
                       /usr/share/datasets/fashion-mnist), then prints k-NN top-1 (k=20, T=0.07) of the teacher at
                       initialisation, after training, and on raw pixels. Report: --output (default runs/demo).""");
@@ -90,6 +92,19 @@ public final class Cli {
                       bench-step  time train_step alone on prepared demo batches [--steps N] [--batch-size N]""");
         }
         return 0;
+    }
+
+    private static Demo.Recipe recipe(Map<String, String> flags) {
+        Demo.Recipe d = Demo.Recipe.defaults();
+        return new Demo.Recipe(
+                Integer.parseInt(flags.getOrDefault("embed-dim", String.valueOf(d.embedDim()))),
+                Integer.parseInt(flags.getOrDefault("depth", String.valueOf(d.depth()))),
+                Integer.parseInt(flags.getOrDefault("num-heads", String.valueOf(d.numHeads()))),
+                Integer.parseInt(flags.getOrDefault("out-dim", String.valueOf(d.outDim()))),
+                Integer.parseInt(flags.getOrDefault("local-crops-number", String.valueOf(d.localCropsNumber()))),
+                Double.parseDouble(flags.getOrDefault("lr", String.valueOf(d.lr()))),
+                Double.parseDouble(flags.getOrDefault("momentum-teacher", String.valueOf(d.momentumTeacher()))),
+                Double.parseDouble(flags.getOrDefault("teacher-temp", String.valueOf(d.teacherTemp()))));
     }
 
     private static String required(Map<String, String> flags, String name) {

@@ -33,28 +33,37 @@ import org.slf4j.LoggerFactory;
 public final class Demo {
     private static final Logger LOG = LoggerFactory.getLogger(Demo.class);
 
-    public record Settings(Path data, Path output, int steps, int batchSize, int knnTrain, int knnTest, long seed, int threads) {}
+    public record Settings(Path data, Path output, int steps, int batchSize, int knnTrain, int knnTest, long seed, int threads,
+            Recipe recipe) {}
+
+    /** The demo's model and optimisation choices; flags of the same official names override them. */
+    public record Recipe(int embedDim, int depth, int numHeads, int outDim, int localCropsNumber, double lr,
+            double momentumTeacher, double teacherTemp) {
+        public static Recipe defaults() {
+            return new Recipe(128, 4, 4, 1024, 4, 2e-3, 0.99, 0.07);
+        }
+    }
 
     private Demo() {}
 
-    public static IbotConfig modelConfig(long seed, int threads) {
+    public static IbotConfig modelConfig(Recipe r, long seed, int threads) {
         return IbotConfig.builder()
                 .imgSize(32).patchSize(4).inChans(3)
-                .embedDim(128).depth(4).numHeads(4)
-                .outDim(1024).patchOutDim(1024).hiddenDim(512).bottleneckDim(128)
+                .embedDim(r.embedDim()).depth(r.depth()).numHeads(r.numHeads())
+                .outDim(r.outDim()).patchOutDim(r.outDim()).hiddenDim(512).bottleneckDim(128)
                 .sharedHead(true).sharedHeadTeacher(true).normLastLayer(false)
                 .dropPathRate(0.1).seed(seed).numThreads(threads)
                 .build();
     }
 
-    /** 2 global crops of 32 px (Fashion-MNIST's 28 px padded) and 4 local crops of 16 px, published mask ratios. */
-    public static GreyMultiCrop views() {
-        return new GreyMultiCrop(new GreyMultiCrop.Options(2, 4, 32, 16, 0.25, 0.05, 0.25, 0.2860f, 0.3530f, 4,
+    /** 2 global crops of 32 px (Fashion-MNIST's 28 px padded) and local crops of 16 px, published mask ratios. */
+    public static GreyMultiCrop views(int localCrops) {
+        return new GreyMultiCrop(new GreyMultiCrop.Options(2, localCrops, 32, 16, 0.25, 0.05, 0.25, 0.2860f, 0.3530f, 4,
                 MaskRatio.published()));
     }
 
-    public static TrainBatch allocateBatch(Arena arena, IbotConfig config, int batchSize) {
-        GreyMultiCrop.Options o = views().options();
+    public static TrainBatch allocateBatch(Arena arena, IbotConfig config, GreyMultiCrop views, int batchSize) {
+        GreyMultiCrop.Options o = views.options();
         return TrainBatch.allocate(arena, config, batchSize, o.nGlobal(), o.nLocal(), o.globalSize(), o.localSize());
     }
 
@@ -66,8 +75,10 @@ public final class Demo {
         out.printf(Locale.ROOT, "Fashion-MNIST from %s: %d train / %d test images; k-NN on %d / %d%n",
                 s.data(), train.size(), test.size(), knnTrain.size(), knnTest.size());
 
-        GreyMultiCrop views = views();
-        IbotConfig config = modelConfig(s.seed(), s.threads());
+        Recipe recipe = s.recipe();
+        GreyMultiCrop views = views(recipe.localCropsNumber());
+        IbotConfig config = modelConfig(recipe, s.seed(), s.threads());
+        out.println("recipe: " + recipe);
         KnnClassifier.Accuracy pixels = knn(Features.pixels(knnTrain), Features.pixels(knnTest), knnTrain, knnTest);
         out.printf(Locale.ROOT, "k-NN on raw pixels:            top-1 %.2f %%%n", pixels.top1());
 
@@ -76,16 +87,16 @@ public final class Demo {
             KnnClassifier.Accuracy initial = knnOf(model, views, knnTrain, knnTest);
             out.printf(Locale.ROOT, "k-NN teacher at initialisation: top-1 %.2f %%%n", initial.top1());
 
-            TrainBatch batch = allocateBatch(arena, config, s.batchSize());
+            TrainBatch batch = allocateBatch(arena, config, views, s.batchSize());
             int steps = s.steps();
             // Short-run schedules: lr warm-up over 10 % of the steps then cosine; teacher momentum from
-            // 0.99 (0.996 is for 100k-step runs) to 1; weight decay 0.04 -> 0.4; teacher temperature 0.04 -> 0.07.
-            double baseLr = 2e-3 * s.batchSize() / 256.0 * 4;
-            CosineSchedule lr = new CosineSchedule(baseLr, 1e-6, steps, Math.max(1, steps / 10), 0);
+            // momentum_teacher (0.996 suits 100k-step runs, not 400) to 1; weight decay 0.04 -> 0.4;
+            // teacher temperature 0.04 -> teacher_temp over the first 3 of 10 pseudo-epochs.
+            CosineSchedule lr = new CosineSchedule(recipe.lr(), 1e-6, steps, Math.max(1, steps / 10), 0);
             CosineSchedule wd = new CosineSchedule(0.04, 0.4, steps, 0, 0);
-            CosineSchedule momentum = new CosineSchedule(0.99, 1.0, steps, 0, 0);
+            CosineSchedule momentum = new CosineSchedule(recipe.momentumTeacher(), 1.0, steps, 0, 0);
             int pseudoEpochs = 10;
-            TeacherTemperature temp = new TeacherTemperature(0.04, 0.07, 3, 0);
+            TeacherTemperature temp = new TeacherTemperature(0.04, recipe.teacherTemp(), 3, 0);
             SplittableRandom order = new SplittableRandom(s.seed());
             int[] indices = new int[s.batchSize()];
             ProgressBar bar = new ProgressBar("pretrain", steps);
@@ -116,10 +127,10 @@ public final class Demo {
 
             KnnClassifier.Accuracy trained = knnOf(model, views, knnTrain, knnTest);
             String summary = String.format(Locale.ROOT,
-                    "steps %d, batch %d (2x32 + 4x16 crops), %.1f s, %.1f images/s%n"
+                    "steps %d, batch %d (2x32 + %dx16 crops), %.1f s, %.1f images/s%n"
                             + "loss %.3f -> %.3f%n"
                             + "k-NN top-1 (k=20, T=0.07): raw pixels %.2f %%, teacher at init %.2f %%, trained teacher %.2f %%%n",
-                    steps, s.batchSize(), seconds, imagesPerSecond, curve.get(0)[0], curve.get(curve.size() - 1)[0],
+                    steps, s.batchSize(), recipe.localCropsNumber(), seconds, imagesPerSecond, curve.get(0)[0], curve.get(curve.size() - 1)[0],
                     pixels.top1(), initial.top1(), trained.top1());
             Files.writeString(s.output().resolve("summary.txt"), summary);
             out.printf(Locale.ROOT, "report in %s (metrics.csv, loss.png, summary.txt, checkpoint.ibot4j)%n", s.output());

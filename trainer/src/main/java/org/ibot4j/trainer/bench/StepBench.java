@@ -22,10 +22,11 @@ public final class StepBench {
 
     public static void run(Path data, int steps, int batchSize, int threads, PrintStream out) throws IOException {
         IdxDataset train = IdxDataset.read(data, "train").head(4096);
-        GreyMultiCrop views = Demo.views();
-        IbotConfig config = Demo.modelConfig(0, threads);
+        Demo.Recipe recipe = Demo.Recipe.defaults();
+        GreyMultiCrop views = Demo.views(recipe.localCropsNumber());
+        IbotConfig config = Demo.modelConfig(recipe, 0, threads);
         try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config)) {
-            TrainBatch batch = Demo.allocateBatch(arena, config, batchSize);
+            TrainBatch batch = Demo.allocateBatch(arena, config, views, batchSize);
             int[] indices = new int[batchSize];
             for (int i = 0; i < batchSize; i++) indices[i] = i;
             views.fill(batch, train, indices, 0, 0);
