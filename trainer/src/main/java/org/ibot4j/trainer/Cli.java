@@ -44,6 +44,11 @@ public final class Cli {
             case "import" -> Interop.importWeights(Path.of(required(flags, "from")), Path.of(required(flags, "out")),
                     Integer.parseInt(flags.getOrDefault("num-heads", "0")), Boolean.parseBoolean(flags.getOrDefault("norm-last-layer", "true")),
                     flags.containsKey("allow-unknown"), out);
+            case "bench-data" -> {
+                org.ibot4j.trainer.bench.DataBench.run(Path.of(flags.getOrDefault("data", "/usr/share/datasets/fashion-mnist")),
+                        Path.of(flags.getOrDefault("jpeg-dir", "build/bench-jpegs")), out);
+                yield 0;
+            }
             case "bench-step" -> {
                 org.ibot4j.trainer.bench.StepBench.run(Path.of(flags.getOrDefault("data", "/usr/share/datasets/fashion-mnist")),
                         Integer.parseInt(flags.getOrDefault("steps", "30")), Integer.parseInt(flags.getOrDefault("batch-size", "64")),
@@ -65,6 +70,7 @@ public final class Cli {
                     ./ibot4j demo [--steps N] [--batch-size N] [--output DIR] [--data DIR] [--seed N] [--threads N]
                                   [--knn-train N] [--knn-test N] [--lr PEAK] [--out_dim K] [--momentum_teacher M]
                                   [--teacher_temp T] [--local_crops_number L] [--embed_dim D] [--depth N] [--num_heads H]
+                                  [--global_crops_scale MIN] [--local_crops_scale MIN,MAX]
                       Pretrains a small ViT with iBOT on Fashion-MNIST (IDX files in --data, default Debian's
                       /usr/share/datasets/fashion-mnist), then prints k-NN top-1 (k=20, T=0.07) of the teacher at
                       initialisation, after training, and on raw pixels. Report: --output (default runs/demo).""");
@@ -89,6 +95,7 @@ public final class Cli {
                       doctor   check JDK, native library and LibTorch
                       export   a backbone as .pth / .safetensors with timm key names
                       import   an official iBOT checkpoint or backbone file into an ibot4j checkpoint
+                      bench-data  loader throughput (ci/bench-data)
                       bench-step  time train_step alone on prepared demo batches [--steps N] [--batch-size N]""");
         }
         return 0;
@@ -104,7 +111,10 @@ public final class Cli {
                 Integer.parseInt(flags.getOrDefault("local-crops-number", String.valueOf(d.localCropsNumber()))),
                 Double.parseDouble(flags.getOrDefault("lr", String.valueOf(d.lr()))),
                 Double.parseDouble(flags.getOrDefault("momentum-teacher", String.valueOf(d.momentumTeacher()))),
-                Double.parseDouble(flags.getOrDefault("teacher-temp", String.valueOf(d.teacherTemp()))));
+                Double.parseDouble(flags.getOrDefault("teacher-temp", String.valueOf(d.teacherTemp()))),
+                Double.parseDouble(flags.getOrDefault("global-crops-scale", String.valueOf(d.globalScaleMin()))),
+                Double.parseDouble(flags.getOrDefault("local-crops-scale", d.localScaleMin() + "," + d.localScaleMax()).split(",")[0]),
+                Double.parseDouble(flags.getOrDefault("local-crops-scale", d.localScaleMin() + "," + d.localScaleMax()).split(",")[1]));
     }
 
     private static String required(Map<String, String> flags, String name) {

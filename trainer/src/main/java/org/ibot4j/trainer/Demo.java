@@ -2,22 +2,23 @@ package org.ibot4j.trainer;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.api.StepResult;
 import org.ibot4j.api.TrainBatch;
-import org.ibot4j.trainer.data.GreyMultiCrop;
+import org.ibot4j.trainer.data.IdxSource;
+import org.ibot4j.trainer.data.ImageSource;
+import org.ibot4j.trainer.data.MaskingPolicy;
+import org.ibot4j.trainer.data.MultiCropAugmentation;
+import org.ibot4j.trainer.data.MultiCropLoader;
 import org.ibot4j.trainer.data.IdxDataset;
-import org.ibot4j.trainer.data.MaskRatio;
 import org.ibot4j.trainer.eval.Features;
 import org.ibot4j.trainer.eval.KnnClassifier;
 import org.ibot4j.trainer.schedule.CosineSchedule;
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The README's first command: pretrain a small ViT with iBOT on Fashion-MNIST for a fixed number of
- * steps, then compare teacher k-NN accuracy (k = 20, T = 0.07) at initialisation, after training,
+ * steps (data from {@link MultiCropLoader}, handed to train_step without a copy), then compare teacher k-NN accuracy (k = 20, T = 0.07) at initialisation, after training,
  * and on raw pixels; writes metrics.csv, loss.png and summary.txt to the output folder.
  */
 public final class Demo {
@@ -38,9 +39,9 @@ public final class Demo {
 
     /** The demo's model and optimisation choices; flags of the same official names override them. */
     public record Recipe(int embedDim, int depth, int numHeads, int outDim, int localCropsNumber, double lr,
-            double momentumTeacher, double teacherTemp) {
+            double momentumTeacher, double teacherTemp, double globalScaleMin, double localScaleMin, double localScaleMax) {
         public static Recipe defaults() {
-            return new Recipe(128, 4, 4, 1024, 4, 2e-3, 0.99, 0.07);
+            return new Recipe(128, 4, 4, 1024, 4, 2e-3, 0.99, 0.07, 0.25, 0.05, 0.25);
         }
     }
 
@@ -56,15 +57,17 @@ public final class Demo {
                 .build();
     }
 
-    /** 2 global crops of 32 px (Fashion-MNIST's 28 px padded) and local crops of 16 px, published mask ratios. */
-    public static GreyMultiCrop views(int localCrops) {
-        return new GreyMultiCrop(new GreyMultiCrop.Options(2, localCrops, 32, 16, 0.25, 0.05, 0.25, 0.2860f, 0.3530f, 4,
-                MaskRatio.published()));
+    /** iBOT's multi-crop at Fashion-MNIST scale: 2 global crops of 32 px, local crops of 16 px, its own mean/std. */
+    public static MultiCropAugmentation augmentation(Recipe r) {
+        float mean = 0.2860f, std = 0.3530f;
+        return new MultiCropAugmentation(new MultiCropAugmentation.Options(2, r.localCropsNumber(), 32, 16,
+                new double[] {r.globalScaleMin(), 1.0}, new double[] {r.localScaleMin(), r.localScaleMax()},
+                new float[] {mean, mean, mean}, new float[] {std, std, std}));
     }
 
-    public static TrainBatch allocateBatch(Arena arena, IbotConfig config, GreyMultiCrop views, int batchSize) {
-        GreyMultiCrop.Options o = views.options();
-        return TrainBatch.allocate(arena, config, batchSize, o.nGlobal(), o.nLocal(), o.globalSize(), o.localSize());
+    /** The loader the demo and the step benchmark read from: one worker thread beside LibTorch's. */
+    public static MultiCropLoader loader(ImageSource source, Recipe r, IbotConfig config, int batchSize, int workers, long seed) {
+        return new MultiCropLoader(source, augmentation(r), MaskingPolicy.published(), config, batchSize, workers, 3, seed, 0);
     }
 
     public static void run(Settings s, PrintStream out) throws IOException {
@@ -76,18 +79,18 @@ public final class Demo {
                 s.data(), train.size(), test.size(), knnTrain.size(), knnTest.size());
 
         Recipe recipe = s.recipe();
-        GreyMultiCrop views = views(recipe.localCropsNumber());
+        MultiCropAugmentation views = augmentation(recipe);
         IbotConfig config = modelConfig(recipe, s.seed(), s.threads());
         out.println("recipe: " + recipe);
         KnnClassifier.Accuracy pixels = knn(Features.pixels(knnTrain), Features.pixels(knnTest), knnTrain, knnTest);
         out.printf(Locale.ROOT, "k-NN on raw pixels:            top-1 %.2f %%%n", pixels.top1());
 
         List<double[]> curve = new ArrayList<>();
-        try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config)) {
+        try (IbotModel model = IbotModel.create(config);
+                MultiCropLoader loader = loader(new IdxSource(train), recipe, config, s.batchSize(), 1, s.seed())) {
             KnnClassifier.Accuracy initial = knnOf(model, views, knnTrain, knnTest);
             out.printf(Locale.ROOT, "k-NN teacher at initialisation: top-1 %.2f %%%n", initial.top1());
 
-            TrainBatch batch = allocateBatch(arena, config, views, s.batchSize());
             int steps = s.steps();
             // Short-run schedules: lr warm-up over 10 % of the steps then cosine; teacher momentum from
             // momentum_teacher (0.996 suits 100k-step runs, not 400) to 1; weight decay 0.04 -> 0.4;
@@ -97,15 +100,15 @@ public final class Demo {
             CosineSchedule momentum = new CosineSchedule(recipe.momentumTeacher(), 1.0, steps, 0, 0);
             int pseudoEpochs = 10;
             TeacherTemperature temp = new TeacherTemperature(0.04, recipe.teacherTemp(), 3, 0);
-            SplittableRandom order = new SplittableRandom(s.seed());
-            int[] indices = new int[s.batchSize()];
+            long waitNanos = 0;
             ProgressBar bar = new ProgressBar("pretrain", steps);
             long started = System.nanoTime();
             try (var csv = Files.newBufferedWriter(s.output().resolve("metrics.csv"))) {
                 csv.write("step,loss,cls_loss,patch_loss,grad_norm,lr,weight_decay,teacher_momentum,teacher_temp\n");
                 for (int step = 0; step < steps; step++) {
-                    for (int i = 0; i < indices.length; i++) indices[i] = order.nextInt(train.size());
-                    views.fill(batch, train, indices, s.seed(), step);
+                    long beforeData = System.nanoTime();
+                    TrainBatch batch = loader.next().batch();
+                    waitNanos += System.nanoTime() - beforeData;
                     int epoch = (int) ((long) step * pseudoEpochs / steps);
                     double t = temp.at(epoch);
                     StepParams params = new StepParams(lr.at(step), wd.at(step), momentum.at(step), t, t, false, 3.0);
@@ -121,7 +124,8 @@ public final class Demo {
             bar.finish();
             double seconds = (System.nanoTime() - started) / 1e9;
             double imagesPerSecond = (double) steps * s.batchSize() / seconds;
-            LOG.info("trained {} steps in {} s", steps, String.format(Locale.ROOT, "%.1f", seconds));
+            LOG.info("trained {} steps in {} s, {} s of it waiting for data; {} unreadable images skipped", steps,
+                    String.format(Locale.ROOT, "%.1f", seconds), String.format(Locale.ROOT, "%.2f", waitNanos / 1e9), loader.skippedImages());
             LossCurve.write(s.output().resolve("loss.png"), curve, "iBOT demo on Fashion-MNIST");
             model.save(s.output().resolve("checkpoint.ibot4j"), "{\"demo_steps\":" + steps + "}");
 
@@ -139,8 +143,10 @@ public final class Demo {
         }
     }
 
-    private static KnnClassifier.Accuracy knnOf(IbotModel model, GreyMultiCrop views, IdxDataset train, IdxDataset test) {
-        return knn(Features.cls(model, Network.TEACHER, train, views, 32), Features.cls(model, Network.TEACHER, test, views, 32), train, test);
+    private static KnnClassifier.Accuracy knnOf(IbotModel model, MultiCropAugmentation views, IdxDataset train, IdxDataset test)
+            throws IOException {
+        return knn(Features.cls(model, Network.TEACHER, new IdxSource(train), views, 32),
+                Features.cls(model, Network.TEACHER, new IdxSource(test), views, 32), train, test);
     }
 
     private static KnnClassifier.Accuracy knn(float[][] trainFeatures, float[][] testFeatures, IdxDataset train, IdxDataset test) {

@@ -2,7 +2,6 @@ package org.ibot4j.trainer.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.ibot4j.api.IbotConfig;
@@ -10,7 +9,8 @@ import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.api.TrainBatch;
 import org.ibot4j.trainer.Demo;
-import org.ibot4j.trainer.data.GreyMultiCrop;
+import org.ibot4j.trainer.data.IdxSource;
+import org.ibot4j.trainer.data.MultiCropLoader;
 import org.ibot4j.trainer.data.IdxDataset;
 
 /**
@@ -23,13 +23,10 @@ public final class StepBench {
     public static void run(Path data, int steps, int batchSize, int threads, PrintStream out) throws IOException {
         IdxDataset train = IdxDataset.read(data, "train").head(4096);
         Demo.Recipe recipe = Demo.Recipe.defaults();
-        GreyMultiCrop views = Demo.views(recipe.localCropsNumber());
         IbotConfig config = Demo.modelConfig(recipe, 0, threads);
-        try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config)) {
-            TrainBatch batch = Demo.allocateBatch(arena, config, views, batchSize);
-            int[] indices = new int[batchSize];
-            for (int i = 0; i < batchSize; i++) indices[i] = i;
-            views.fill(batch, train, indices, 0, 0);
+        try (IbotModel model = IbotModel.create(config);
+                MultiCropLoader loader = Demo.loader(new IdxSource(train), recipe, config, batchSize, 1, 0)) {
+            TrainBatch batch = loader.next().batch();
             StepParams params = new StepParams(1e-4, 0.04, 0.996, 0.04, 0.04, false, 3.0);
             for (int i = 0; i < 3; i++) model.trainStep(batch, params);
             long start = System.nanoTime();

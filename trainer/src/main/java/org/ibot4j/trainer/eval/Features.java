@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
-import org.ibot4j.trainer.data.GreyMultiCrop;
+import java.io.IOException;
+import org.ibot4j.trainer.data.ImageSource;
+import org.ibot4j.trainer.data.MultiCropAugmentation;
 import org.ibot4j.trainer.data.IdxDataset;
 
 /** Frozen features for k-NN: a network's CLS token on centred views, or the raw pixels as a baseline. */
@@ -14,14 +16,16 @@ public final class Features {
 
     private Features() {}
 
-    public static float[][] cls(IbotModel model, Network which, IdxDataset data, GreyMultiCrop views, int size) {
+    /** CLS features of every image of {@code data} (resized and centre-cropped to {@code size}). */
+    public static float[][] cls(IbotModel model, Network which, ImageSource data, MultiCropAugmentation views, int size)
+            throws IOException {
         float[][] out = new float[data.size()][];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment images = arena.allocate(ValueLayout.JAVA_FLOAT, (long) CHUNK * 3 * size * size);
             for (int start = 0; start < data.size(); start += CHUNK) {
                 int n = Math.min(CHUNK, data.size() - start);
                 for (int i = 0; i < n; i++) {
-                    views.centre(data.images()[start + i], data.rows(), data.cols(), size, images, (long) i * 3 * size * size);
+                    views.centre(data.load(start + i), size, images, (long) i * 3 * size * size);
                 }
                 float[][] rows = model.embedCls(which, images.asSlice(0, (long) n * 3 * size * size * Float.BYTES), n, size, size);
                 System.arraycopy(rows, 0, out, start, n);

@@ -1,0 +1,236 @@
+package org.ibot4j.trainer.data;
+
+import java.util.SplittableRandom;
+
+/**
+ * The image operations of iBOT's augmentation, on float images in [0, 1], following torchvision and
+ * PIL: random-resized-crop parameters, PIL-style antialiased bicubic resize, flip, colour jitter
+ * (brightness, contrast, saturation, hue in random order), grey-scale with ITU-R 601 luma, Gaussian
+ * blur, solarisation at 128/255. Results stay in float (PIL would round to 8 bits after each step).
+ */
+public final class Augment {
+    private Augment() {}
+
+    /** torchvision RandomResizedCrop.get_params: {top, left, height, width} of the crop box. */
+    public static int[] randomResizedCropBox(int height, int width, double scaleMin, double scaleMax, double ratioMin,
+            double ratioMax, SplittableRandom random) {
+        double area = (double) height * width;
+        double logLo = Math.log(ratioMin), logHi = Math.log(ratioMax);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            double target = area * (scaleMin + (scaleMax - scaleMin) * random.nextDouble());
+            double ratio = Math.exp(logLo + (logHi - logLo) * random.nextDouble());
+            int w = (int) Math.rint(Math.sqrt(target * ratio));
+            int h = (int) Math.rint(Math.sqrt(target / ratio));
+            if (w > 0 && h > 0 && w <= width && h <= height) {
+                return new int[] {random.nextInt(height - h + 1), random.nextInt(width - w + 1), h, w};
+            }
+        }
+        // Fallback: the largest centred crop whose ratio lies in range.
+        double inRatio = (double) width / height;
+        int w = width, h = height;
+        if (inRatio < ratioMin) {
+            h = (int) Math.rint(w / ratioMin);
+        } else if (inRatio > ratioMax) {
+            w = (int) Math.rint(h * ratioMax);
+        }
+        return new int[] {(height - h) / 2, (width - w) / 2, h, w};
+    }
+
+    public static RgbImage crop(RgbImage src, int top, int left, int height, int width) {
+        RgbImage out = RgbImage.blank(width, height);
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < height; y++) {
+                System.arraycopy(src.planes()[c], (top + y) * src.width() + left, out.planes()[c], y * width, width);
+            }
+        }
+        return out;
+    }
+
+    /** PIL's bicubic resize (a = -0.5), antialiased when shrinking: a separable filter whose support widens with the scale. */
+    public static RgbImage resizeBicubic(RgbImage src, int outWidth, int outHeight) {
+        RgbImage horizontal = RgbImage.blank(outWidth, src.height());
+        Filter fx = new Filter(src.width(), outWidth);
+        for (int c = 0; c < 3; c++) {
+            float[] in = src.planes()[c], out = horizontal.planes()[c];
+            for (int y = 0; y < src.height(); y++) {
+                for (int x = 0; x < outWidth; x++) {
+                    double sum = 0;
+                    for (int k = 0; k < fx.count[x]; k++) sum += fx.weights[x][k] * in[y * src.width() + fx.start[x] + k];
+                    out[y * outWidth + x] = (float) sum;
+                }
+            }
+        }
+        RgbImage result = RgbImage.blank(outWidth, outHeight);
+        Filter fy = new Filter(src.height(), outHeight);
+        for (int c = 0; c < 3; c++) {
+            float[] in = horizontal.planes()[c], out = result.planes()[c];
+            for (int y = 0; y < outHeight; y++) {
+                for (int x = 0; x < outWidth; x++) {
+                    double sum = 0;
+                    for (int k = 0; k < fy.count[y]; k++) sum += fy.weights[y][k] * in[(fy.start[y] + k) * outWidth + x];
+                    out[y * outWidth + x] = clamp((float) sum);
+                }
+            }
+        }
+        return result;
+    }
+
+    /** Per output index: first input index, tap count and normalised weights (PIL's precompute_coeffs). */
+    private static final class Filter {
+        final int[] start, count;
+        final double[][] weights;
+
+        Filter(int inSize, int outSize) {
+            double scale = (double) inSize / outSize;
+            double filterScale = Math.max(scale, 1.0);
+            double support = 2.0 * filterScale;
+            start = new int[outSize];
+            count = new int[outSize];
+            weights = new double[outSize][];
+            for (int i = 0; i < outSize; i++) {
+                double centre = (i + 0.5) * scale;
+                int min = Math.max((int) (centre - support + 0.5), 0);
+                int max = Math.min((int) (centre + support + 0.5), inSize);
+                double[] w = new double[max - min];
+                double total = 0;
+                for (int k = 0; k < w.length; k++) {
+                    w[k] = bicubic((k + min - centre + 0.5) / filterScale);
+                    total += w[k];
+                }
+                for (int k = 0; k < w.length; k++) w[k] = total == 0 ? 0 : w[k] / total;
+                start[i] = min;
+                count[i] = w.length;
+                weights[i] = w;
+            }
+        }
+
+        private static double bicubic(double x) {
+            double a = -0.5;
+            x = Math.abs(x);
+            if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+            if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+            return 0;
+        }
+    }
+
+    public static void flipHorizontal(RgbImage img) {
+        int w = img.width();
+        for (float[] plane : img.planes()) {
+            for (int y = 0; y < img.height(); y++) {
+                for (int x = 0; x < w / 2; x++) {
+                    int a = y * w + x, b = y * w + w - 1 - x;
+                    float t = plane[a];
+                    plane[a] = plane[b];
+                    plane[b] = t;
+                }
+            }
+        }
+    }
+
+    /** ITU-R 601-2 luma, as PIL's convert("L"). */
+    public static float luma(float r, float g, float b) {
+        return 0.299f * r + 0.587f * g + 0.114f * b;
+    }
+
+    public static void grayscale(RgbImage img) {
+        float[] r = img.planes()[0], g = img.planes()[1], b = img.planes()[2];
+        for (int i = 0; i < r.length; i++) {
+            float l = luma(r[i], g[i], b[i]);
+            r[i] = l;
+            g[i] = l;
+            b[i] = l;
+        }
+    }
+
+    /** ImageEnhance.Brightness: blend with black. */
+    public static void brightness(RgbImage img, double factor) {
+        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (p[i] * factor));
+    }
+
+    /** ImageEnhance.Contrast: blend with the mean grey level. */
+    public static void contrast(RgbImage img, double factor) {
+        float[] r = img.planes()[0], g = img.planes()[1], b = img.planes()[2];
+        double mean = 0;
+        for (int i = 0; i < r.length; i++) mean += luma(r[i], g[i], b[i]);
+        mean /= r.length;
+        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (mean + factor * (p[i] - mean)));
+    }
+
+    /** ImageEnhance.Color: blend with the grey version. */
+    public static void saturation(RgbImage img, double factor) {
+        float[] r = img.planes()[0], g = img.planes()[1], b = img.planes()[2];
+        for (int i = 0; i < r.length; i++) {
+            float l = luma(r[i], g[i], b[i]);
+            r[i] = clamp((float) (l + factor * (r[i] - l)));
+            g[i] = clamp((float) (l + factor * (g[i] - l)));
+            b[i] = clamp((float) (l + factor * (b[i] - l)));
+        }
+    }
+
+    /** torchvision adjust_hue: rotate the hue by {@code shift} turns (in [-0.5, 0.5]) in HSV. */
+    public static void hue(RgbImage img, double shift) {
+        float[] r = img.planes()[0], g = img.planes()[1], b = img.planes()[2];
+        for (int i = 0; i < r.length; i++) {
+            float max = Math.max(r[i], Math.max(g[i], b[i])), min = Math.min(r[i], Math.min(g[i], b[i]));
+            float delta = max - min;
+            if (delta == 0) continue;  // grey: hue has no effect
+            double h;
+            if (max == r[i]) h = ((g[i] - b[i]) / delta) / 6.0;
+            else if (max == g[i]) h = (2 + (b[i] - r[i]) / delta) / 6.0;
+            else h = (4 + (r[i] - g[i]) / delta) / 6.0;
+            h = ((h + shift) % 1 + 1) % 1;
+            double s = delta / max, v = max;
+            int sector = (int) (h * 6) % 6;
+            double f = h * 6 - Math.floor(h * 6);
+            float p = (float) (v * (1 - s)), q = (float) (v * (1 - s * f)), t = (float) (v * (1 - s * (1 - f)));
+            float vv = (float) v;
+            switch (sector) {
+                case 0 -> { r[i] = vv; g[i] = t; b[i] = p; }
+                case 1 -> { r[i] = q; g[i] = vv; b[i] = p; }
+                case 2 -> { r[i] = p; g[i] = vv; b[i] = t; }
+                case 3 -> { r[i] = p; g[i] = q; b[i] = vv; }
+                case 4 -> { r[i] = t; g[i] = p; b[i] = vv; }
+                default -> { r[i] = vv; g[i] = p; b[i] = q; }
+            }
+        }
+    }
+
+    /** Gaussian blur with standard deviation {@code radius} (PIL's GaussianBlur radius), edges extended. */
+    public static void gaussianBlur(RgbImage img, double radius) {
+        int reach = Math.max(1, (int) Math.ceil(3 * radius));
+        double[] kernel = new double[2 * reach + 1];
+        double total = 0;
+        for (int k = -reach; k <= reach; k++) {
+            kernel[k + reach] = Math.exp(-0.5 * k * k / (radius * radius));
+            total += kernel[k + reach];
+        }
+        for (int k = 0; k < kernel.length; k++) kernel[k] /= total;
+        int w = img.width(), h = img.height();
+        float[] tmp = new float[w * h];
+        for (float[] p : img.planes()) {
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    double s = 0;
+                    for (int k = -reach; k <= reach; k++) s += kernel[k + reach] * p[y * w + Math.min(w - 1, Math.max(0, x + k))];
+                    tmp[y * w + x] = (float) s;
+                }
+            }
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    double s = 0;
+                    for (int k = -reach; k <= reach; k++) s += kernel[k + reach] * tmp[Math.min(h - 1, Math.max(0, y + k)) * w + x];
+                    p[y * w + x] = (float) s;
+                }
+            }
+        }
+    }
+
+    /** PIL's solarize(threshold=128): values at or above 128/255 are inverted. */
+    public static void solarize(RgbImage img) {
+        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) if (p[i] * 255f >= 128f) p[i] = 1f - p[i];
+    }
+
+    static float clamp(float v) {
+        return v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+}

@@ -1,0 +1,83 @@
+package org.ibot4j.trainer.data;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Decodes JPEG, PNG, BMP and GIF files with the JDK's ImageIO into {@link RgbImage}. Grey images are
+ * replicated to three channels, 16-bit samples scaled to [0, 1], palettes expanded, alpha dropped
+ * (as PIL's {@code convert("RGB")}). A decoder warning (e.g. a truncated JPEG) counts as a failure:
+ * such files are skipped, not trained on half-grey.
+ */
+public final class ImageDecoder {
+    private ImageDecoder() {}
+
+    public static RgbImage decode(Path file) throws IOException {
+        BufferedImage image;
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) throw new IOException(file + ": cannot open");
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) throw new IOException(file + ": not an image in a supported format (JPEG, PNG, BMP, GIF)");
+            ImageReader reader = readers.next();
+            try {
+                StringBuilder warnings = new StringBuilder();
+                reader.addIIOReadWarningListener((source, warning) -> warnings.append(warning).append("; "));
+                reader.setInput(in, true, true);
+                image = reader.read(0);
+                if (!warnings.isEmpty()) throw new IOException(file + ": damaged image (" + warnings.toString().trim() + ")");
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException e) {
+            throw e.getMessage() != null && e.getMessage().startsWith(file.toString()) ? e : new IOException(file + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // ImageIO reports some corrupt streams (and CMYK JPEGs) with unchecked exceptions.
+            throw new IOException(file + ": cannot decode (" + e + ")", e);
+        }
+        return toRgb(image);
+    }
+
+    static RgbImage toRgb(BufferedImage image) {
+        int w = image.getWidth(), h = image.getHeight();
+        RgbImage out = RgbImage.blank(w, h);
+        Raster raster = image.getRaster();
+        int bands = raster.getNumBands();
+        boolean direct = !(image.getColorModel() instanceof IndexColorModel);
+        if (direct && (bands == 1 || bands == 2)) {
+            // Grey (with or without alpha): read samples, not getRGB, which would apply a gamma conversion.
+            double max = (1L << image.getColorModel().getComponentSize(0)) - 1;
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    float v = (float) (raster.getSample(x, y, 0) / max);
+                    out.planes()[0][y * w + x] = v;
+                    out.planes()[1][y * w + x] = v;
+                    out.planes()[2][y * w + x] = v;
+                }
+            }
+            return out;
+        }
+        if (direct && image.getColorModel().getComponentSize(0) > 8) {
+            double max = (1L << image.getColorModel().getComponentSize(0)) - 1;
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) out.planes()[c][y * w + x] = (float) (raster.getSample(x, y, c) / max);
+                }
+            }
+            return out;
+        }
+        int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
+        for (int i = 0; i < argb.length; i++) {
+            out.planes()[0][i] = ((argb[i] >> 16) & 0xff) / 255f;
+            out.planes()[1][i] = ((argb[i] >> 8) & 0xff) / 255f;
+            out.planes()[2][i] = (argb[i] & 0xff) / 255f;
+        }
+        return out;
+    }
+}

@@ -1,0 +1,19 @@
+package org.ibot4j.trainer.data;
+
+import java.io.IOException;
+
+/** A dataset of images with optional labels; {@link #load} may fail for one unreadable item. */
+public interface ImageSource {
+    int size();
+
+    /** Class index, or -1 for unlabelled data. */
+    int label(int index);
+
+    int numClasses();
+
+    /** Decodes item {@code index}; an unreadable item throws {@link IOException} naming it and why. */
+    RgbImage load(int index) throws IOException;
+
+    /** What the item is, for messages (a path, or a file and index). */
+    String describe(int index);
+}

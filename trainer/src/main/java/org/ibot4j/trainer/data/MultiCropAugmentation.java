@@ -1,0 +1,100 @@
+package org.ibot4j.trainer.data;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+
+/**
+ * iBOT's DataAugmentationiBOT: one "global-1" crop, nGlobal-1 "global-2" crops and nLocal local crops
+ * per image (random-resized crop, flip, colour jitter p 0.8, grey-scale p 0.2, blur p 1.0 / 0.1 / 0.5,
+ * solarisation p 0.2 on global-2 only), normalised and written straight into a batch buffer.
+ */
+public final class MultiCropAugmentation {
+    /**
+     * @param globalScale RandomResizedCrop scale range of global crops (published: 0.25..1; code default 0.14..1)
+     * @param localScale  scale range of local crops (published: 0.05..0.25; code default 0.05..0.4)
+     */
+    public record Options(int nGlobal, int nLocal, int globalSize, int localSize, double[] globalScale, double[] localScale,
+            float[] mean, float[] std) {
+        public static Options published(int nLocal, int globalSize, int localSize) {
+            return new Options(2, nLocal, globalSize, localSize, new double[] {0.25, 1.0}, new double[] {0.05, 0.25},
+                    new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f});
+        }
+    }
+
+    private final Options o;
+
+    public MultiCropAugmentation(Options options) {
+        this.o = options;
+    }
+
+    public Options options() {
+        return o;
+    }
+
+    /** Global crop {@code index} (0 = global-1) of {@code image}, written as CHW floats at {@code floatOffset}. */
+    public void global(RgbImage image, int index, SplittableRandom random, MemorySegment out, long floatOffset) {
+        RgbImage crop = view(image, o.globalSize, o.globalScale, random);
+        finish(crop, index == 0 ? 1.0 : 0.1, index == 0 ? 0.0 : 0.2, random);
+        write(crop, out, floatOffset);
+    }
+
+    public void local(RgbImage image, SplittableRandom random, MemorySegment out, long floatOffset) {
+        RgbImage crop = view(image, o.localSize, o.localScale, random);
+        finish(crop, 0.5, 0.0, random);
+        write(crop, out, floatOffset);
+    }
+
+    /** Resize (shorter side) and centre crop for evaluation, normalised into {@code out}. */
+    public void centre(RgbImage image, int size, MemorySegment out, long floatOffset) {
+        double scale = (double) size / Math.min(image.width(), image.height());
+        int w = Math.max(size, (int) Math.rint(image.width() * scale)), h = Math.max(size, (int) Math.rint(image.height() * scale));
+        RgbImage resized = (w == image.width() && h == image.height()) ? image : Augment.resizeBicubic(image, w, h);
+        write(Augment.crop(resized, (h - size) / 2, (w - size) / 2, size, size), out, floatOffset);
+    }
+
+    private static RgbImage view(RgbImage image, int size, double[] scale, SplittableRandom random) {
+        int[] box = Augment.randomResizedCropBox(image.height(), image.width(), scale[0], scale[1], 3.0 / 4.0, 4.0 / 3.0, random);
+        RgbImage crop = Augment.resizeBicubic(Augment.crop(image, box[0], box[1], box[2], box[3]), size, size);
+        if (random.nextDouble() < 0.5) Augment.flipHorizontal(crop);
+        return crop;
+    }
+
+    private static void finish(RgbImage crop, double blurP, double solarizeP, SplittableRandom random) {
+        if (random.nextDouble() < 0.8) colourJitter(crop, random);
+        if (random.nextDouble() < 0.2) Augment.grayscale(crop);
+        if (random.nextDouble() < blurP) Augment.gaussianBlur(crop, 0.1 + 1.9 * random.nextDouble());
+        if (solarizeP > 0 && random.nextDouble() < solarizeP) Augment.solarize(crop);
+    }
+
+    /** ColorJitter(0.4, 0.4, 0.2, 0.1): the four adjustments in a random order. */
+    static void colourJitter(RgbImage crop, SplittableRandom random) {
+        double brightness = 0.6 + 0.8 * random.nextDouble();
+        double contrast = 0.6 + 0.8 * random.nextDouble();
+        double saturation = 0.8 + 0.4 * random.nextDouble();
+        double hue = -0.1 + 0.2 * random.nextDouble();
+        int[] order = {0, 1, 2, 3};
+        for (int i = 3; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = order[i]; order[i] = order[j]; order[j] = t;
+        }
+        for (int op : order) {
+            switch (op) {
+                case 0 -> Augment.brightness(crop, brightness);
+                case 1 -> Augment.contrast(crop, contrast);
+                case 2 -> Augment.saturation(crop, saturation);
+                default -> Augment.hue(crop, hue);
+            }
+        }
+    }
+
+    private void write(RgbImage crop, MemorySegment out, long floatOffset) {
+        int n = crop.width() * crop.height();
+        for (int c = 0; c < 3; c++) {
+            float[] p = crop.planes()[c];
+            float mean = o.mean[c], std = o.std[c];
+            long base = floatOffset + (long) c * n;
+            for (int i = 0; i < n; i++) out.setAtIndex(ValueLayout.JAVA_FLOAT, base + i, (p[i] - mean) / std);
+        }
+    }
+}

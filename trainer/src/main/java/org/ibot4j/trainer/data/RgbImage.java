@@ -1,0 +1,30 @@
+package org.ibot4j.trainer.data;
+
+/** A 3-channel image as float planes in [0, 1], channel-major ({@code [c][y * width + x]}). */
+public record RgbImage(int width, int height, float[][] planes) {
+    public RgbImage {
+        if (planes.length != 3) throw new IllegalArgumentException("need 3 planes, got " + planes.length);
+        for (float[] p : planes) {
+            if (p.length != width * height) throw new IllegalArgumentException("plane size " + p.length + " != " + width + "x" + height);
+        }
+    }
+
+    public static RgbImage blank(int width, int height) {
+        return new RgbImage(width, height, new float[][] {new float[width * height], new float[width * height], new float[width * height]});
+    }
+
+    /** A grey image from unsigned bytes, replicated to three channels. */
+    public static RgbImage fromGrey(byte[] pixels, int width, int height) {
+        float[] grey = new float[width * height];
+        for (int i = 0; i < grey.length; i++) grey[i] = (pixels[i] & 0xff) / 255f;
+        return new RgbImage(width, height, new float[][] {grey, grey.clone(), grey.clone()});
+    }
+
+    public float get(int c, int x, int y) {
+        return planes[c][y * width + x];
+    }
+
+    public RgbImage copy() {
+        return new RgbImage(width, height, new float[][] {planes[0].clone(), planes[1].clone(), planes[2].clone()});
+    }
+}
