@@ -87,7 +87,7 @@ public final class Demo {
 
         List<double[]> curve = new ArrayList<>();
         try (IbotModel model = IbotModel.create(config);
-                MultiCropLoader loader = loader(new IdxSource(train), recipe, config, s.batchSize(), 1, s.seed())) {
+                MultiCropLoader loader = loader(new IdxSource(train), recipe, config, s.batchSize(), MultiCropLoader.defaultWorkers(), s.seed())) {
             KnnClassifier.Accuracy initial = knnOf(model, views, knnTrain, knnTest);
             out.printf(Locale.ROOT, "k-NN teacher at initialisation: top-1 %.2f %%%n", initial.top1());
 
@@ -104,20 +104,21 @@ public final class Demo {
             ProgressBar bar = new ProgressBar("pretrain", steps);
             long started = System.nanoTime();
             try (var csv = Files.newBufferedWriter(s.output().resolve("metrics.csv"))) {
-                csv.write("step,loss,cls_loss,patch_loss,grad_norm,lr,weight_decay,teacher_momentum,teacher_temp\n");
+                csv.write("step,loss,cls_loss,patch_loss,grad_norm,lr,weight_decay,teacher_momentum,teacher_temp,data_wait_s,skipped_images\n");
                 for (int step = 0; step < steps; step++) {
                     long beforeData = System.nanoTime();
                     TrainBatch batch = loader.next().batch();
-                    waitNanos += System.nanoTime() - beforeData;
+                    long waited = System.nanoTime() - beforeData;
+                    waitNanos += waited;
                     int epoch = (int) ((long) step * pseudoEpochs / steps);
                     double t = temp.at(epoch);
                     StepParams params = new StepParams(lr.at(step), wd.at(step), momentum.at(step), t, t, false, 3.0);
                     StepResult r = model.trainStep(batch, params);
                     if (!r.finite()) throw new IllegalStateException("non-finite loss at step " + step + "; nothing was updated");
                     curve.add(new double[] {r.loss(), r.clsLoss(), r.patchLoss()});
-                    csv.write(String.format(Locale.ROOT, "%d,%.6f,%.6f,%.6f,%.6f,%.8f,%.6f,%.6f,%.4f%n", step, r.loss(),
+                    csv.write(String.format(Locale.ROOT, "%d,%.6f,%.6f,%.6f,%.6f,%.8f,%.6f,%.6f,%.4f,%.4f,%d%n", step, r.loss(),
                             r.clsLoss(), r.patchLoss(), r.gradNorm(), params.lr(), params.weightDecay(),
-                            params.teacherMomentum(), t));
+                            params.teacherMomentum(), t, waited / 1e9, loader.skippedImages()));
                     bar.update(step + 1, String.format(Locale.ROOT, "loss %.3f", r.loss()));
                 }
             }

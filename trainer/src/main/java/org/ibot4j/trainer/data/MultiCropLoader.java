@@ -76,6 +76,11 @@ public final class MultiCropLoader implements AutoCloseable {
         for (int i = 0; i < depth; i++) schedule(firstBatch + i);
     }
 
+    /** Worker threads that suit this machine: half the cores (LibTorch's intra-op threads use the rest), at least 1. */
+    public static int defaultWorkers() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    }
+
     public int batchesPerEpoch() {
         return source.size() / batchSize;
     }
