@@ -213,16 +213,9 @@ public final class IbotModel implements AutoCloseable {
     /** Names of the model's state tensors: {@code student.*}, {@code teacher.*}, {@code loss.center}, {@code loss.center2}. */
     public List<String> tensorNames() {
         ensureUsable();
-        try (Arena scratch = Arena.ofConfined()) {
-            MemorySegment needed = scratch.allocate(ValueLayout.JAVA_LONG);
-            NativeErrors.check(Ibot4jC.ibot4j_tensor_names(handle, MemorySegment.NULL, 0, needed, err,
-                    NativeErrors.BUFFER_BYTES), err, "tensor_names");
-            long size = needed.get(ValueLayout.JAVA_LONG, 0);
-            MemorySegment buf = scratch.allocate(size);
-            NativeErrors.check(Ibot4jC.ibot4j_tensor_names(handle, buf, size, needed, err, NativeErrors.BUFFER_BYTES),
-                    err, "tensor_names");
-            return List.of(buf.getString(0).split("\n"));
-        }
+        String joined = sizedString("tensor_names",
+                (buf, len, needed, e) -> Ibot4jC.ibot4j_tensor_names(handle, buf, len, needed, e, NativeErrors.BUFFER_BYTES));
+        return List.of(joined.split("\n"));
     }
 
     public long[] tensorShape(String name) {
@@ -311,16 +304,9 @@ public final class IbotModel implements AutoCloseable {
         NativeLibrary.load();
         String text;
         try (Arena scratch = Arena.ofConfined()) {
-            MemorySegment err = NativeErrors.allocate(scratch);
             MemorySegment file = scratch.allocateFrom(path.toString());
-            MemorySegment needed = scratch.allocate(ValueLayout.JAVA_LONG);
-            NativeErrors.check(Ibot4jC.ibot4j_checkpoint_metadata(file, MemorySegment.NULL, 0, needed, err,
-                    NativeErrors.BUFFER_BYTES), err, "checkpoint_metadata(" + path + ")");
-            long size = needed.get(ValueLayout.JAVA_LONG, 0);
-            MemorySegment buf = scratch.allocate(size);
-            NativeErrors.check(Ibot4jC.ibot4j_checkpoint_metadata(file, buf, size, needed, err, NativeErrors.BUFFER_BYTES),
-                    err, "checkpoint_metadata(" + path + ")");
-            text = buf.getString(0);
+            text = sizedString("checkpoint_metadata(" + path + ")",
+                    (buf, len, needed, e) -> Ibot4jC.ibot4j_checkpoint_metadata(file, buf, len, needed, e, NativeErrors.BUFFER_BYTES));
         }
         try {
             com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(text);
@@ -329,6 +315,24 @@ public final class IbotModel implements AutoCloseable {
         } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalStateException e) {
             throw new Ibot4jException(Ibot4jException.Category.IO, "checkpoint_metadata(" + path + ")",
                     "the checkpoint's metadata is not the JSON envelope ibot4j writes: " + e.getMessage());
+        }
+    }
+
+    /** A native call that writes a string into (buf, len) and its full size into *needed. */
+    private interface SizedCall {
+        int call(MemorySegment buf, long len, MemorySegment needed, MemorySegment err);
+    }
+
+    /** Asks for the size first, then for the string, with its own error buffer (usable without a model). */
+    private static String sizedString(String operation, SizedCall call) {
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment err = NativeErrors.allocate(scratch);
+            MemorySegment needed = scratch.allocate(ValueLayout.JAVA_LONG);
+            NativeErrors.check(call.call(MemorySegment.NULL, 0, needed, err), err, operation);
+            long size = needed.get(ValueLayout.JAVA_LONG, 0);
+            MemorySegment buf = scratch.allocate(size);
+            NativeErrors.check(call.call(buf, size, needed, err), err, operation);
+            return buf.getString(0);
         }
     }
 
