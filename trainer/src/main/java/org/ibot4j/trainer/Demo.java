@@ -10,9 +10,6 @@ import java.util.Locale;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
-import org.ibot4j.api.StepParams;
-import org.ibot4j.api.StepResult;
-import org.ibot4j.api.TrainBatch;
 import org.ibot4j.trainer.data.IdxSource;
 import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.data.MaskingPolicy;
@@ -22,6 +19,7 @@ import org.ibot4j.trainer.data.IdxDataset;
 import org.ibot4j.trainer.eval.Features;
 import org.ibot4j.trainer.eval.KnnClassifier;
 import org.ibot4j.trainer.schedule.CosineSchedule;
+import org.ibot4j.trainer.schedule.Schedules;
 import org.ibot4j.trainer.schedule.TeacherTemperature;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,39 +92,35 @@ public final class Demo {
             int steps = s.steps();
             // Short-run schedules: lr warm-up over 10 % of the steps then cosine; teacher momentum from
             // momentum_teacher (0.996 suits 100k-step runs, not 400) to 1; weight decay 0.04 -> 0.4;
-            // teacher temperature 0.04 -> teacher_temp over the first 3 of 10 pseudo-epochs.
-            CosineSchedule lr = new CosineSchedule(recipe.lr(), 1e-6, steps, Math.max(1, steps / 10), 0);
-            CosineSchedule wd = new CosineSchedule(0.04, 0.4, steps, 0, 0);
-            CosineSchedule momentum = new CosineSchedule(recipe.momentumTeacher(), 1.0, steps, 0, 0);
-            int pseudoEpochs = 10;
+            // teacher temperatures 0.04 -> teacher_temp over the first 3 of 10 pseudo-epochs.
+            long perEpoch = Math.max(1, steps / 10);
             TeacherTemperature temp = new TeacherTemperature(0.04, recipe.teacherTemp(), 3, 0);
-            long waitNanos = 0;
+            Schedules schedules = new Schedules(new CosineSchedule(recipe.lr(), 1e-6, steps, Math.max(1, steps / 10), 0),
+                    new CosineSchedule(0.04, 0.4, steps, 0, 0), new CosineSchedule(recipe.momentumTeacher(), 1.0, steps, 0, 0),
+                    temp, temp, 0, perEpoch, 3.0);
             ProgressBar bar = new ProgressBar("pretrain", steps);
+            double[] waited = {0};
             long started = System.nanoTime();
             try (var csv = Files.newBufferedWriter(s.output().resolve("metrics.csv"))) {
                 csv.write("step,loss,cls_loss,patch_loss,grad_norm,lr,weight_decay,teacher_momentum,teacher_temp,data_wait_s,skipped_images\n");
-                for (int step = 0; step < steps; step++) {
-                    long beforeData = System.nanoTime();
-                    TrainBatch batch = loader.next().batch();
-                    long waited = System.nanoTime() - beforeData;
-                    waitNanos += waited;
-                    int epoch = (int) ((long) step * pseudoEpochs / steps);
-                    double t = temp.at(epoch);
-                    StepParams params = new StepParams(lr.at(step), wd.at(step), momentum.at(step), t, t, false, 3.0);
-                    StepResult r = model.trainStep(batch, params);
-                    if (!r.finite()) throw new IllegalStateException("non-finite loss at step " + step + "; nothing was updated");
+                new TrainingLoop(model, loader, schedules, 3).run(0, steps, (step, params, r, wait) -> {
+                    waited[0] += wait;
                     curve.add(new double[] {r.loss(), r.clsLoss(), r.patchLoss()});
-                    csv.write(String.format(Locale.ROOT, "%d,%.6f,%.6f,%.6f,%.6f,%.8f,%.6f,%.6f,%.4f,%.4f,%d%n", step, r.loss(),
-                            r.clsLoss(), r.patchLoss(), r.gradNorm(), params.lr(), params.weightDecay(),
-                            params.teacherMomentum(), t, waited / 1e9, loader.skippedImages()));
+                    try {
+                        csv.write(String.format(Locale.ROOT, "%d,%.6f,%.6f,%.6f,%.6f,%.8f,%.6f,%.6f,%.4f,%.4f,%d%n", step, r.loss(),
+                                r.clsLoss(), r.patchLoss(), r.gradNorm(), params.lr(), params.weightDecay(),
+                                params.teacherMomentum(), params.teacherTemp(), wait, loader.skippedImages()));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
                     bar.update(step + 1, String.format(Locale.ROOT, "loss %.3f", r.loss()));
-                }
+                });
             }
             bar.finish();
             double seconds = (System.nanoTime() - started) / 1e9;
             double imagesPerSecond = (double) steps * s.batchSize() / seconds;
             LOG.info("trained {} steps in {} s, {} s of it waiting for data; {} unreadable images skipped", steps,
-                    String.format(Locale.ROOT, "%.1f", seconds), String.format(Locale.ROOT, "%.2f", waitNanos / 1e9), loader.skippedImages());
+                    String.format(Locale.ROOT, "%.1f", seconds), String.format(Locale.ROOT, "%.2f", waited[0]), loader.skippedImages());
             LossCurve.write(s.output().resolve("loss.png"), curve, "iBOT demo on Fashion-MNIST");
             model.save(s.output().resolve("checkpoint.ibot4j"), "{\"demo_steps\":" + steps + "}");
 

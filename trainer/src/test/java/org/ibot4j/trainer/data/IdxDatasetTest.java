@@ -9,8 +9,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class IdxDatasetTest {
-    static final Path FASHION = Path.of(System.getenv().getOrDefault("IBOT4J_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"));
+public class IdxDatasetTest {
+    public static final Path FASHION = Path.of(System.getenv().getOrDefault("IBOT4J_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"));
 
     @Test
     void readsTheRealFashionMnistTestSet() throws IOException {

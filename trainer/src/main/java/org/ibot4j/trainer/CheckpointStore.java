@@ -1,0 +1,82 @@
+package org.ibot4j.trainer;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.ibot4j.api.Ibot4jException;
+import org.ibot4j.api.IbotModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checkpoints {@code ckpt-<iteration>.ibot4j} in one folder, written atomically (temporary file,
+ * fsync, rename, fsync of the folder) so a crash at any point leaves the previous one loadable; the
+ * last {@code keepLast} are kept.
+ */
+public final class CheckpointStore {
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
+    private static final Pattern NAME = Pattern.compile("ckpt-(\\d+)\\.ibot4j");
+    private final Path dir;
+    private final int keepLast;
+
+    public CheckpointStore(Path dir, int keepLast) throws IOException {
+        if (keepLast < 1) throw new IllegalArgumentException("keep at least one checkpoint, got " + keepLast);
+        this.dir = Files.createDirectories(dir);
+        this.keepLast = keepLast;
+    }
+
+    public Path save(IbotModel model, long iteration, String metadata) throws IOException {
+        Path target = dir.resolve(String.format("ckpt-%08d.ibot4j", iteration));
+        Path tmp = dir.resolve(target.getFileName() + ".tmp");
+        model.save(tmp, metadata);
+        try (FileChannel file = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            file.force(true);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel folder = FileChannel.open(dir, StandardOpenOption.READ)) {
+            folder.force(true);  // make the rename itself durable
+        }
+        prune();
+        return target;
+    }
+
+    /** The newest checkpoint whose metadata reads back; damaged ones are skipped with a warning. */
+    public Optional<Path> latest() throws IOException {
+        for (Path p : checkpoints().reversed()) {
+            try {
+                IbotModel.readMetadata(p);
+                return Optional.of(p);
+            } catch (Ibot4jException e) {
+                LOG.warn("skipping unreadable checkpoint {}: {}", p, e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    public static long iterationOf(Path checkpoint) {
+        Matcher m = NAME.matcher(checkpoint.getFileName().toString());
+        if (!m.matches()) throw new IllegalArgumentException(checkpoint + " is not named ckpt-<iteration>.ibot4j");
+        return Long.parseLong(m.group(1));
+    }
+
+    /** Completed checkpoints, oldest first (temporary files of an interrupted write are not among them). */
+    public List<Path> checkpoints() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
+                    .sorted((a, b) -> Long.compare(iterationOf(a), iterationOf(b))).toList();
+        }
+    }
+
+    private void prune() throws IOException {
+        List<Path> all = checkpoints();
+        for (int i = 0; i < all.size() - keepLast; i++) Files.deleteIfExists(all.get(i));
+    }
+}
