@@ -174,9 +174,8 @@ public final class IbotModel implements AutoCloseable {
         ensureUsable();
         Segments.requireFloats("tokens", tokens, (long) n * numTokens * config.embedDim());
         Segments.requireFloats("out_cls", outCls, (long) n * config.outDim());
-        int patchDim = which == Network.TEACHER
-                ? (config.sharedHeadTeacher() ? config.outDim() : config.patchOutDim())
-                : (config.sharedHead() ? config.outDim() : config.patchOutDim());
+        // Config validation makes both heads' patch logits this wide (out_dim whenever either side shares).
+        int patchDim = config.effectivePatchOutDim();
         if (!isNull(outPatch)) Segments.requireFloats("out_patch", outPatch, (long) n * (numTokens - 1) * patchDim);
         NativeErrors.check(Ibot4jC.ibot4j_head(handle, which.code, tokens, n, numTokens, outCls, nullToNull(outPatch),
                 err, NativeErrors.BUFFER_BYTES), err, "head");

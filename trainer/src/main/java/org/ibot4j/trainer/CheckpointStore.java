@@ -35,17 +35,27 @@ public final class CheckpointStore {
 
     public Path save(IbotModel model, long iteration, String metadata) throws IOException {
         Path target = dir.resolve(String.format("ckpt-%08d.ibot4j", iteration));
-        Path tmp = dir.resolve(target.getFileName() + ".tmp");
+        saveAtomically(model, target, metadata);
+        prune();
+        return target;
+    }
+
+    /**
+     * Writes {@code model} to {@code target} through {@code target.tmp}, fsync, rename and fsync of the
+     * folder: a reader (or a restart after a crash) sees the old file or the whole new one, never part.
+     */
+    public static void saveAtomically(IbotModel model, Path target, String metadata) throws IOException {
+        Path folder = target.toAbsolutePath().getParent();
+        Files.createDirectories(folder);
+        Path tmp = folder.resolve(target.getFileName() + ".tmp");
         model.save(tmp, metadata);
         try (FileChannel file = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
             file.force(true);
         }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel folder = FileChannel.open(dir, StandardOpenOption.READ)) {
-            folder.force(true);  // make the rename itself durable
+        try (FileChannel dir = FileChannel.open(folder, StandardOpenOption.READ)) {
+            dir.force(true);  // make the rename itself durable
         }
-        prune();
-        return target;
     }
 
     /** The newest checkpoint whose metadata reads back; damaged ones are skipped with a warning. */

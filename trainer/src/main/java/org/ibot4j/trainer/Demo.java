@@ -122,7 +122,7 @@ public final class Demo {
             LOG.info("trained {} steps in {} s, {} s of it waiting for data; {} unreadable images skipped", steps,
                     String.format(Locale.ROOT, "%.1f", seconds), String.format(Locale.ROOT, "%.2f", waited[0]), loader.skippedImages());
             LossCurve.write(s.output().resolve("loss.png"), curve, "iBOT demo on Fashion-MNIST");
-            model.save(s.output().resolve("checkpoint.ibot4j"), "{\"demo_steps\":" + steps + "}");
+            CheckpointStore.saveAtomically(model, s.output().resolve("checkpoint.ibot4j"), "{\"demo_steps\":" + steps + "}");
 
             KnnClassifier.Accuracy trained = knnOf(model, views, knnTrain, knnTest);
             String summary = String.format(Locale.ROOT,

@@ -2,9 +2,7 @@ package org.ibot4j.trainer;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import org.ibot4j.api.IbotConfig;
@@ -45,9 +43,8 @@ final class Interop {
                         + "check --num-heads and the flags, or pass --allow-unknown to drop them");
                 return 1;
             }
-            Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-            model.save(tmp, "{\"imported_from\":\"" + from.toAbsolutePath().toString().replace("\"", "'") + "\"}");
-            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            CheckpointStore.saveAtomically(model, out,
+                    "{\"imported_from\":\"" + from.toAbsolutePath().toString().replace("\"", "'") + "\"}");
             log.println("wrote " + out);
         }
         return 0;
