@@ -129,6 +129,14 @@ int32_t ibot4j_model_free(ibot4j_model* model, char* err, size_t err_len);
 int32_t ibot4j_train_step(ibot4j_model* model, const ibot4j_batch* batch, const ibot4j_step_params* params,
                           ibot4j_step_result* out, char* err, size_t err_len);
 
+/* For boundary benchmarks: ibot4j_train_step's argument path (checks, caller memory wrapped as
+ * tensors) without the step; nothing is computed or updated, out is zeroed. */
+int32_t ibot4j_train_step_dry_run(ibot4j_model* model, const ibot4j_batch* batch, const ibot4j_step_params* params,
+                                  ibot4j_step_result* out, char* err, size_t err_len);
+
+/* For boundary benchmarks: does nothing, returns IBOT4J_OK. */
+int32_t ibot4j_noop(char* err, size_t err_len);
+
 /* Backbone features (after the final norm) of `which` network for images [n, in_chans, height, width].
  * masks (student only, may be NULL): [n, height/p, width/p]. out_cls [n, embed_dim] and
  * out_patch [n, (height/p)*(width/p), embed_dim] may each be NULL. */

@@ -206,42 +206,49 @@ int32_t ibot4j_model_free(ibot4j_model* model, char* err, size_t err_len) {
   return guarded(err, err_len, [&] { delete model; });
 }
 
+namespace {
+// The C batch and scalars as the model takes them: shapes checked, caller memory wrapped without a copy.
+std::pair<ibot4j::Batch, ibot4j::StepParams> step_arguments(const ibot4j::Model& m, const ibot4j_batch& b,
+                                                            const ibot4j_step_params& p) {
+  const int64_t c = m.options().vit.in_chans, patch = m.options().vit.patch_size;
+  require(b.batch_size > 0 && b.n_global > 0 && b.n_local >= 0 && b.global_size > 0,
+          "batch_size, n_global and global_size must be > 0 and n_local >= 0");
+  require(b.global_size % patch == 0, "global_size ", b.global_size, " is not a multiple of patch_size ", patch);
+  ibot4j::Batch in;
+  in.batch_size = b.batch_size;
+  in.n_global = b.n_global;
+  in.n_local = b.n_local;
+  in.global_crops = wrap(b.global_crops, {b.batch_size * b.n_global, c, b.global_size, b.global_size},
+                         torch::kFloat32, "global_crops");
+  const int64_t grid = b.global_size / patch;
+  in.masks = wrap(b.masks, {b.batch_size * b.n_global, grid, grid}, torch::kUInt8, "masks");
+  if (b.n_local > 0) {
+    require(b.local_size > 0, "local_size must be > 0 when n_local > 0");
+    in.local_crops = wrap(b.local_crops, {b.batch_size * b.n_local, c, b.local_size, b.local_size}, torch::kFloat32,
+                          "local_crops");
+  }
+  ibot4j::StepParams sp;
+  sp.lr = p.lr;
+  sp.weight_decay = p.weight_decay;
+  sp.teacher_momentum = p.teacher_momentum;
+  sp.teacher_temp = p.teacher_temp;
+  sp.teacher_patch_temp = p.teacher_patch_temp;
+  sp.freeze_last_layer = p.freeze_last_layer != 0;
+  sp.clip_grad = p.clip_grad;
+  require(sp.teacher_temp > 0 && sp.teacher_patch_temp > 0, "teacher temperatures must be > 0");
+  require(sp.teacher_momentum >= 0 && sp.teacher_momentum <= 1, "teacher_momentum must be in [0, 1], got ",
+          sp.teacher_momentum);
+  require(sp.lr >= 0 && sp.weight_decay >= 0 && sp.clip_grad >= 0, "lr, weight_decay and clip_grad must be >= 0");
+  return {std::move(in), sp};
+}
+}  // namespace
+
 int32_t ibot4j_train_step(ibot4j_model* model, const ibot4j_batch* batch, const ibot4j_step_params* params,
                           ibot4j_step_result* out, char* err, size_t err_len) {
   return guarded(err, err_len, [&] {
     auto& m = model_of(model);
-    const auto& b = deref(batch, "batch");
-    const auto& p = deref(params, "params");
     auto& result = deref(out, "out");
-    const int64_t c = m.options().vit.in_chans, patch = m.options().vit.patch_size;
-    require(b.batch_size > 0 && b.n_global > 0 && b.n_local >= 0 && b.global_size > 0,
-            "batch_size, n_global and global_size must be > 0 and n_local >= 0");
-    require(b.global_size % patch == 0, "global_size ", b.global_size, " is not a multiple of patch_size ", patch);
-    ibot4j::Batch in;
-    in.batch_size = b.batch_size;
-    in.n_global = b.n_global;
-    in.n_local = b.n_local;
-    in.global_crops = wrap(b.global_crops, {b.batch_size * b.n_global, c, b.global_size, b.global_size},
-                           torch::kFloat32, "global_crops");
-    const int64_t grid = b.global_size / patch;
-    in.masks = wrap(b.masks, {b.batch_size * b.n_global, grid, grid}, torch::kUInt8, "masks");
-    if (b.n_local > 0) {
-      require(b.local_size > 0, "local_size must be > 0 when n_local > 0");
-      in.local_crops = wrap(b.local_crops, {b.batch_size * b.n_local, c, b.local_size, b.local_size}, torch::kFloat32,
-                            "local_crops");
-    }
-    ibot4j::StepParams sp;
-    sp.lr = p.lr;
-    sp.weight_decay = p.weight_decay;
-    sp.teacher_momentum = p.teacher_momentum;
-    sp.teacher_temp = p.teacher_temp;
-    sp.teacher_patch_temp = p.teacher_patch_temp;
-    sp.freeze_last_layer = p.freeze_last_layer != 0;
-    sp.clip_grad = p.clip_grad;
-    require(sp.teacher_temp > 0 && sp.teacher_patch_temp > 0, "teacher temperatures must be > 0");
-    require(sp.teacher_momentum >= 0 && sp.teacher_momentum <= 1, "teacher_momentum must be in [0, 1], got ",
-            sp.teacher_momentum);
-    require(sp.lr >= 0 && sp.weight_decay >= 0 && sp.clip_grad >= 0, "lr, weight_decay and clip_grad must be >= 0");
+    auto [in, sp] = step_arguments(m, deref(batch, "batch"), deref(params, "params"));
     auto r = m.train_step(in, sp);
     result.loss = r.loss;
     result.cls_loss = r.cls_loss;
@@ -250,6 +257,21 @@ int32_t ibot4j_train_step(ibot4j_model* model, const ibot4j_batch* batch, const 
     result.finite = r.finite ? 1 : 0;
     result.step = r.step;
   });
+}
+
+int32_t ibot4j_train_step_dry_run(ibot4j_model* model, const ibot4j_batch* batch, const ibot4j_step_params* params,
+                                  ibot4j_step_result* out, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& m = model_of(model);
+    auto& result = deref(out, "out");
+    auto arguments = step_arguments(m, deref(batch, "batch"), deref(params, "params"));
+    result = ibot4j_step_result{};
+    result.step = arguments.first.batch_size;  // use the wrapped arguments so none of the work is optimised away
+  });
+}
+
+int32_t ibot4j_noop(char* err, size_t err_len) {
+  return guarded(err, err_len, [] {});
 }
 
 int32_t ibot4j_embed(ibot4j_model* model, int32_t which, const float* images, int64_t n, int32_t height, int32_t width,

@@ -1464,6 +1464,132 @@ public class Ibot4jC extends Ibot4jC$shared {
         }
     }
 
+    private static class ibot4j_train_step_dry_run {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_train_step_dry_run");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_train_step_dry_run(ibot4j_model *model, const ibot4j_batch *batch, const ibot4j_step_params *params, ibot4j_step_result *out, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_train_step_dry_run$descriptor() {
+        return ibot4j_train_step_dry_run.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_train_step_dry_run(ibot4j_model *model, const ibot4j_batch *batch, const ibot4j_step_params *params, ibot4j_step_result *out, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_train_step_dry_run$handle() {
+        return ibot4j_train_step_dry_run.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_train_step_dry_run(ibot4j_model *model, const ibot4j_batch *batch, const ibot4j_step_params *params, ibot4j_step_result *out, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_train_step_dry_run$address() {
+        return ibot4j_train_step_dry_run.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_train_step_dry_run(ibot4j_model *model, const ibot4j_batch *batch, const ibot4j_step_params *params, ibot4j_step_result *out, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_train_step_dry_run(MemorySegment model, MemorySegment batch, MemorySegment params, MemorySegment out, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_train_step_dry_run.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_train_step_dry_run", model, batch, params, out, err, err_len);
+            }
+            return (int)mh$.invokeExact(model, batch, params, out, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_noop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_noop");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_noop(char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_noop$descriptor() {
+        return ibot4j_noop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_noop(char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_noop$handle() {
+        return ibot4j_noop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_noop(char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_noop$address() {
+        return ibot4j_noop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_noop(char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_noop(MemorySegment err, long err_len) {
+        var mh$ = ibot4j_noop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_noop", err, err_len);
+            }
+            return (int)mh$.invokeExact(err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ibot4j_embed {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Ibot4jC.C_INT,

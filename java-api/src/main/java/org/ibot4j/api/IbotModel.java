@@ -112,6 +112,25 @@ public final class IbotModel implements AutoCloseable {
 
     /** One iBOT optimisation step; returns with {@code finite == false} and nothing updated on a non-finite loss. */
     public StepResult trainStep(TrainBatch batch, StepParams params) {
+        fillStepArguments(batch, params);
+        NativeErrors.check(Ibot4jC.ibot4j_train_step(handle, batchStruct, paramsStruct, resultStruct, err,
+                NativeErrors.BUFFER_BYTES), err, "train_step");
+        return readResult();
+    }
+
+    /**
+     * Everything {@link #trainStep} does at the boundary (checks, struct filling, the downcall, the
+     * native side wrapping the batch as tensors, the result read back) without the step itself: for
+     * measuring the boundary's share of a step. Nothing is trained.
+     */
+    public StepResult trainStepDryRun(TrainBatch batch, StepParams params) {
+        fillStepArguments(batch, params);
+        NativeErrors.check(Ibot4jC.ibot4j_train_step_dry_run(handle, batchStruct, paramsStruct, resultStruct, err,
+                NativeErrors.BUFFER_BYTES), err, "train_step_dry_run");
+        return readResult();
+    }
+
+    private void fillStepArguments(TrainBatch batch, StepParams params) {
         ensureUsable();
         batch.validate(config);
         ibot4j_batch.global_crops(batchStruct, batch.globalCrops());
@@ -129,9 +148,6 @@ public final class IbotModel implements AutoCloseable {
         ibot4j_step_params.teacher_patch_temp(paramsStruct, params.teacherPatchTemp());
         ibot4j_step_params.freeze_last_layer(paramsStruct, params.freezeLastLayer() ? 1 : 0);
         ibot4j_step_params.clip_grad(paramsStruct, params.clipGrad());
-        NativeErrors.check(Ibot4jC.ibot4j_train_step(handle, batchStruct, paramsStruct, resultStruct, err,
-                NativeErrors.BUFFER_BYTES), err, "train_step");
-        return readResult();
     }
 
     /**

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import javax.imageio.ImageIO;
 import org.ibot4j.api.IbotConfig;
-import org.ibot4j.trainer.Demo;
+import org.ibot4j.trainer.pretrain.PretrainSetup;
 import org.ibot4j.trainer.data.Augment;
 import org.ibot4j.trainer.data.FileImageSource;
 import org.ibot4j.trainer.data.IdxDataset;
@@ -31,10 +31,10 @@ public final class DataBench {
         IdxDataset train = IdxDataset.read(data, "train").head(8192);
         out.println("| config | workers | batch | batches/s | images/s |");
         out.println("|---|---|---|---|---|");
-        Demo.Recipe recipe = Demo.Recipe.defaults();
-        IbotConfig tiny = Demo.modelConfig(recipe, 0, 0);
+        PretrainSetup demo = StepBench.demoSetup(new IdxSource(train), 64, 1);
+        IbotConfig tiny = demo.model();
         for (int workers : new int[] {1, 2}) {
-            measure(out, "Fashion-MNIST IDX, 2x32 + 4x16 (demo)", new IdxSource(train), Demo.augmentation(recipe), tiny, 64, workers, 40);
+            measure(out, "Fashion-MNIST IDX, 2x32 + 4x16 (demo)", new IdxSource(train), demo.augmentation(), tiny, 64, workers, 40);
         }
         ImageSource jpegs = jpegFolder(train, jpegDir, 256);
         IbotConfig vitS = IbotConfig.builder().build();

@@ -8,7 +8,7 @@ import org.ibot4j.api.Network;
 import java.io.IOException;
 import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.data.MultiCropAugmentation;
-import org.ibot4j.trainer.data.IdxDataset;
+import org.ibot4j.trainer.data.RgbImage;
 
 /** Frozen features for k-NN: a network's CLS token on centred views, or the raw pixels as a baseline. */
 public final class Features {
@@ -34,12 +34,22 @@ public final class Features {
         return out;
     }
 
-    public static float[][] pixels(IdxDataset data) {
+    /** Pixel values in [0, 1] as the baseline's features; every image must have the size of the first. */
+    public static float[][] pixels(ImageSource data) throws IOException {
         float[][] out = new float[data.size()][];
+        int width = -1, height = -1;
         for (int i = 0; i < data.size(); i++) {
-            byte[] image = data.images()[i];
-            out[i] = new float[image.length];
-            for (int p = 0; p < image.length; p++) out[i][p] = (image[p] & 0xff) / 255f;
+            RgbImage image = data.load(i);
+            if (width < 0) {
+                width = image.width();
+                height = image.height();
+            } else if (image.width() != width || image.height() != height) {
+                throw new IllegalArgumentException("the raw-pixel baseline needs images of one size; " + data.describe(i) + " is "
+                        + image.width() + "x" + image.height() + ", the first " + width + "x" + height);
+            }
+            float[] row = new float[3 * width * height];
+            for (int c = 0; c < 3; c++) System.arraycopy(image.planes()[c], 0, row, c * width * height, width * height);
+            out[i] = row;
         }
         return out;
     }

@@ -1,0 +1,74 @@
+package org.ibot4j.benchmarks;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.NativeLibrary;
+import org.ibot4j.api.StepParams;
+import org.ibot4j.api.StepResult;
+import org.ibot4j.api.TrainBatch;
+import org.ibot4j.bindings.Ibot4jC;
+import org.ibot4j.trainer.bench.StepBench;
+import org.ibot4j.trainer.data.IdxDataset;
+import org.ibot4j.trainer.data.IdxSource;
+import org.ibot4j.trainer.pretrain.PretrainSetup;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The cost of crossing into the native library: an empty downcall, and a demo-sized train_step's
+ * whole argument path (config check, struct filling, downcall, the batch wrapped as tensors natively,
+ * the result read back) with the step itself left out. ci/bench sets these against one step's time.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class BoundaryBenchmark {
+    private Arena arena;
+    private IbotModel model;
+    private TrainBatch batch;
+    private final StepParams params = new StepParams(1e-4, 0.04, 0.996, 0.04, 0.04, false, 3.0);
+
+    @Setup(Level.Trial)
+    public void setUp() throws IOException {
+        NativeLibrary.load();
+        IdxSource data = new IdxSource(IdxDataset.read(java.nio.file.Path.of(
+                System.getProperty("ibot4j.fashion", "/usr/share/datasets/fashion-mnist")), "t10k").head(256));
+        PretrainSetup demo = StepBench.demoSetup(data, 64, 1);
+        arena = Arena.ofConfined();
+        model = IbotModel.create(demo.model());
+        var o = demo.augmentation().options();
+        batch = TrainBatch.allocate(arena, demo.model(), 64, o.nGlobal(), o.nLocal(), o.globalSize(), o.localSize());
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        model.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public int emptyDowncall() {
+        return Ibot4jC.ibot4j_noop(MemorySegment.NULL, 0);
+    }
+
+    @Benchmark
+    public StepResult trainStepArguments() {
+        return model.trainStepDryRun(batch, params);
+    }
+}
