@@ -1,8 +1,8 @@
 """Times the reference's official-style train_step (head on every token of every crop, fp32) on the
-demo or the ViT-S/16 configuration, for ci/bench. Prints one line: `reference: <images/s> images/s,
+tiny, demo or ViT-S/16 configuration, for ci/bench. Prints one line: `reference: <images/s> images/s,
 <ms> ms/step, peak RSS <MiB> MiB`.
 
-    python tools/reference/bench_reference.py [--config demo|vit_s16] [--steps N] [--batch B] [--threads T]
+    python tools/reference/bench_reference.py [--config tiny|demo|vit_s16] [--steps N] [--batch B] [--threads T]
 """
 import argparse
 import os
@@ -18,6 +18,11 @@ from ibot_reference import IBOTConfig, IBOTTrainer, build_student, build_teacher
 
 
 PRESETS = {
+    # the performance issue's Fashion-MNIST config: ViT-tiny with 6 blocks, patch 4 at 32 px, official 2048/256 head
+    # with out_dim 1024, shared; 2x32 + 6x16 crops
+    "tiny": (dict(img_size=32, patch_size=4, embed_dim=192, depth=6, num_heads=3, drop_path_rate=0.1, out_dim=1024,
+                  patch_out_dim=1024, hidden_dim=2048, bottleneck_dim=256, shared_head=True, shared_head_teacher=True,
+                  norm_last_layer=False), 6, 32, 16),
     # trainer Demo.recipe(): ViT 128 x 4 blocks, 4 heads, patch 4 at 32 px; head 512/128/1024, shared; 2x32 + 4x16 crops
     "demo": (dict(img_size=32, patch_size=4, embed_dim=128, depth=4, num_heads=4, drop_path_rate=0.1, out_dim=1024,
                   patch_out_dim=1024, hidden_dim=512, bottleneck_dim=128, shared_head=True, shared_head_teacher=True,
@@ -31,30 +36,44 @@ PRESETS = {
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--config", choices=sorted(PRESETS), default="demo")
+    p.add_argument("--config", choices=sorted(PRESETS), default="tiny")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast around the step (CUDA)")
     a = p.parse_args()
+    if a.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: this torch sees no CUDA device")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     fields, n_local, global_size, local_size = PRESETS[a.config]
     cfg = IBOTConfig(**fields)
-    student = build_student(cfg)
-    teacher = build_teacher(cfg, student)
+    student = build_student(cfg).to(a.device)
+    teacher = build_teacher(cfg, student).to(a.device)
     trainer = IBOTTrainer(cfg, student, teacher, 2, n_local)
+    trainer.loss_fn.to(a.device)
     grid = global_size // cfg.patch_size
-    g = torch.randn(2 * a.batch, 3, global_size, global_size)
-    l = torch.randn(n_local * a.batch, 3, local_size, local_size)
-    masks = torch.rand(2 * a.batch, grid, grid) < 0.15
-    step = lambda: trainer.train_step((g, l, masks), 1e-4, 0.04, 0.996, 0.04, 0.04, False, 3.0)
+    g = torch.randn(2 * a.batch, 3, global_size, global_size, device=a.device)
+    l = torch.randn(n_local * a.batch, 3, local_size, local_size, device=a.device)
+    masks = torch.rand(2 * a.batch, grid, grid, device=a.device) < 0.15
+
+    def step():
+        with torch.autocast(device_type=a.device, dtype=torch.bfloat16, enabled=a.bf16):
+            trainer.train_step((g, l, masks), 1e-4, 0.04, 0.996, 0.04, 0.04, False, 3.0)
+
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     for _ in range(max(1, min(2, a.steps // 3))):
         step()
+    sync()
     start = time.perf_counter()
     for _ in range(a.steps):
         step()
+    sync()
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if a.device == "cuda":
+        print(f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
     print(f"reference: {a.steps * a.batch / seconds:.2f} images/s, {1000 * seconds / a.steps:.1f} ms/step, "
           f"peak RSS {peak:.0f} MiB")
 

@@ -28,9 +28,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The cost of crossing into the native library: an empty downcall, and a demo-sized train_step's
+ * The cost of crossing into the native library: an empty downcall, and a tiny-config train_step's
  * whole argument path (config check, struct filling, downcall, the batch wrapped as tensors natively,
- * the result read back) with the step itself left out. ci/bench sets these against one step's time.
+ * the result read back) with the step itself left out. ci/bench sets these against one tiny step's time.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -49,11 +49,11 @@ public class BoundaryBenchmark {
         NativeLibrary.load();
         IdxSource data = new IdxSource(IdxDataset.read(java.nio.file.Path.of(
                 System.getProperty("ibot4j.fashion", "/usr/share/datasets/fashion-mnist")), "t10k").head(256));
-        PretrainSetup demo = StepBench.demoSetup(data, 64, 1);
+        PretrainSetup tiny = StepBench.setup("tiny", data, 64, 1, "cpu", false);
         arena = Arena.ofConfined();
-        model = IbotModel.create(demo.model());
-        var o = demo.augmentation().options();
-        batch = TrainBatch.allocate(arena, demo.model(), 64, o.nGlobal(), o.nLocal(), o.globalSize(), o.localSize());
+        model = IbotModel.create(tiny.model());
+        var o = tiny.augmentation().options();
+        batch = TrainBatch.allocate(arena, tiny.model(), 64, o.nGlobal(), o.nLocal(), o.globalSize(), o.localSize());
     }
 
     @TearDown(Level.Trial)

@@ -53,7 +53,8 @@ public final class Cli {
             case "bench-step" -> {
                 org.ibot4j.trainer.bench.StepBench.run(flags.getOrDefault("config", "demo"),
                         Path.of(flags.getOrDefault("data", "/usr/share/datasets/fashion-mnist")),
-                        Integer.parseInt(flags.getOrDefault("steps", "30")), Integer.parseInt(flags.getOrDefault("batch-size", "64")), threads, out);
+                        Integer.parseInt(flags.getOrDefault("steps", "30")), Integer.parseInt(flags.getOrDefault("batch-size", "64")), threads,
+                        flags.getOrDefault("device", "cpu"), flags.containsKey("bf16"), out);
                 yield 0;
             }
             case "help" -> help(args.length > 1 ? args[1] : "help", out);
@@ -138,7 +139,8 @@ public final class Cli {
                       export   a backbone as .pth / .safetensors with timm key names
                       import   an official iBOT checkpoint or backbone file into an ibot4j checkpoint
                       bench-data  loader throughput (ci/bench-data)
-                      bench-step  train_step alone and end to end, FLOPs, peak RSS [--config demo|vit_s16] [--steps N] [--batch-size N]""");
+                      bench-step  train_step alone and end to end, FLOPs, peak RSS [--config tiny|demo|vit_s16] [--steps N] [--batch-size N]
+                                  [--device cpu|cuda] [--bf16]""");
         }
         return 0;
     }

@@ -31,32 +31,38 @@ public final class StepBench {
 
     /** The demo's model, crops and masks at a given batch size and thread count. */
     public static PretrainSetup demoSetup(ImageSource train, int batchSize, int threads) {
-        return setup("demo", train, batchSize, threads);
+        return setup("demo", train, batchSize, threads, "cpu", false);
     }
 
     /**
-     * {@code demo}: the demo recipe. {@code vit_s16}: the published ViT-S/16 run's network, head and
-     * multi-crop (2x224 + 10x96, out_dim 8192), crops taken from Fashion-MNIST upscaled.
+     * {@code tiny}: the performance issue's Fashion-MNIST config (ViT-tiny with 6 blocks, patch 4 at 32 px,
+     * 2x32 + 6x16 crops, out_dim 1024, the official 2048/256 head). {@code demo}: the demo recipe.
+     * {@code vit_s16}: the published ViT-S/16 run's network, head and multi-crop (2x224 + 10x96,
+     * out_dim 8192), crops taken from Fashion-MNIST upscaled.
      */
-    public static PretrainSetup setup(String preset, ImageSource train, int batchSize, int threads) {
+    public static PretrainSetup setup(String preset, ImageSource train, int batchSize, int threads, String device, boolean bf16) {
         PretrainOptions o = switch (preset) {
+            case "tiny" -> PretrainOptions.defaults().apply(Map.of("arch", "vit_tiny", "depth", 6, "local_crops_number", 6,
+                    "out_dim", 1024, "patch_out_dim", 1024), "the benchmark");
             case "demo" -> Demo.recipe();
             case "vit_s16" -> PretrainOptions.defaults().apply(Map.of("global_crop_size", 224, "local_crop_size", 96, "patch_size", 16),
                     "the benchmark");
-            default -> throw new IllegalArgumentException("unknown benchmark config '" + preset + "' (demo or vit_s16)");
+            default -> throw new IllegalArgumentException("unknown benchmark config '" + preset + "' (tiny, demo or vit_s16)");
         };
-        o.apply(Map.of("batch_size_per_gpu", batchSize, "threads", threads), "the benchmark");
+        o.apply(Map.of("batch_size_per_gpu", batchSize, "threads", threads, "device", device, "bf16", bf16), "the benchmark");
         return PretrainSetup.of(o, train.size(), Datasets.sizeOfFirst(train));
     }
 
-    public static void run(String preset, Path data, int steps, int batchSize, int threads, PrintStream out) throws IOException {
+    public static void run(String preset, Path data, int steps, int batchSize, int threads, String device, boolean bf16,
+            PrintStream out) throws IOException {
         IdxSource train = new IdxSource(IdxDataset.read(data, "train").head(4096));
-        PretrainSetup setup = setup(preset, train, batchSize, threads);
+        PretrainSetup setup = setup(preset, train, batchSize, threads, device, bf16);
         IbotConfig config = setup.model();
         var crops = setup.augmentation().options();
-        out.printf(Locale.ROOT, "config %s: ViT %dx%d patch %d, head %d/%d/%d, batch %d, %dx%d + %dx%d crops, %d threads%n", preset,
+        out.printf(Locale.ROOT, "config %s: ViT %dx%d patch %d, head %d/%d/%d, batch %d, %dx%d + %dx%d crops, %d threads, %s%s%n", preset,
                 config.embedDim(), config.depth(), config.patchSize(), config.hiddenDim(), config.bottleneckDim(), config.outDim(),
-                batchSize, crops.nGlobal(), crops.globalSize(), crops.nLocal(), crops.localSize(), config.numThreads());
+                batchSize, crops.nGlobal(), crops.globalSize(), crops.nLocal(), crops.localSize(), config.numThreads(), device,
+                bf16 ? " bf16" : "");
         try (IbotModel model = IbotModel.create(config);
                 MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), config, batchSize,
                         setup.workers(), 3, 0, 0)) {

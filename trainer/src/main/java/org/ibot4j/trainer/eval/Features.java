@@ -34,10 +34,15 @@ public final class Features {
         return out;
     }
 
-    /** Pixel values in [0, 1] as the baseline's features; every image must have the size of the first. */
+    /**
+     * Pixel values in [0, 1] as the baseline's features; every image must have the size of the first.
+     * When every image is grey, one plane per image (the same cosine similarities as three equal
+     * planes, at a third of the cost).
+     */
     public static float[][] pixels(ImageSource data) throws IOException {
         float[][] out = new float[data.size()][];
         int width = -1, height = -1;
+        boolean allGrey = true;
         for (int i = 0; i < data.size(); i++) {
             RgbImage image = data.load(i);
             if (width < 0) {
@@ -47,9 +52,14 @@ public final class Features {
                 throw new IllegalArgumentException("the raw-pixel baseline needs images of one size; " + data.describe(i) + " is "
                         + image.width() + "x" + image.height() + ", the first " + width + "x" + height);
             }
+            float[][] planes = image.planes();
+            allGrey &= java.util.Arrays.equals(planes[0], planes[1]) && java.util.Arrays.equals(planes[0], planes[2]);
             float[] row = new float[3 * width * height];
-            for (int c = 0; c < 3; c++) System.arraycopy(image.planes()[c], 0, row, c * width * height, width * height);
+            for (int c = 0; c < 3; c++) System.arraycopy(planes[c], 0, row, c * width * height, width * height);
             out[i] = row;
+        }
+        if (allGrey) {
+            for (int i = 0; i < out.length; i++) out[i] = java.util.Arrays.copyOf(out[i], width * height);
         }
         return out;
     }
