@@ -2,6 +2,7 @@
 // code plus a message copied into the caller's buffer.
 #include <ATen/Version.h>
 #include <c10/util/Exception.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -249,7 +250,15 @@ int32_t ibot4j_train_step(ibot4j_model* model, const ibot4j_batch* batch, const 
     auto& m = model_of(model);
     auto& result = deref(out, "out");
     auto [in, sp] = step_arguments(m, deref(batch, "batch"), deref(params, "params"));
-    auto r = m.train_step(in, sp);
+    // IBOT4J_TRACE=<file>: LibTorch's op-level profile of each step, as a Chrome trace (for performance work).
+    static const char* trace = std::getenv("IBOT4J_TRACE");
+    ibot4j::StepResult r;
+    if (trace != nullptr) {
+      torch::autograd::profiler::RecordProfile profile{std::string(trace)};
+      r = m.train_step(in, sp);
+    } else {
+      r = m.train_step(in, sp);
+    }
     result.loss = r.loss;
     result.cls_loss = r.cls_loss;
     result.patch_loss = r.patch_loss;
