@@ -86,9 +86,7 @@ public final class MetricsLog implements AutoCloseable {
             Long it = iterationOf(line, hasHeader);
             if (it != null && it < iteration) kept.add(line);  // a torn last line (crash mid-write) is dropped too
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, kept);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Pretrainer.writeAtomically(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
     }
 
     private static Long iterationOf(String line, boolean csvRow) {
