@@ -37,7 +37,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, batch <= 0 || perEpoch > 0, "the dataset has " + images + " images, fewer than one batch of " + batch);
         check(problems, o.getInt("epochs") > 0, "epochs must be > 0");
         check(problems, o.getInt("warmup_epochs") >= 0 && o.getInt("warmup_epochs") <= o.getInt("epochs"),
-                "warmup_epochs must be in [0, epochs]");
+                "warmup_epochs (" + o.getInt("warmup_epochs") + ") must be in [0, epochs (" + o.getInt("epochs") + ")]");
         check(problems, o.getInt("warmup_teacher_temp_epochs") >= 0 && o.getInt("warmup_teacher_temp_epochs") <= o.getInt("epochs"),
                 "warmup_teacher_temp_epochs (" + o.getInt("warmup_teacher_temp_epochs") + ") must be in [0, epochs (" + o.getInt("epochs") + ")]");
         check(problems, !o.getBool("use_fp16"),
