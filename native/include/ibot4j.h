@@ -22,10 +22,11 @@ extern "C" {
 
 /* Status codes (int32). */
 #define IBOT4J_OK 0
-#define IBOT4J_ERR_INVALID_ARGUMENT 1
-#define IBOT4J_ERR_OUT_OF_MEMORY 2
-#define IBOT4J_ERR_INTERNAL 3
-#define IBOT4J_ERR_IO 4
+#define IBOT4J_ERR_INVALID_ARGUMENT 1 /* the call is wrong on its face: a bad config, shape, name or file */
+#define IBOT4J_ERR_OUT_OF_MEMORY 2    /* host or device allocation failed */
+#define IBOT4J_ERR_INTERNAL 3         /* a failure inside LibTorch or ibot4j that the arguments do not explain */
+#define IBOT4J_ERR_IO 4               /* a file could not be opened, read or written */
+#define IBOT4J_ERR_DEVICE 5           /* the accelerator (CUDA) reported an error */
 
 /* Which network of a model (int32). */
 #define IBOT4J_STUDENT 0
@@ -46,43 +47,50 @@ typedef struct ibot4j_build_info {
     int32_t num_threads;          /* current intra-op threads */
 } ibot4j_build_info;
 
-#define IBOT4J_ABI_VERSION 1
+#define IBOT4J_ABI_VERSION 2
 
+/*
+ * The model configuration, one row per field: X(type, name, role). This list is the single
+ * definition on the native side: the struct below, the checkpoint's architecture fingerprint and
+ * the field names the Java record IbotConfig must mirror (a Java test compares them) all come from
+ * it. Roles: ARCH fixes tensor shapes (a checkpoint loads only into the same ARCH values); TRAIN is
+ * a loss or optimiser constant; RUNTIME belongs to this process. Booleans are int32 0/1.
+ */
+#define IBOT4J_CONFIG_FIELDS(X) \
+    X(int32_t, img_size, ARCH)            /* size pos_embed is built for, e.g. 224 or 32 */ \
+    X(int32_t, patch_size, ARCH) \
+    X(int32_t, in_chans, ARCH) \
+    X(int32_t, embed_dim, ARCH) \
+    X(int32_t, depth, ARCH) \
+    X(int32_t, num_heads, ARCH) \
+    X(double, mlp_ratio, ARCH) \
+    X(int32_t, qkv_bias, ARCH)            /* bool */ \
+    X(double, drop_path_rate, TRAIN)      /* student only; the teacher uses 0 */ \
+    X(int32_t, out_dim, ARCH)             /* K of the CLS projection */ \
+    X(int32_t, patch_out_dim, ARCH)       /* K' of the patch projection (out_dim when a head is shared) */ \
+    X(int32_t, hidden_dim, ARCH)          /* head MLP width (2048 in the paper) */ \
+    X(int32_t, bottleneck_dim, ARCH)      /* 256 in the paper */ \
+    X(int32_t, shared_head, ARCH)         /* bool: student patch tokens use the CLS last layer */ \
+    X(int32_t, shared_head_teacher, ARCH) /* bool: same for the teacher (official default: true) */ \
+    X(int32_t, norm_last_layer, ARCH)     /* bool: freeze weight-norm g at 1 */ \
+    X(double, student_temp, TRAIN) \
+    X(double, center_momentum, TRAIN) \
+    X(double, center_momentum2, TRAIN) \
+    X(double, lambda1, TRAIN) \
+    X(double, lambda2, TRAIN) \
+    X(double, beta1, TRAIN)               /* AdamW */ \
+    X(double, beta2, TRAIN) \
+    X(double, eps, TRAIN) \
+    X(int64_t, seed, RUNTIME) \
+    X(int32_t, num_threads, RUNTIME)      /* LibTorch intra-op threads (process-wide); 0 keeps the current */ \
+    X(int32_t, device, RUNTIME)           /* IBOT4J_DEVICE_* */ \
+    X(int32_t, bf16_autocast, RUNTIME)    /* bool: bf16 autocast for forward passes (CUDA only) */
+
+#define IBOT4J_CONFIG_MEMBER(type, name, role) type name;
 typedef struct ibot4j_config {
-    /* Vision Transformer (student and teacher share the architecture). */
-    int32_t img_size;             /* size pos_embed is built for, e.g. 224 or 32 */
-    int32_t patch_size;
-    int32_t in_chans;
-    int32_t embed_dim;
-    int32_t depth;
-    int32_t num_heads;
-    double mlp_ratio;
-    int32_t qkv_bias;             /* bool */
-    double drop_path_rate;        /* student only; the teacher uses 0 */
-    /* iBOT heads. */
-    int32_t out_dim;              /* K of the CLS projection */
-    int32_t patch_out_dim;        /* K' of the patch projection (ignored when a head is shared) */
-    int32_t hidden_dim;           /* head MLP width (2048 in the paper) */
-    int32_t bottleneck_dim;       /* 256 in the paper */
-    int32_t shared_head;          /* bool: student patch tokens use the CLS last layer */
-    int32_t shared_head_teacher;  /* bool: same for the teacher (official default: true) */
-    int32_t norm_last_layer;      /* bool: freeze weight-norm g at 1 */
-    /* Loss. */
-    double student_temp;
-    double center_momentum;
-    double center_momentum2;
-    double lambda1;
-    double lambda2;
-    /* AdamW. */
-    double beta1;
-    double beta2;
-    double eps;
-    /* Runtime. */
-    int64_t seed;
-    int32_t num_threads;          /* LibTorch intra-op threads (process-wide); 0 keeps the current */
-    int32_t device;               /* IBOT4J_DEVICE_* */
-    int32_t bf16_autocast;        /* bool: bf16 autocast for forward passes (CUDA only) */
+    IBOT4J_CONFIG_FIELDS(IBOT4J_CONFIG_MEMBER)
 } ibot4j_config;
+#undef IBOT4J_CONFIG_MEMBER
 
 typedef struct ibot4j_batch {
     const float* global_crops;    /* [batch_size * n_global, in_chans, global_size, global_size] */
@@ -136,6 +144,11 @@ int32_t ibot4j_train_step_dry_run(ibot4j_model* model, const ibot4j_batch* batch
 
 /* For boundary benchmarks: does nothing, returns IBOT4J_OK. */
 int32_t ibot4j_noop(char* err, size_t err_len);
+
+/* For performance work: LibTorch's op-level profiler records every call between trace_begin and
+ * trace_end on this thread; trace_end writes it to `path` as a Chrome trace. */
+int32_t ibot4j_trace_begin(const char* path, char* err, size_t err_len);
+int32_t ibot4j_trace_end(char* err, size_t err_len);
 
 /* Backbone features (after the final norm) of `which` network for images [n, in_chans, height, width].
  * masks (student only, may be NULL): [n, height/p, width/p]. out_cls [n, embed_dim] and

@@ -16,6 +16,12 @@ class InvalidArgument : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// A file that cannot be opened, read or written (missing, damaged, not a checkpoint, disk full).
+class IoError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 template <typename... Parts>
 [[noreturn]] void fail(const Parts&... parts) {
   std::ostringstream out;

@@ -22,15 +22,15 @@ void WeightNormLinearImpl::init_weights(at::Generator& gen) {
   weight_g.fill_(1.0);
 }
 
-IbotHeadImpl::IbotHeadImpl(const HeadOptions& o) : options(o) {
-  mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(o.in_dim, o.hidden_dim), torch::nn::GELU(),
+IbotHeadImpl::IbotHeadImpl(const Config& o, bool shared) {
+  mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(o.embed_dim, o.hidden_dim), torch::nn::GELU(),
                                                      torch::nn::Linear(o.hidden_dim, o.hidden_dim),
                                                      torch::nn::GELU(),
                                                      torch::nn::Linear(o.hidden_dim, o.bottleneck_dim)));
-  last_layer = register_module("last_layer", WeightNormLinear(o.bottleneck_dim, o.out_dim, o.norm_last_layer));
-  if (!o.shared_head) {
+  last_layer = register_module("last_layer", WeightNormLinear(o.bottleneck_dim, o.out_dim, o.norm_last_layer != 0));
+  if (!shared) {
     last_layer2 =
-        register_module("last_layer2", WeightNormLinear(o.bottleneck_dim, o.patch_out_dim, o.norm_last_layer));
+        register_module("last_layer2", WeightNormLinear(o.bottleneck_dim, o.patch_out_dim, o.norm_last_layer != 0));
   }
 }
 

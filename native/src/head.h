@@ -4,17 +4,9 @@
 
 #include <torch/torch.h>
 
-namespace ibot4j {
+#include "config.h"
 
-struct HeadOptions {
-  int64_t in_dim = 384;
-  int64_t out_dim = 8192;
-  int64_t patch_out_dim = 8192;
-  int64_t hidden_dim = 2048;
-  int64_t bottleneck_dim = 256;
-  bool shared_head = false;
-  bool norm_last_layer = true;
-};
+namespace ibot4j {
 
 // nn.utils.weight_norm(nn.Linear(in, out, bias=False)): W = g * v / ||v|| per output row.
 class WeightNormLinearImpl : public torch::nn::Module {
@@ -29,7 +21,8 @@ TORCH_MODULE(WeightNormLinear);
 
 class IbotHeadImpl : public torch::nn::Module {
  public:
-  explicit IbotHeadImpl(const HeadOptions& o);
+  // shared: patch tokens go through the CLS projection (no last_layer2).
+  IbotHeadImpl(const Config& c, bool shared);
   // MLP + L2 normalisation: the part every token goes through.
   torch::Tensor embed(const torch::Tensor& tokens);
   torch::Tensor cls_logits(const torch::Tensor& z) { return last_layer->forward(z); }
@@ -38,7 +31,6 @@ class IbotHeadImpl : public torch::nn::Module {
   }
   void init_weights(at::Generator& gen);
 
-  HeadOptions options;
   torch::nn::Sequential mlp{nullptr};
   WeightNormLinear last_layer{nullptr};
   WeightNormLinear last_layer2{nullptr};  // empty when shared

@@ -4,15 +4,19 @@
 
 namespace ibot4j {
 
-IbotLoss::IbotLoss(const LossOptions& o, int64_t out_dim, int64_t patch_out_dim, torch::Device device)
-    : options(o),
-      center(torch::zeros({1, out_dim}, torch::TensorOptions().device(device))),
-      center2(torch::zeros({1, 1, patch_out_dim}, torch::TensorOptions().device(device))) {}
+IbotLoss::IbotLoss(const Config& c, torch::Device device)
+    : student_temp(c.student_temp),
+      center_momentum(c.center_momentum),
+      center_momentum2(c.center_momentum2),
+      lambda1(c.lambda1),
+      lambda2(c.lambda2),
+      center(torch::zeros({1, c.out_dim}, torch::TensorOptions().device(device))),
+      center2(torch::zeros({1, 1, patch_logits_dim(c)}, torch::TensorOptions().device(device))) {}
 
 LossValues IbotLoss::compute(const LossInputs& in) const {
   const int64_t b = in.batch_size, g = in.n_global, views = in.n_global + in.n_local;
   require(g >= 1 && b >= 1, "need at least one image and one global crop");
-  auto student_ls = torch::log_softmax(in.student_cls.to(torch::kFloat32) / options.student_temp, -1).chunk(views);
+  auto student_ls = torch::log_softmax(in.student_cls.to(torch::kFloat32) / student_temp, -1).chunk(views);
   auto teacher_p =
       torch::softmax((in.teacher_cls.to(torch::kFloat32) - center) / in.teacher_temp, -1).detach().chunk(g);
 
@@ -26,7 +30,7 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
       ++n_cls_terms;
     }
   }
-  auto cls = n_cls_terms > 0 ? cls_sum * (options.lambda1 / static_cast<double>(n_cls_terms)) : cls_sum;
+  auto cls = n_cls_terms > 0 ? cls_sum * (lambda1 / static_cast<double>(n_cls_terms)) : cls_sum;
 
   // Patch term, same view only, over masked tokens: per image the mean over its masked tokens, then
   // the mean over all B images of the crop (unmasked images count as 0), then over the G crops.
@@ -37,10 +41,10 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
   auto teacher_patch_p = torch::softmax((in.teacher_patch.to(torch::kFloat32) - center2) / in.teacher_patch_temp, -1)
                              .detach()
                              .index({masks});  // [M, K']
-  auto student_patch_ls = torch::log_softmax(in.student_patch_masked.to(torch::kFloat32) / options.student_temp, -1);
+  auto student_patch_ls = torch::log_softmax(in.student_patch_masked.to(torch::kFloat32) / student_temp, -1);
   auto token_ce = torch::sum(-teacher_patch_p * student_patch_ls, -1);  // [M]
   auto token_weight = per_image_count.index_select(0, image_of_token).reciprocal();
-  auto patch = torch::sum(token_ce * token_weight) * (options.lambda2 / static_cast<double>(b * g));
+  auto patch = torch::sum(token_ce * token_weight) * (lambda2 / static_cast<double>(b * g));
 
   return {cls + patch, cls, patch};
 }
@@ -51,9 +55,9 @@ void IbotLoss::update_centers(const torch::Tensor& teacher_cls, const torch::Ten
   auto t_cls = teacher_cls.to(torch::kFloat32);
   auto t_patch = teacher_patch.to(torch::kFloat32);
   auto batch_center = torch::sum(t_cls, 0, true) / static_cast<double>(t_cls.size(0));
-  center.mul_(options.center_momentum).add_(batch_center * (1.0 - options.center_momentum));
+  center.mul_(center_momentum).add_(batch_center * (1.0 - center_momentum));
   auto batch_center2 = torch::sum(t_patch.mean(1), 0, true) / static_cast<double>(t_patch.size(0));
-  center2.mul_(options.center_momentum2).add_(batch_center2 * (1.0 - options.center_momentum2));
+  center2.mul_(center_momentum2).add_(batch_center2 * (1.0 - center_momentum2));
 }
 
 }  // namespace ibot4j

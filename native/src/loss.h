@@ -3,15 +3,9 @@
 
 #include <torch/torch.h>
 
-namespace ibot4j {
+#include "config.h"
 
-struct LossOptions {
-  double student_temp = 0.1;
-  double center_momentum = 0.9;
-  double center_momentum2 = 0.9;
-  double lambda1 = 1.0;
-  double lambda2 = 1.0;
-};
+namespace ibot4j {
 
 struct LossInputs {
   torch::Tensor student_cls;           // [(G+L)*B, K] raw logits, crop-major
@@ -34,13 +28,13 @@ struct LossValues {
 
 class IbotLoss {
  public:
-  IbotLoss(const LossOptions& options, int64_t out_dim, int64_t patch_out_dim, torch::Device device);
+  IbotLoss(const Config& config, torch::Device device);
   // Uses the current centres; does not update them.
   LossValues compute(const LossInputs& in) const;
   // center <- m*center + (1-m)*batch mean of the raw teacher logits (all patch tokens for center2).
   void update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch);
 
-  LossOptions options;
+  double student_temp, center_momentum, center_momentum2, lambda1, lambda2;
   torch::Tensor center;   // [1, K]
   torch::Tensor center2;  // [1, 1, K']
 };

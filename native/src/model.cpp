@@ -38,47 +38,26 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-constexpr const char* kCheckpointFormat = "ibot4j-checkpoint-1";
-
 }  // namespace
 
-NetworkImpl::NetworkImpl(const VitOptions& vit, const HeadOptions& head_options) {
-  backbone = register_module("backbone", VisionTransformer(vit));
-  head = register_module("head", IbotHead(head_options));
+NetworkImpl::NetworkImpl(const Config& c, bool student) {
+  backbone = register_module("backbone", VisionTransformer(c, student));
+  head = register_module("head", IbotHead(c, student ? c.shared_head != 0 : c.shared_head_teacher != 0));
 }
 
-Model::Model(const ModelOptions& o)
-    : options_(o),
-      gen_(at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(o.seed))),
-      loss_(o.loss, o.head.out_dim,
-            (o.head.shared_head || o.shared_head_teacher) ? o.head.out_dim : o.head.patch_out_dim, o.device) {
-  require(!(o.head.shared_head && !o.shared_head_teacher),
-          "shared_head=true with shared_head_teacher=false is not supported: the teacher's patch projection "
-          "would never follow the student");
-  VitOptions student_vit = o.vit;
-  student_vit.masked_im_modeling = true;
-  VitOptions teacher_vit = o.vit;
-  teacher_vit.masked_im_modeling = false;
-  teacher_vit.drop_path_rate = 0.0;
-  HeadOptions teacher_head = o.head;
-  teacher_head.shared_head = o.shared_head_teacher;
-  // With one shared side, the official loss sizes the patch centre by out_dim.
-  if (o.head.shared_head || o.shared_head_teacher) {
-    HeadOptions& h = options_.head;
-    if (!h.shared_head && h.patch_out_dim != h.out_dim) {
-      fail("with shared_head_teacher=true the teacher's patch logits have out_dim (", h.out_dim,
-           ") entries, so patch_out_dim must equal out_dim, got ", h.patch_out_dim);
-    }
-  }
-
-  student_ = Network(student_vit, o.head);
-  teacher_ = Network(teacher_vit, teacher_head);
+Model::Model(const Config& c)
+    : config_((validate(c), c)),
+      device_(device_of(c)),
+      gen_(at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(c.seed))),
+      loss_(c, device_of(c)) {
+  student_ = Network(c, /*student=*/true);
+  teacher_ = Network(c, /*student=*/false);
   student_->backbone->init_weights(gen_);
   student_->head->init_weights(gen_);
   copy_student_into_teacher();
   for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
-  student_->to(o.device);
-  teacher_->to(o.device);
+  student_->to(device_);
+  teacher_->to(device_);
 
   std::set<std::string> student_names;
   for (const auto& item : student_->named_parameters()) {
@@ -108,7 +87,7 @@ void Model::copy_student_into_teacher() {
   auto student_params = student_->named_parameters();
   // Official quirk kept: a shared teacher head aliases last_layer2 to last_layer, and the non-strict
   // load writes last_layer2 last, so an unshared student's *patch* projection seeds it.
-  const bool patch_seeds_shared = options_.shared_head_teacher && !options_.head.shared_head;
+  const bool patch_seeds_shared = config_.shared_head_teacher != 0 && config_.shared_head == 0;
   for (auto& item : teacher_->named_parameters()) {
     std::string source_name = item.key();
     if (patch_seeds_shared && source_name.rfind("head.last_layer.", 0) == 0) {
@@ -136,8 +115,8 @@ void Model::build_optimizer() {
   }
   auto adamw = [&] {
     return torch::optim::AdamWOptions(0.0)
-        .betas({options_.beta1, options_.beta2})
-        .eps(options_.eps)
+        .betas({config_.beta1, config_.beta2})
+        .eps(config_.eps)
         .weight_decay(0.0);
   };
   std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -172,39 +151,51 @@ void Model::ema_update(double momentum) {
   at::_foreach_add_(ema_teacher_, ema_student_, 1.0 - momentum);
 }
 
-StepResult Model::train_step(const Batch& batch, const StepParams& params) {
-  const auto& vit = options_.vit;
-  const int64_t b = batch.batch_size, g = batch.n_global, l = batch.n_local, p = vit.patch_size;
+namespace {
+// The one place a step's batch and scalars are checked against the model.
+int64_t check_step(const Config& c, const Batch& batch, const StepParams& params) {
+  const int64_t b = batch.batch_size, g = batch.n_global, l = batch.n_local, p = c.patch_size;
   require(b >= 1, "batch_size must be >= 1, got ", b);
   require(g >= 1 && l >= 0, "need n_global >= 1 and n_local >= 0, got ", g, " and ", l);
   require(g * (g + l) - g > 0, "the CLS loss needs at least one cross-view pair: n_global=", g, " n_local=", l);
   const auto& gc = batch.global_crops;
-  require(gc.dim() == 4 && gc.size(0) == b * g && gc.size(1) == vit.in_chans,
-          "global crops must be [batch_size*n_global=", b * g, ", in_chans=", vit.in_chans, ", H, W], got ",
-          gc.sizes());
-  require(gc.size(2) % p == 0 && gc.size(3) % p == 0, "global crop size ", gc.size(2), "x", gc.size(3),
-          " is not a multiple of patch_size ", p);
-  const int64_t gh = gc.size(2) / p, gw = gc.size(3) / p, n_patches = gh * gw;
+  require(gc.dim() == 4 && gc.size(0) == b * g && gc.size(1) == c.in_chans,
+          "global crops must be [batch_size*n_global=", b * g, ", in_chans=", c.in_chans, ", H, W], got ", gc.sizes());
+  require(gc.size(2) > 0 && gc.size(2) % p == 0 && gc.size(3) % p == 0, "global crop size ", gc.size(2), "x",
+          gc.size(3), " is not a positive multiple of patch_size ", p);
+  const int64_t gh = gc.size(2) / p, gw = gc.size(3) / p;
   require(batch.masks.dim() == 3 && batch.masks.size(0) == b * g && batch.masks.size(1) == gh &&
               batch.masks.size(2) == gw,
           "masks must be [", b * g, ", ", gh, ", ", gw, "], got ", batch.masks.sizes());
   if (l > 0) {
     const auto& lc = batch.local_crops;
-    require(lc.defined() && lc.dim() == 4 && lc.size(0) == b * l && lc.size(1) == vit.in_chans,
-            "local crops must be [batch_size*n_local=", b * l, ", in_chans=", vit.in_chans, ", h, w]");
-    require(lc.size(2) % p == 0 && lc.size(3) % p == 0, "local crop size ", lc.size(2), "x", lc.size(3),
-            " is not a multiple of patch_size ", p);
+    require(lc.defined() && lc.dim() == 4 && lc.size(0) == b * l && lc.size(1) == c.in_chans,
+            "local crops must be [batch_size*n_local=", b * l, ", in_chans=", c.in_chans, ", h, w]");
+    require(lc.size(2) > 0 && lc.size(2) % p == 0 && lc.size(3) % p == 0, "local crop size ", lc.size(2), "x",
+            lc.size(3), " is not a positive multiple of patch_size ", p);
   }
+  require(params.teacher_temp > 0 && params.teacher_patch_temp > 0, "teacher temperatures must be > 0");
+  require(params.teacher_momentum >= 0 && params.teacher_momentum <= 1, "teacher_momentum must be in [0, 1], got ",
+          params.teacher_momentum);
+  require(params.lr >= 0 && params.weight_decay >= 0 && params.clip_grad >= 0,
+          "lr, weight_decay and clip_grad must be >= 0");
+  return gh * gw;
+}
+}  // namespace
 
-  const auto device = options_.device;
-  auto global = gc.to(device);
+StepResult Model::train_step(const Batch& batch, const StepParams& params) {
+  const int64_t n_patches = check_step(config_, batch, params);
+  const int64_t b = batch.batch_size, g = batch.n_global, l = batch.n_local;
+  const bool autocast = config_.bf16_autocast != 0;
+  const auto device = device_;
+  auto global = batch.global_crops.to(device);
   auto masks = batch.masks.to(device, torch::kBool);
   auto masks_flat = masks.flatten(1);  // [G*B, N]
 
   torch::Tensor teacher_cls, teacher_patch;
   {
     torch::NoGradGuard no_grad;
-    AutocastScope autocast(options_.bf16_autocast);
+    AutocastScope autocast_scope(autocast);
     auto z = teacher_->head->embed(teacher_->backbone->forward(global, std::nullopt, nullptr));
     teacher_cls = teacher_->head->cls_logits(z.select(1, 0));
     teacher_patch = teacher_->head->patch_logits(z.narrow(1, 1, n_patches));
@@ -212,7 +203,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
 
   LossValues loss;
   {
-    AutocastScope autocast(options_.bf16_autocast);
+    AutocastScope autocast_scope(autocast);
     auto student_global = student_->backbone->forward(global, masks, &gen_);
     std::vector<torch::Tensor> cls_tokens{student_global.select(1, 0)};
     if (l > 0) {
@@ -250,7 +241,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   optimizer_->zero_grad();
   loss.total.backward();
   result.grad_norm = clip_gradients(params.clip_grad);
-  if (params.freeze_last_layer) {
+  if (params.freeze_last_layer != 0) {
     // A gradient of None makes AdamW skip the parameter entirely, as in cancel_gradients_last_layer.
     for (auto& param : last_layer_params_) param.mutable_grad() = torch::Tensor();
   }
@@ -270,20 +261,21 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
 
 torch::Tensor Model::embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks) {
   torch::NoGradGuard no_grad;
-  require(images.dim() == 4 && images.size(1) == options_.vit.in_chans, "images must be [n, ",
-          options_.vit.in_chans, ", H, W], got ", images.sizes());
+  require(images.dim() == 4 && images.size(0) > 0 && images.size(1) == config_.in_chans && images.size(2) > 0 &&
+              images.size(3) > 0,
+          "images must be [n > 0, ", config_.in_chans, ", H > 0, W > 0], got ", images.sizes());
   auto& net = is_teacher ? teacher_ : student_;
   std::optional<torch::Tensor> device_masks;
-  if (masks.has_value()) device_masks = masks->to(options_.device, torch::kBool);
-  return net->backbone->forward(images.to(options_.device), device_masks, nullptr);
+  if (masks.has_value()) device_masks = masks->to(device_, torch::kBool);
+  return net->backbone->forward(images.to(device_), device_masks, nullptr);
 }
 
 std::pair<torch::Tensor, torch::Tensor> Model::head_logits(bool is_teacher, const torch::Tensor& tokens) {
   torch::NoGradGuard no_grad;
-  require(tokens.dim() == 3 && tokens.size(2) == options_.vit.embed_dim && tokens.size(1) >= 1,
-          "tokens must be [n, T, embed_dim=", options_.vit.embed_dim, "], got ", tokens.sizes());
+  require(tokens.dim() == 3 && tokens.size(0) > 0 && tokens.size(2) == config_.embed_dim && tokens.size(1) >= 1,
+          "tokens must be [n, T, embed_dim=", config_.embed_dim, "], got ", tokens.sizes());
   auto& net = is_teacher ? teacher_ : student_;
-  auto z = net->head->embed(tokens.to(options_.device));
+  auto z = net->head->embed(tokens.to(device_));
   auto cls = net->head->cls_logits(z.select(1, 0));
   torch::Tensor patch;
   if (tokens.size(1) > 1) patch = net->head->patch_logits(z.narrow(1, 1, tokens.size(1) - 1));
@@ -307,93 +299,30 @@ torch::Tensor Model::tensor(const std::string& name) {
   return it->second;
 }
 
-std::string Model::fingerprint() const {
-  const auto& v = options_.vit;
-  const auto& h = options_.head;
-  std::ostringstream s;
-  s << "img_size=" << v.img_size << " patch_size=" << v.patch_size << " in_chans=" << v.in_chans
-    << " embed_dim=" << v.embed_dim << " depth=" << v.depth << " num_heads=" << v.num_heads
-    << " mlp_ratio=" << v.mlp_ratio << " qkv_bias=" << v.qkv_bias << " out_dim=" << h.out_dim
-    << " patch_out_dim=" << h.patch_out_dim << " hidden_dim=" << h.hidden_dim << " bottleneck_dim=" << h.bottleneck_dim
-    << " shared_head=" << h.shared_head << " shared_head_teacher=" << options_.shared_head_teacher
-    << " norm_last_layer=" << h.norm_last_layer;
-  return s.str();
-}
-
-void Model::save(const std::string& path, const std::string& metadata) {
-  torch::serialize::OutputArchive archive;
-  archive.write("format", c10::IValue(std::string(kCheckpointFormat)));
-  archive.write("fingerprint", c10::IValue(fingerprint()));
-  archive.write("metadata", c10::IValue(metadata));
-  archive.write("step", c10::IValue(step_));
-  archive.write("torch_version", c10::IValue(std::string(TORCH_VERSION)));
-  archive.write("rng_state", gen_.get_state());
-  c10::List<std::string> names;
-  for (size_t i = 0; i < names_.size(); ++i) {
-    names.push_back(names_[i]);
-    // Archive keys cannot hold the dots of parameter names, so tensors go by index.
-    archive.write("t" + std::to_string(i), named_.at(names_[i]).detach().to(torch::kCPU));
-  }
-  archive.write("tensor_names", c10::IValue(names));
-  torch::serialize::OutputArchive optimizer_archive;
-  optimizer_->save(optimizer_archive);
-  archive.write("optimizer", optimizer_archive);
-  archive.save_to(path);
-}
-
-namespace {
-torch::serialize::InputArchive open_checkpoint(const std::string& path) {
-  torch::serialize::InputArchive archive;
-  archive.load_from(path, torch::kCPU);
-  c10::IValue format;
-  if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kCheckpointFormat) {
-    fail("'", path, "' is not an ibot4j checkpoint (expected format ", kCheckpointFormat, ")");
-  }
-  return archive;
-}
-}  // namespace
-
-std::string Model::read_metadata(const std::string& path) {
-  auto archive = open_checkpoint(path);
-  c10::IValue metadata;
-  archive.read("metadata", metadata);
-  return metadata.toStringRef();
-}
-
-void Model::load(const std::string& path) {
-  auto archive = open_checkpoint(path);
-  c10::IValue fp;
-  archive.read("fingerprint", fp);
-  require(fp.toStringRef() == fingerprint(), "checkpoint '", path, "' was saved by a different architecture:\n  saved: ",
-          fp.toStringRef(), "\n  this:  ", fingerprint());
-  c10::IValue names_value;
-  archive.read("tensor_names", names_value);
-  auto names = names_value.toList();
-  // Read and check everything before touching the model, so a bad file leaves it as it was.
-  std::map<std::string, torch::Tensor> loaded;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const std::string name = names.get(i).toStringRef();
-    torch::Tensor t;
-    archive.read("t" + std::to_string(i), t);
-    auto it = named_.find(name);
-    require(it != named_.end(), "checkpoint '", path, "' holds unknown tensor ", name);
-    require(it->second.sizes() == t.sizes(), "checkpoint tensor ", name, " has shape ", t.sizes(), ", model has ",
-            it->second.sizes());
-    loaded[name] = t;
-  }
-  for (const auto& name : names_) require(loaded.count(name) > 0, "checkpoint '", path, "' lacks tensor ", name);
-  c10::IValue step_value;
-  archive.read("step", step_value);
-  torch::Tensor rng_state;
-  archive.read("rng_state", rng_state);
-  torch::serialize::InputArchive optimizer_archive;
-  archive.read("optimizer", optimizer_archive);
-
-  optimizer_->load(optimizer_archive);
+StepResult Model::loss(const LossArguments& a, bool update_center) {
   torch::NoGradGuard no_grad;
-  for (auto& entry : loaded) named_.at(entry.first).copy_(entry.second);
-  gen_.set_state(rng_state);
-  step_ = step_value.toInt();
+  const int64_t b = a.batch_size, g = a.n_global, l = a.n_local;
+  require(b > 0 && g > 0 && l >= 0, "batch_size and n_global must be > 0 and n_local >= 0");
+  require(a.teacher_temp > 0 && a.teacher_patch_temp > 0, "teacher temperatures must be > 0");
+  LossInputs in;
+  in.student_cls = a.student_cls.to(device_);
+  in.teacher_cls = a.teacher_cls.to(device_);
+  in.teacher_patch = a.teacher_patch.to(device_);
+  in.masks = a.masks.to(device_, torch::kBool);
+  in.student_patch_masked = a.student_patch.to(device_).index({in.masks});
+  in.batch_size = b;
+  in.n_global = g;
+  in.n_local = l;
+  in.teacher_temp = a.teacher_temp;
+  in.teacher_patch_temp = a.teacher_patch_temp;
+  auto values = loss_.compute(in);
+  StepResult result;
+  result.loss = values.total.item<double>();
+  result.cls_loss = values.cls.item<double>();
+  result.patch_loss = values.patch.item<double>();
+  result.finite = std::isfinite(result.loss);
+  if (update_center) loss_.update_centers(in.teacher_cls, in.teacher_patch);
+  return result;
 }
 
 }  // namespace ibot4j

@@ -18,22 +18,11 @@ namespace ibot4j {
 
 class NetworkImpl : public torch::nn::Module {
  public:
-  NetworkImpl(const VitOptions& vit, const HeadOptions& head);
+  NetworkImpl(const Config& c, bool student);
   VisionTransformer backbone{nullptr};
   IbotHead head{nullptr};
 };
 TORCH_MODULE(Network);
-
-struct ModelOptions {
-  VitOptions vit;
-  HeadOptions head;
-  bool shared_head_teacher = true;
-  LossOptions loss;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  int64_t seed = 0;
-  torch::Device device = torch::kCPU;
-  bool bf16_autocast = false;
-};
 
 struct Batch {
   torch::Tensor global_crops;  // [B*G, C, H, W]
@@ -42,10 +31,13 @@ struct Batch {
   int64_t batch_size = 0, n_global = 0, n_local = 0;
 };
 
-struct StepParams {
-  double lr = 0, weight_decay = 0, teacher_momentum = 0.996, teacher_temp = 0.04, teacher_patch_temp = 0.04;
-  bool freeze_last_layer = false;
-  double clip_grad = 3.0;
+using StepParams = ibot4j_step_params;
+
+// Head outputs for the loss alone, as the C API's ibot4j_loss passes them (see there for shapes).
+struct LossArguments {
+  torch::Tensor student_cls, student_patch, teacher_cls, teacher_patch, masks;
+  int64_t batch_size = 0, n_global = 0, n_local = 0;
+  double teacher_temp = 0, teacher_patch_temp = 0;
 };
 
 struct StepResult {
@@ -56,9 +48,12 @@ struct StepResult {
 
 class Model {
  public:
-  explicit Model(const ModelOptions& options);
+  explicit Model(const Config& config);
 
   StepResult train_step(const Batch& batch, const StepParams& params);
+  // The loss of given head outputs with the current centres (step and grad_norm are 0); with
+  // update_center the centres then move as after a step.
+  StepResult loss(const LossArguments& in, bool update_center);
   // Backbone tokens [n, 1+N, D] of the student (is_teacher false) or teacher, no grad, no drop-path.
   torch::Tensor embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
   // CLS and patch logits of a head for tokens [n, T, D].
@@ -69,22 +64,22 @@ class Model {
   std::vector<std::string> tensor_names() const;
   torch::Tensor tensor(const std::string& name);
 
+  // Checkpoints (checkpoint.cpp): the full training state plus the caller's metadata string.
   void save(const std::string& path, const std::string& metadata);
+  // All or nothing: everything is read and checked before the model changes.
   void load(const std::string& path);
   static std::string read_metadata(const std::string& path);
 
-  const ModelOptions& options() const { return options_; }
-  torch::Device device() const { return options_.device; }
-  IbotLoss& loss() { return loss_; }
+  const Config& config() const { return config_; }
 
  private:
+  void load_checked(const std::string& path);
   void build_optimizer();
   void copy_student_into_teacher();
   double clip_gradients(double clip);
   void ema_update(double momentum);
-  std::string fingerprint() const;
-
-  ModelOptions options_;
+  Config config_;
+  torch::Device device_;
   at::Generator gen_;
   Network student_{nullptr};
   Network teacher_{nullptr};

@@ -49,7 +49,7 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2->forward(torch::gelu(fc1->forward(x))); }
 
-BlockImpl::BlockImpl(const VitOptions& o, double dp) : drop_path(dp) {
+BlockImpl::BlockImpl(const Config& o, double dp) : drop_path(dp) {
   norm1 = register_module("norm1", layer_norm(o.embed_dim));
   attn = register_module("attn", Attention(o.embed_dim, o.num_heads, o.qkv_bias));
   norm2 = register_module("norm2", layer_norm(o.embed_dim));
@@ -61,7 +61,8 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, at::Generator* gen) {
   return y + ibot4j::drop_path(mlp->forward(norm2->forward(y)), drop_path, gen);
 }
 
-VisionTransformerImpl::VisionTransformerImpl(const VitOptions& o) : options(o) {
+VisionTransformerImpl::VisionTransformerImpl(const Config& o, bool student)
+    : in_chans(o.in_chans), patch_size(o.patch_size) {
   const int64_t grid = o.img_size / o.patch_size;
   patch_embed = register_module("patch_embed", PatchEmbed(o.in_chans, o.embed_dim, o.patch_size));
   cls_token = register_parameter("cls_token", torch::zeros({1, 1, o.embed_dim}));
@@ -69,11 +70,12 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions& o) : options(o) {
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.depth; ++i) {
     // Linear decay rule: block i of d gets rate * i / (d - 1).
-    const double dp = o.depth > 1 ? o.drop_path_rate * static_cast<double>(i) / static_cast<double>(o.depth - 1) : 0.0;
+    const double rate = student ? o.drop_path_rate : 0.0;
+    const double dp = o.depth > 1 ? rate * static_cast<double>(i) / static_cast<double>(o.depth - 1) : 0.0;
     blocks->push_back(Block(o, dp));
   }
   norm = register_module("norm", layer_norm(o.embed_dim));
-  if (o.masked_im_modeling) {
+  if (student) {
     // Created after the official init pass, hence zeros.
     masked_embed = register_parameter("masked_embed", torch::zeros({1, o.embed_dim}));
   }
@@ -94,7 +96,7 @@ void VisionTransformerImpl::init_weights(at::Generator& gen) {
   }
   // The conv keeps PyTorch's default init, drawn here from the model's own generator.
   auto& proj = patch_embed->proj;
-  const int64_t fan_in = options.in_chans * options.patch_size * options.patch_size;
+  const int64_t fan_in = in_chans * patch_size * patch_size;
   default_uniform_(proj->weight, fan_in, gen);
   default_uniform_(proj->bias, fan_in, gen);
 }

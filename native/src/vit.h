@@ -6,20 +6,9 @@
 
 #include <optional>
 
-namespace ibot4j {
+#include "config.h"
 
-struct VitOptions {
-  int64_t img_size = 224;
-  int64_t patch_size = 16;
-  int64_t in_chans = 3;
-  int64_t embed_dim = 384;
-  int64_t depth = 12;
-  int64_t num_heads = 6;
-  double mlp_ratio = 4.0;
-  bool qkv_bias = true;
-  double drop_path_rate = 0.0;
-  bool masked_im_modeling = false;  // student: has the `masked_embed` token
-};
+namespace ibot4j {
 
 class PatchEmbedImpl : public torch::nn::Module {
  public:
@@ -50,7 +39,7 @@ TORCH_MODULE(Mlp);
 
 class BlockImpl : public torch::nn::Module {
  public:
-  BlockImpl(const VitOptions& o, double drop_path);
+  BlockImpl(const Config& c, double drop_path);
   // `gen` non-null enables stochastic depth (student training only).
   torch::Tensor forward(const torch::Tensor& x, at::Generator* gen);
   torch::nn::LayerNorm norm1{nullptr};
@@ -63,14 +52,15 @@ TORCH_MODULE(Block);
 
 class VisionTransformerImpl : public torch::nn::Module {
  public:
-  explicit VisionTransformerImpl(const VitOptions& o);
+  // The student has the mask token and stochastic depth; the teacher has neither.
+  VisionTransformerImpl(const Config& c, bool student);
   // images [n, C, H, W]; masks (optional) bool [n, H/p, W/p]; returns normalised tokens [n, 1+N, D].
   torch::Tensor forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
                         at::Generator* drop_path_gen);
   void init_weights(at::Generator& gen);
   torch::Tensor interpolate_pos_encoding(int64_t grid_h, int64_t grid_w);
 
-  VitOptions options;
+  int64_t in_chans, patch_size;
   PatchEmbed patch_embed{nullptr};
   torch::Tensor cls_token;
   torch::Tensor pos_embed;

@@ -1,12 +1,43 @@
 package org.ibot4j.api;
 
-/** Where a model lives; values match IBOT4J_DEVICE_* in ibot4j.h. */
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
+import org.ibot4j.bindings.Ibot4jC;
+
+/** Where a model lives; codes are ibot4j.h's IBOT4J_DEVICE_*. */
 public enum Device {
-    CPU(0), CUDA(1);
+    /** The host CPU. */
+    CPU(Ibot4jC.IBOT4J_DEVICE_CPU()),
+    /** The first CUDA device. */
+    CUDA(Ibot4jC.IBOT4J_DEVICE_CUDA());
 
     final int code;
 
     Device(int code) {
         this.code = code;
+    }
+
+    /**
+     * The lower-case name used on the command line and in JSON.
+     *
+     * @return cpu or cuda
+     */
+    @JsonValue
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Parses a device name in any case.
+     *
+     * @param name cpu or cuda
+     * @return the device
+     * @throws IllegalArgumentException for another name
+     */
+    @JsonCreator
+    public static Device of(String name) {
+        for (Device d : values()) if (d.label().equalsIgnoreCase(name)) return d;
+        throw new IllegalArgumentException("unknown device '" + name + "' (known: cpu, cuda)");
     }
 }

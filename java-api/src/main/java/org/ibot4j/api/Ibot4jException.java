@@ -1,19 +1,32 @@
 package org.ibot4j.api;
 
+import org.ibot4j.bindings.Ibot4jC;
+
 /** A failure reported by the native library, with LibTorch's message and what kind of failure it was. */
 public class Ibot4jException extends RuntimeException {
 
-    /** Mirrors the status codes of {@code ibot4j.h}. */
+    /** The status codes of {@code ibot4j.h}: who is at fault. */
     public enum Category {
-        INVALID_ARGUMENT, OUT_OF_MEMORY, INTERNAL, IO;
+        /** The call was wrong on its face: a bad config, shape, name or file. */
+        INVALID_ARGUMENT(Ibot4jC.IBOT4J_ERR_INVALID_ARGUMENT()),
+        /** Host or device memory ran out. */
+        OUT_OF_MEMORY(Ibot4jC.IBOT4J_ERR_OUT_OF_MEMORY()),
+        /** A failure inside LibTorch or ibot4j that the arguments do not explain. */
+        INTERNAL(Ibot4jC.IBOT4J_ERR_INTERNAL()),
+        /** A file could not be opened, read or written. */
+        IO(Ibot4jC.IBOT4J_ERR_IO()),
+        /** The accelerator (CUDA) reported an error. */
+        DEVICE(Ibot4jC.IBOT4J_ERR_DEVICE());
+
+        private final int status;
+
+        Category(int status) {
+            this.status = status;
+        }
 
         static Category ofStatus(int status) {
-            return switch (status) {
-                case 1 -> INVALID_ARGUMENT;
-                case 2 -> OUT_OF_MEMORY;
-                case 4 -> IO;
-                default -> INTERNAL;
-            };
+            for (Category c : values()) if (c.status == status) return c;
+            return INTERNAL;
         }
     }
 

@@ -1,11 +1,56 @@
 package org.ibot4j.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import com.fasterxml.jackson.databind.annotation.JsonPOJOBuilder;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 /**
- * Architecture, loss and optimiser constants of an iBOT model; names follow the official code
- * ({@code embed_dim}, {@code out_dim}, {@code shared_head}, ...). Per-step values (lr, weight decay,
- * teacher momentum and temperatures) are not here: they come with each step, see {@link StepParams}.
- * Build one with {@link #builder()}; {@link Builder#build()} reports every problem at once.
+ * Architecture, loss and optimiser constants of an iBOT model, mirroring the C struct
+ * {@code ibot4j_config} field for field (the same names in snake_case: {@code embed_dim},
+ * {@code out_dim}, {@code shared_head}, ...). This record and that struct are the only hand-written
+ * definitions of the configuration: the native struct is filled from the record's components by
+ * name, JSON is Jackson's view of the record, and a test fails when the two disagree.
+ *
+ * <p>Per-step values (lr, weight decay, teacher momentum and temperatures) are not here: they come
+ * with each step, see {@link StepParams}. Build one with {@link #builder()}; construction reports
+ * every problem at once as an {@link InvalidConfigException}.
+ *
+ * @param imgSize image size the positional embedding is built for (other sizes are interpolated)
+ * @param patchSize patch side in pixels
+ * @param inChans input channels
+ * @param embedDim token width
+ * @param depth number of transformer blocks
+ * @param numHeads attention heads per block
+ * @param mlpRatio MLP hidden width over embedDim
+ * @param qkvBias whether the qkv projection has a bias
+ * @param dropPathRate stochastic depth of the student's last block (linear in depth; the teacher uses 0)
+ * @param outDim K, the [CLS] projection's output size
+ * @param patchOutDim K', the patch projection's output size (must equal outDim when a head is shared)
+ * @param hiddenDim head MLP width
+ * @param bottleneckDim head bottleneck width
+ * @param sharedHead whether the student's patch tokens use the [CLS] projection
+ * @param sharedHeadTeacher the same for the teacher (the official default is true)
+ * @param normLastLayer whether the weight-norm gain of the last layers is fixed at 1
+ * @param studentTemp student softmax temperature
+ * @param centerMomentum EMA momentum of the [CLS] centre
+ * @param centerMomentum2 EMA momentum of the patch centre
+ * @param lambda1 weight of the [CLS] loss
+ * @param lambda2 weight of the masked-patch loss
+ * @param beta1 AdamW beta1
+ * @param beta2 AdamW beta2
+ * @param eps AdamW epsilon
+ * @param seed seed of initialisation and drop-path
+ * @param numThreads LibTorch intra-op threads (process-wide); 0 keeps the current setting
+ * @param device where the model lives
+ * @param bf16Autocast bf16 autocast for forward passes (CUDA only)
  */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonDeserialize(builder = IbotConfig.Builder.class)
 public record IbotConfig(
         int imgSize,
         int patchSize,
@@ -36,37 +81,10 @@ public record IbotConfig(
         Device device,
         boolean bf16Autocast) {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Checks every field; the one place the Java side validates a configuration. */
     public IbotConfig {
-        validate(imgSize, patchSize, inChans, embedDim, depth, numHeads, mlpRatio, dropPathRate, outDim, patchOutDim,
-                hiddenDim, bottleneckDim, sharedHead, sharedHeadTeacher, studentTemp, centerMomentum, centerMomentum2,
-                lambda1, lambda2, beta1, beta2, eps, numThreads, device, bf16Autocast);
-    }
-
-    /** Number of patch tokens of a square crop of {@code size} pixels. */
-    public int numPatches(int size) {
-        int side = size / patchSize;
-        return side * side;
-    }
-
-    /** Output dimension of the patch logits (out_dim when either side shares its head, as in the official loss). */
-    public int effectivePatchOutDim() {
-        return sharedHead || sharedHeadTeacher ? outDim : patchOutDim;
-    }
-
-    public static Builder builder() {
-        return new Builder();
-    }
-
-    public Builder toBuilder() {
-        return new Builder(this);
-    }
-
-    @SuppressWarnings("checkstyle:ParameterNumber")
-    private static void validate(int imgSize, int patchSize, int inChans, int embedDim, int depth, int numHeads,
-            double mlpRatio, double dropPathRate, int outDim, int patchOutDim, int hiddenDim, int bottleneckDim,
-            boolean sharedHead, boolean sharedHeadTeacher, double studentTemp, double centerMomentum,
-            double centerMomentum2, double lambda1, double lambda2, double beta1, double beta2, double eps,
-            int numThreads, Device device, boolean bf16Autocast) {
         Problems p = new Problems();
         p.positive("img_size", imgSize).positive("patch_size", patchSize);
         p.require(patchSize <= 0 || imgSize % patchSize == 0,
@@ -95,7 +113,77 @@ public record IbotConfig(
         p.throwIfAny("ibot4j config");
     }
 
-    /** Defaults are the official code defaults for ViT-S/16 at 224 px (see docs for the published run's values). */
+    /**
+     * Number of patch tokens of a square crop.
+     *
+     * @param size crop side in pixels
+     * @return (size / patchSize)^2
+     */
+    public int numPatches(int size) {
+        int side = size / patchSize;
+        return side * side;
+    }
+
+    /**
+     * Output size of the patch logits: outDim when either side shares its head, as the official loss sizes its patch centre.
+     *
+     * @return the width of both networks' patch logits
+     */
+    public int effectivePatchOutDim() {
+        return sharedHead || sharedHeadTeacher ? outDim : patchOutDim;
+    }
+
+    /**
+     * This configuration as JSON with the C struct's field names.
+     *
+     * @return a new JSON object
+     */
+    public ObjectNode toJson() {
+        return JSON.valueToTree(this);
+    }
+
+    /**
+     * Reads a configuration written by {@link #toJson()}; absent fields keep the builder's defaults,
+     * unknown fields are an error.
+     *
+     * @param json a JSON object
+     * @return the configuration
+     * @throws InvalidConfigException when a field is unknown, of the wrong type, or out of range
+     */
+    public static IbotConfig fromJson(JsonNode json) {
+        try {
+            return JSON.treeToValue(json, IbotConfig.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            if (e.getCause() instanceof InvalidConfigException invalid) throw invalid;
+            throw new InvalidConfigException("ibot4j config", java.util.List.of(e.getOriginalMessage()));
+        }
+    }
+
+    /**
+     * A builder with the official code's defaults for ViT-S/16 at 224 px.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * A builder starting from this configuration's values.
+     *
+     * @return a new builder
+     */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * Fluent construction of an {@link IbotConfig}, one setter per component (a test checks that none
+     * is missing). Defaults are the official code defaults for ViT-S/16 at 224 px.
+     */
+    @JsonPOJOBuilder(withPrefix = "")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonIgnoreProperties({"arch"})
     public static final class Builder {
         private int imgSize = 224, patchSize = 16, inChans = 3, embedDim = 384, depth = 12, numHeads = 6;
         private double mlpRatio = 4.0;
@@ -122,47 +210,86 @@ public record IbotConfig(
             numThreads = c.numThreads; device = c.device; bf16Autocast = c.bf16Autocast;
         }
 
-        /** Sets embed_dim, depth and num_heads of a named ViT: vit_tiny, vit_small, vit_base or vit_large. */
+        /**
+         * Sets embed_dim, depth and num_heads of a named ViT.
+         *
+         * @param name vit_tiny, vit_small, vit_base or vit_large
+         * @return this builder
+         * @throws InvalidConfigException for any other name
+         */
         public Builder arch(String name) {
-            switch (name) {
-                case "vit_tiny" -> { embedDim = 192; depth = 12; numHeads = 3; }
-                case "vit_small" -> { embedDim = 384; depth = 12; numHeads = 6; }
-                case "vit_base" -> { embedDim = 768; depth = 12; numHeads = 12; }
-                case "vit_large" -> { embedDim = 1024; depth = 24; numHeads = 16; }
-                default -> throw new InvalidConfigException("ibot4j config",
-                        java.util.List.of("unknown arch '" + name + "' (known: vit_tiny, vit_small, vit_base, vit_large)"));
-            }
+            Arch arch = Arch.of(name);
+            embedDim = arch.embedDim();
+            depth = arch.depth();
+            numHeads = arch.numHeads();
             return this;
         }
 
+        /** @param v image size pos_embed is built for @return this builder */
         public Builder imgSize(int v) { imgSize = v; return this; }
+        /** @param v patch side in pixels @return this builder */
         public Builder patchSize(int v) { patchSize = v; return this; }
+        /** @param v input channels @return this builder */
         public Builder inChans(int v) { inChans = v; return this; }
+        /** @param v token width @return this builder */
         public Builder embedDim(int v) { embedDim = v; return this; }
+        /** @param v number of blocks @return this builder */
         public Builder depth(int v) { depth = v; return this; }
+        /** @param v attention heads @return this builder */
         public Builder numHeads(int v) { numHeads = v; return this; }
+        /** @param v MLP ratio @return this builder */
         public Builder mlpRatio(double v) { mlpRatio = v; return this; }
+        /** @param v qkv bias @return this builder */
         public Builder qkvBias(boolean v) { qkvBias = v; return this; }
+        /** @param v student drop-path rate @return this builder */
         public Builder dropPathRate(double v) { dropPathRate = v; return this; }
+        /** @param v [CLS] output size K @return this builder */
         public Builder outDim(int v) { outDim = v; return this; }
+        /** @param v patch output size K' @return this builder */
         public Builder patchOutDim(int v) { patchOutDim = v; return this; }
+        /** @param v head MLP width @return this builder */
         public Builder hiddenDim(int v) { hiddenDim = v; return this; }
+        /** @param v head bottleneck width @return this builder */
         public Builder bottleneckDim(int v) { bottleneckDim = v; return this; }
+        /** @param v student head shared by [CLS] and patches @return this builder */
         public Builder sharedHead(boolean v) { sharedHead = v; return this; }
+        /** @param v teacher head shared by [CLS] and patches @return this builder */
         public Builder sharedHeadTeacher(boolean v) { sharedHeadTeacher = v; return this; }
+        /** @param v weight-norm gain fixed at 1 @return this builder */
         public Builder normLastLayer(boolean v) { normLastLayer = v; return this; }
+        /** @param v student temperature @return this builder */
         public Builder studentTemp(double v) { studentTemp = v; return this; }
+        /** @param v [CLS] centre momentum @return this builder */
         public Builder centerMomentum(double v) { centerMomentum = v; return this; }
+        /** @param v patch centre momentum @return this builder */
         public Builder centerMomentum2(double v) { centerMomentum2 = v; return this; }
+        /** @param v [CLS] loss weight @return this builder */
         public Builder lambda1(double v) { lambda1 = v; return this; }
+        /** @param v patch loss weight @return this builder */
         public Builder lambda2(double v) { lambda2 = v; return this; }
+        /** @param v AdamW beta1 @return this builder */
+        public Builder beta1(double v) { beta1 = v; return this; }
+        /** @param v AdamW beta2 @return this builder */
+        public Builder beta2(double v) { beta2 = v; return this; }
+        /** @param b1 AdamW beta1 @param b2 AdamW beta2 @return this builder */
         public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
+        /** @param v AdamW epsilon @return this builder */
         public Builder eps(double v) { eps = v; return this; }
+        /** @param v seed @return this builder */
         public Builder seed(long v) { seed = v; return this; }
+        /** @param v LibTorch threads, 0 keeps the current @return this builder */
         public Builder numThreads(int v) { numThreads = v; return this; }
+        /** @param v device @return this builder */
         public Builder device(Device v) { device = v; return this; }
+        /** @param v bf16 autocast (CUDA) @return this builder */
         public Builder bf16Autocast(boolean v) { bf16Autocast = v; return this; }
 
+        /**
+         * The configuration.
+         *
+         * @return a validated configuration
+         * @throws InvalidConfigException listing every problem
+         */
         public IbotConfig build() {
             return new IbotConfig(imgSize, patchSize, inChans, embedDim, depth, numHeads, mlpRatio, qkvBias,
                     dropPathRate, outDim, patchOutDim, hiddenDim, bottleneckDim, sharedHead, sharedHeadTeacher,

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.ibot4j.bindings.Ibot4jC;
 import org.ibot4j.bindings.ibot4j_batch;
-import org.ibot4j.bindings.ibot4j_config;
 import org.ibot4j.bindings.ibot4j_step_params;
 import org.ibot4j.bindings.ibot4j_step_result;
 import org.slf4j.Logger;
@@ -63,7 +62,7 @@ public final class IbotModel implements AutoCloseable {
         Arena arena = Arena.ofConfined();
         try {
             MemorySegment err = NativeErrors.allocate(arena);
-            MemorySegment c = toStruct(config, arena);
+            MemorySegment c = ConfigStruct.allocate(config, arena);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             NativeErrors.check(Ibot4jC.ibot4j_model_create(c, out, err, NativeErrors.BUFFER_BYTES), err, "model_create");
             return new IbotModel(config, arena, out.get(ValueLayout.ADDRESS, 0), err);
@@ -71,39 +70,6 @@ public final class IbotModel implements AutoCloseable {
             arena.close();
             throw e;
         }
-    }
-
-    private static MemorySegment toStruct(IbotConfig k, Arena arena) {
-        MemorySegment s = ibot4j_config.allocate(arena);
-        ibot4j_config.img_size(s, k.imgSize());
-        ibot4j_config.patch_size(s, k.patchSize());
-        ibot4j_config.in_chans(s, k.inChans());
-        ibot4j_config.embed_dim(s, k.embedDim());
-        ibot4j_config.depth(s, k.depth());
-        ibot4j_config.num_heads(s, k.numHeads());
-        ibot4j_config.mlp_ratio(s, k.mlpRatio());
-        ibot4j_config.qkv_bias(s, k.qkvBias() ? 1 : 0);
-        ibot4j_config.drop_path_rate(s, k.dropPathRate());
-        ibot4j_config.out_dim(s, k.outDim());
-        ibot4j_config.patch_out_dim(s, k.patchOutDim());
-        ibot4j_config.hidden_dim(s, k.hiddenDim());
-        ibot4j_config.bottleneck_dim(s, k.bottleneckDim());
-        ibot4j_config.shared_head(s, k.sharedHead() ? 1 : 0);
-        ibot4j_config.shared_head_teacher(s, k.sharedHeadTeacher() ? 1 : 0);
-        ibot4j_config.norm_last_layer(s, k.normLastLayer() ? 1 : 0);
-        ibot4j_config.student_temp(s, k.studentTemp());
-        ibot4j_config.center_momentum(s, k.centerMomentum());
-        ibot4j_config.center_momentum2(s, k.centerMomentum2());
-        ibot4j_config.lambda1(s, k.lambda1());
-        ibot4j_config.lambda2(s, k.lambda2());
-        ibot4j_config.beta1(s, k.beta1());
-        ibot4j_config.beta2(s, k.beta2());
-        ibot4j_config.eps(s, k.eps());
-        ibot4j_config.seed(s, k.seed());
-        ibot4j_config.num_threads(s, k.numThreads());
-        ibot4j_config.device(s, k.device().code);
-        ibot4j_config.bf16_autocast(s, k.bf16Autocast() ? 1 : 0);
-        return s;
     }
 
     public IbotConfig config() {
@@ -274,7 +240,7 @@ public final class IbotModel implements AutoCloseable {
     public void save(Path path, String metadata) {
         ensureUsable();
         com.fasterxml.jackson.databind.node.ObjectNode envelope = JSON.createObjectNode();
-        envelope.set("config", ConfigJson.toJson(config));
+        envelope.set("config", config.toJson());
         envelope.put("metadata", metadata == null ? "" : metadata);
         try (Arena scratch = Arena.ofConfined()) {
             NativeErrors.check(Ibot4jC.ibot4j_checkpoint_save(handle, scratch.allocateFrom(path.toString()),
@@ -298,7 +264,7 @@ public final class IbotModel implements AutoCloseable {
 
     /** The config a checkpoint was saved with. */
     public static IbotConfig readConfig(Path path) {
-        return ConfigJson.fromJson(envelope(path).get("config"));
+        return IbotConfig.fromJson(envelope(path).get("config"));
     }
 
     /** Restores state saved by a model of the same architecture; a bad file leaves this model unchanged. */

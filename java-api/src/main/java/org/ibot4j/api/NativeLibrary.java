@@ -19,7 +19,7 @@ import org.ibot4j.bindings.ibot4j_build_info;
  */
 public final class NativeLibrary {
     /** The C ABI this Java code was written for ({@code IBOT4J_ABI_VERSION}). */
-    static final int ABI_VERSION = 1;
+    static final int ABI_VERSION = org.ibot4j.bindings.Ibot4jC.IBOT4J_ABI_VERSION();
 
     private static final String FILE_NAME = System.mapLibraryName("ibot4j");
     private static final Pattern TORCH_VERSION = Pattern.compile("TORCH_VERSION=([0-9][^,\\s]*)");

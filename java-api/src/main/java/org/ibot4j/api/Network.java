@@ -1,8 +1,13 @@
 package org.ibot4j.api;
 
-/** The two networks of an iBOT model; values match IBOT4J_STUDENT / IBOT4J_TEACHER. */
+import org.ibot4j.bindings.Ibot4jC;
+
+/** The two networks of an iBOT model; codes are ibot4j.h's IBOT4J_STUDENT / IBOT4J_TEACHER. */
 public enum Network {
-    STUDENT(0), TEACHER(1);
+    /** The network trained by gradient descent. */
+    STUDENT(Ibot4jC.IBOT4J_STUDENT()),
+    /** The EMA of the student, used for evaluation. */
+    TEACHER(Ibot4jC.IBOT4J_TEACHER());
 
     final int code;
 

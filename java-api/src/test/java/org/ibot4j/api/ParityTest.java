@@ -140,7 +140,7 @@ class ParityTest {
     }
 
     static IbotConfig configOf(JsonNode c) {
-        return ConfigJson.fromJson(c).toBuilder().numThreads(2).build();
+        return IbotConfig.fromJson(c).toBuilder().numThreads(2).build();
     }
 
     private static float[] tokens(IbotModel model, Network which, MemorySegment images, int count, int size, MemorySegment masks, Arena arena) {

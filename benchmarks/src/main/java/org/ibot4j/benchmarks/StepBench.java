@@ -1,0 +1,112 @@
+package org.ibot4j.benchmarks;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.StepParams;
+import org.ibot4j.api.TrainBatch;
+import org.ibot4j.trainer.Demo;
+import org.ibot4j.trainer.data.Datasets;
+import org.ibot4j.trainer.data.IdxDataset;
+import org.ibot4j.trainer.data.IdxSource;
+import org.ibot4j.trainer.data.ImageSource;
+import org.ibot4j.trainer.data.MultiCropLoader;
+import org.ibot4j.trainer.run.PretrainOptions;
+import org.ibot4j.trainer.run.PretrainSetup;
+
+/**
+ * Times {@code train_step} alone on one prepared batch, then end to end (every step takes the
+ * loader's next batch, workers running alongside), for a named config; prints the matmul FLOPs of the
+ * step (ibot4j's and the official step's, {@link StepFlops}) and the peak resident memory. ci/bench
+ * reads its lines; ci/bench-malloc compares allocators with it in separate processes.
+ */
+public final class StepBench {
+    private StepBench() {}
+
+    /** The demo's model, crops and masks at a given batch size and thread count. */
+    public static PretrainSetup demoSetup(ImageSource train, int batchSize, int threads) {
+        return setup("demo", train, batchSize, threads, "cpu", false);
+    }
+
+    /**
+     * {@code tiny}: the performance issue's Fashion-MNIST config (ViT-tiny with 6 blocks, patch 4 at 32 px,
+     * 2x32 + 6x16 crops, out_dim 1024, the official 2048/256 head). {@code demo}: the demo recipe.
+     * {@code vit_s16}: the published ViT-S/16 run's network, head and multi-crop (2x224 + 10x96,
+     * out_dim 8192), crops taken from Fashion-MNIST upscaled.
+     */
+    public static PretrainSetup setup(String preset, ImageSource train, int batchSize, int threads, String device, boolean bf16) {
+        PretrainOptions o = switch (preset) {
+            case "tiny" -> PretrainOptions.defaults().apply(Map.of("arch", "vit_tiny", "depth", 6, "local_crops_number", 6,
+                    "out_dim", 1024, "patch_out_dim", 1024), "the benchmark");
+            case "demo" -> Demo.recipe();
+            case "vit_s16" -> PretrainOptions.defaults().apply(Map.of("global_crop_size", 224, "local_crop_size", 96, "patch_size", 16),
+                    "the benchmark");
+            default -> throw new IllegalArgumentException("unknown benchmark config '" + preset + "' (tiny, demo or vit_s16)");
+        };
+        o.apply(Map.of("batch_size_per_gpu", batchSize, "threads", threads, "device", device, "bf16", bf16), "the benchmark");
+        return PretrainSetup.of(o, train.size(), Datasets.sizeOfFirst(train));
+    }
+
+    public static void run(String preset, Path data, int steps, int batchSize, int threads, String device, boolean bf16,
+            PrintStream out) throws IOException {
+        IdxSource train = new IdxSource(IdxDataset.read(data, "train").head(4096));
+        PretrainSetup setup = setup(preset, train, batchSize, threads, device, bf16);
+        IbotConfig config = setup.model();
+        var crops = setup.augmentation().options();
+        out.printf(Locale.ROOT, "config %s: ViT %dx%d patch %d, head %d/%d/%d, batch %d, %dx%d + %dx%d crops, %d threads, %s%s%n", preset,
+                config.embedDim(), config.depth(), config.patchSize(), config.hiddenDim(), config.bottleneckDim(), config.outDim(),
+                batchSize, crops.nGlobal(), crops.globalSize(), crops.nLocal(), crops.localSize(), config.numThreads(), device,
+                bf16 ? " bf16" : "");
+        try (IbotModel model = IbotModel.create(config);
+                MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), config, batchSize,
+                        setup.workers(), 3, 0, 0)) {
+            TrainBatch batch = loader.next().batch();
+            long masked = masked(batch.masks());
+            StepFlops flops = new StepFlops(config, batchSize, crops.nGlobal(), crops.nLocal(), crops.globalSize(), crops.localSize());
+            out.printf(Locale.ROOT, "flops per step: ibot4j %.4e, official %.4e (%d masked patches)%n", flops.ibot4j(masked),
+                    flops.official(), masked);
+            StepParams params = new StepParams(1e-4, 0.04, 0.996, 0.04, 0.04, false, 3.0);
+            int warmup = Math.max(1, Math.min(3, steps / 3));
+            for (int i = 0; i < warmup; i++) model.trainStep(batch, params);
+            long start = System.nanoTime();
+            for (int i = 0; i < steps; i++) model.trainStep(batch, params);
+            report(out, "train_step", steps, batchSize, System.nanoTime() - start, -1);
+            start = System.nanoTime();
+            long waited = 0;
+            for (int i = 0; i < steps; i++) {
+                long before = System.nanoTime();
+                TrainBatch next = loader.next().batch();
+                waited += System.nanoTime() - before;
+                model.trainStep(next, params);
+            }
+            report(out, "end-to-end", steps, batchSize, System.nanoTime() - start, waited);
+            out.printf(Locale.ROOT, "peak RSS %d MiB%n", peakResidentKb() / 1024);
+        }
+    }
+
+    private static long masked(MemorySegment masks) {
+        long n = 0;
+        for (long i = 0; i < masks.byteSize(); i++) n += masks.get(ValueLayout.JAVA_BYTE, i) != 0 ? 1 : 0;
+        return n;
+    }
+
+    private static void report(PrintStream out, String what, int steps, int batchSize, long nanos, long waitNanos) {
+        double seconds = nanos / 1e9;
+        out.printf(Locale.ROOT, "%s: %d steps of batch %d in %.2f s: %.2f images/s, %.1f ms/step%s%n", what, steps, batchSize,
+                seconds, steps * batchSize / seconds, 1000 * seconds / steps,
+                waitNanos < 0 ? "" : String.format(Locale.ROOT, ", data wait %.2f %%", 100.0 * waitNanos / nanos));
+    }
+
+    private static long peakResidentKb() throws IOException {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+        return -1;
+    }
+}

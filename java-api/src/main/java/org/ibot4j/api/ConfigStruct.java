@@ -1,0 +1,81 @@
+package org.ibot4j.api;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
+import java.util.List;
+import org.ibot4j.bindings.ibot4j_config;
+
+/**
+ * Fills the C struct {@code ibot4j_config} from an {@link IbotConfig} by matching each record
+ * component to the struct member of the same snake_case name, so neither side lists the fields
+ * again. A component without a member, or a member without a component, fails at class load.
+ */
+final class ConfigStruct {
+    private record Field(RecordComponent component, VarHandle handle) {}
+
+    private static final List<Field> FIELDS = fields();
+
+    private ConfigStruct() {}
+
+    static MemorySegment allocate(IbotConfig config, Arena arena) {
+        MemorySegment s = ibot4j_config.allocate(arena);
+        for (Field f : FIELDS) f.handle().set(s, 0L, toNative(value(f.component(), config)));
+        return s;
+    }
+
+    /** {@code embedDim} becomes {@code embed_dim}, {@code bf16Autocast} {@code bf16_autocast}. */
+    static String snakeCase(String name) {
+        StringBuilder out = new StringBuilder();
+        for (char ch : name.toCharArray()) {
+            if (Character.isUpperCase(ch)) out.append('_').append(Character.toLowerCase(ch));
+            else out.append(ch);
+        }
+        return out.toString();
+    }
+
+    /** The struct's member names in declaration order, padding left out. */
+    static List<String> structMembers() {
+        StructLayout layout = (StructLayout) ibot4j_config.layout();
+        return layout.memberLayouts().stream().filter(m -> m instanceof ValueLayout).map(m -> m.name().orElseThrow()).toList();
+    }
+
+    private static List<Field> fields() {
+        StructLayout layout = (StructLayout) ibot4j_config.layout();
+        List<String> members = new ArrayList<>(structMembers());
+        List<Field> out = new ArrayList<>();
+        for (RecordComponent c : IbotConfig.class.getRecordComponents()) {
+            String name = snakeCase(c.getName());
+            if (!members.remove(name)) {
+                throw new IllegalStateException("IbotConfig." + c.getName() + " has no member '" + name
+                        + "' in ibot4j_config (native/include/ibot4j.h): add it to IBOT4J_CONFIG_FIELDS and regenerate the bindings");
+            }
+            VarHandle h = layout.varHandle(MemoryLayout.PathElement.groupElement(name));
+            out.add(new Field(c, h));
+        }
+        if (!members.isEmpty()) {
+            throw new IllegalStateException("ibot4j_config members " + members + " have no IbotConfig component: add them to the record");
+        }
+        return List.copyOf(out);
+    }
+
+    private static Object value(RecordComponent c, IbotConfig config) {
+        try {
+            return c.getAccessor().invoke(config);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot read IbotConfig." + c.getName(), e);
+        }
+    }
+
+    /** Booleans are int32 0/1 and a device is its IBOT4J_DEVICE_* code, as the header says. */
+    private static Object toNative(Object v) {
+        if (v instanceof Boolean b) return b ? 1 : 0;
+        if (v instanceof Device d) return d.code;
+        return v;
+    }
+}

@@ -1,0 +1,125 @@
+// Checkpoint files: LibTorch archives holding both networks, the centres, the optimiser, the step
+// count, the generator state, the architecture fingerprint and the caller's metadata string.
+#include <c10/util/Exception.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "common.h"
+#include "model.h"
+
+namespace ibot4j {
+
+namespace {
+constexpr const char* kCheckpointFormat = "ibot4j-checkpoint-1";
+}  // namespace
+
+void Model::save(const std::string& path, const std::string& metadata) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format", c10::IValue(std::string(kCheckpointFormat)));
+  archive.write("fingerprint", c10::IValue(architecture_fingerprint(config_)));
+  archive.write("metadata", c10::IValue(metadata));
+  archive.write("step", c10::IValue(step_));
+  archive.write("torch_version", c10::IValue(std::string(TORCH_VERSION)));
+  archive.write("rng_state", gen_.get_state());
+  c10::List<std::string> names;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    names.push_back(names_[i]);
+    // Archive keys cannot hold the dots of parameter names, so tensors go by index.
+    archive.write("t" + std::to_string(i), named_.at(names_[i]).detach().to(torch::kCPU));
+  }
+  archive.write("tensor_names", c10::IValue(names));
+  torch::serialize::OutputArchive optimizer_archive;
+  optimizer_->save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  try {
+    archive.save_to(path);
+  } catch (const c10::Error& e) {
+    throw IoError("cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
+  }
+}
+
+namespace {
+torch::serialize::InputArchive open_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw IoError("'" + path + "' is a folder, not a checkpoint file (ibot4j's Java API resolves a run folder to its " +
+                  "newest checkpoint; pass a ckpt-*.ibot4j file here)");
+  }
+  std::ifstream probe(path, std::ios::binary);
+  if (!probe.good()) throw IoError("cannot open checkpoint '" + path + "' for reading: " + std::strerror(errno));
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path, torch::kCPU);
+  } catch (const c10::Error&) {
+    // LibTorch's reader reports the zip layer's words; say what it means for the user instead.
+    throw IoError("'" + path + "' is not an ibot4j checkpoint: it is not a LibTorch archive (a different kind of " +
+                  "file, or a checkpoint that was truncated or damaged)");
+  }
+  c10::IValue format;
+  if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kCheckpointFormat) {
+    throw IoError("'" + path + "' is a LibTorch archive but not an ibot4j checkpoint (expected format " +
+                  kCheckpointFormat + ")");
+  }
+  return archive;
+}
+}  // namespace
+
+std::string Model::read_metadata(const std::string& path) {
+  auto archive = open_checkpoint(path);
+  c10::IValue metadata;
+  if (!archive.try_read("metadata", metadata) || !metadata.isString()) {
+    throw IoError("'" + path + "' is a damaged ibot4j checkpoint: its metadata record is missing");
+  }
+  return metadata.toStringRef();
+}
+
+void Model::load(const std::string& path) {
+  try {
+    load_checked(path);
+  } catch (const c10::Error& e) {
+    // The archive opened but a record is missing or unreadable: a damaged or foreign file.
+    throw IoError("cannot read checkpoint '" + path + "': " + e.what_without_backtrace());
+  }
+}
+
+void Model::load_checked(const std::string& path) {
+  auto archive = open_checkpoint(path);
+  c10::IValue fp;
+  archive.read("fingerprint", fp);
+  require(fp.toStringRef() == architecture_fingerprint(config_), "checkpoint '", path, "' was saved by a different architecture:\n  saved: ",
+          fp.toStringRef(), "\n  this:  ", architecture_fingerprint(config_));
+  c10::IValue names_value;
+  archive.read("tensor_names", names_value);
+  auto names = names_value.toList();
+  // Read and check everything before touching the model, so a bad file leaves it as it was.
+  std::map<std::string, torch::Tensor> loaded;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string name = names.get(i).toStringRef();
+    torch::Tensor t;
+    archive.read("t" + std::to_string(i), t);
+    auto it = named_.find(name);
+    require(it != named_.end(), "checkpoint '", path, "' holds unknown tensor ", name);
+    require(it->second.sizes() == t.sizes(), "checkpoint tensor ", name, " has shape ", t.sizes(), ", model has ",
+            it->second.sizes());
+    loaded[name] = t;
+  }
+  for (const auto& name : names_) require(loaded.count(name) > 0, "checkpoint '", path, "' lacks tensor ", name);
+  c10::IValue step_value;
+  archive.read("step", step_value);
+  torch::Tensor rng_state;
+  archive.read("rng_state", rng_state);
+  torch::serialize::InputArchive optimizer_archive;
+  archive.read("optimizer", optimizer_archive);
+
+  optimizer_->load(optimizer_archive);
+  torch::NoGradGuard no_grad;
+  for (auto& entry : loaded) named_.at(entry.first).copy_(entry.second);
+  gen_.set_state(rng_state);
+  step_ = step_value.toInt();
+}
+
+}  // namespace ibot4j

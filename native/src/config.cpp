@@ -1,0 +1,62 @@
+#include "config.h"
+
+#include <torch/cuda.h>
+
+#include <sstream>
+#include <string_view>
+
+#include "common.h"
+
+namespace ibot4j {
+
+void validate(const Config& c) {
+  std::ostringstream problems;
+  auto check = [&](bool ok, const auto&... message) {
+    if (!ok) (problems << "\n  " << ... << message);
+  };
+  check(c.img_size > 0 && c.patch_size > 0 && c.img_size % c.patch_size == 0, "img_size (", c.img_size,
+        ") must be a positive multiple of patch_size (", c.patch_size, ")");
+  check(c.in_chans > 0, "in_chans must be > 0");
+  check(c.embed_dim > 0 && c.num_heads > 0 && c.embed_dim % c.num_heads == 0, "embed_dim (", c.embed_dim,
+        ") must be a positive multiple of num_heads (", c.num_heads, ")");
+  check(c.depth > 0, "depth must be > 0");
+  check(c.mlp_ratio > 0, "mlp_ratio must be > 0");
+  check(c.drop_path_rate >= 0 && c.drop_path_rate < 1, "drop_path_rate must be in [0, 1)");
+  check(c.out_dim > 0 && c.patch_out_dim > 0 && c.hidden_dim > 0 && c.bottleneck_dim > 0,
+        "out_dim, patch_out_dim, hidden_dim and bottleneck_dim must be > 0");
+  check(!(c.shared_head != 0 && c.shared_head_teacher == 0),
+        "shared_head=true needs shared_head_teacher=true (the teacher's patch projection would never follow the student)");
+  check(!(c.shared_head_teacher != 0 && c.shared_head == 0 && c.patch_out_dim != c.out_dim),
+        "with shared_head_teacher=true the teacher's patch logits have out_dim entries: patch_out_dim (", c.patch_out_dim,
+        ") must equal out_dim (", c.out_dim, ")");
+  check(c.student_temp > 0, "student_temp must be > 0");
+  check(c.center_momentum >= 0 && c.center_momentum <= 1 && c.center_momentum2 >= 0 && c.center_momentum2 <= 1,
+        "center_momentum and center_momentum2 must be in [0, 1]");
+  check(c.lambda1 >= 0 && c.lambda2 >= 0, "lambda1 and lambda2 must be >= 0");
+  check(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
+  check(c.eps > 0, "eps must be > 0");
+  check(c.num_threads >= 0, "num_threads must be >= 0");
+  check(c.device == IBOT4J_DEVICE_CPU || c.device == IBOT4J_DEVICE_CUDA, "device must be CPU (0) or CUDA (1)");
+  check(c.bf16_autocast == 0 || c.device == IBOT4J_DEVICE_CUDA, "bf16_autocast needs device CUDA");
+  const auto listed = problems.str();
+  if (!listed.empty()) fail("invalid ibot4j config:", listed);
+  if (c.device == IBOT4J_DEVICE_CUDA && !torch::cuda::is_available()) {
+    fail("device CUDA was requested, but the loaded LibTorch sees no CUDA device (a CPU-only LibTorch, or no GPU "
+         "driver); use device CPU or a CUDA build of LibTorch");
+  }
+}
+
+std::string architecture_fingerprint(const Config& c) {
+  std::ostringstream s;
+#define IBOT4J_ARCH_FIELD(type, name, role) \
+  if (std::string_view(#role) == "ARCH") s << (s.tellp() > 0 ? " " : "") << #name << "=" << c.name;
+  IBOT4J_CONFIG_FIELDS(IBOT4J_ARCH_FIELD)
+#undef IBOT4J_ARCH_FIELD
+  return s.str();
+}
+
+torch::Device device_of(const Config& c) {
+  return c.device == IBOT4J_DEVICE_CUDA ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+}  // namespace ibot4j

@@ -1,0 +1,28 @@
+// The model configuration is the C struct itself (ibot4j.h); these are the few rules read from it.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "api.h"
+
+namespace ibot4j {
+
+using Config = ibot4j_config;
+
+// Every rule a configuration must satisfy, checked once when a model is created; throws one
+// InvalidArgument listing every problem.
+void validate(const Config& c);
+
+// "name=value ..." over the ARCH rows of IBOT4J_CONFIG_FIELDS: what a checkpoint must match.
+std::string architecture_fingerprint(const Config& c);
+
+torch::Device device_of(const Config& c);
+
+// Width of the patch logits: out_dim when either side shares its head, as the official loss sizes center2.
+inline int64_t patch_logits_dim(const Config& c) {
+  return (c.shared_head != 0 || c.shared_head_teacher != 0) ? c.out_dim : c.patch_out_dim;
+}
+
+}  // namespace ibot4j

@@ -1,0 +1,37 @@
+package org.ibot4j.trainer.cli;
+
+import org.ibot4j.api.LibTorchInfo;
+import org.ibot4j.api.NativeLibrary;
+import org.ibot4j.api.NativeLibraryException;
+import picocli.CommandLine.Command;
+
+/** {@code ibot4j doctor}: what Java, native library and LibTorch this setup uses, and whether it loads. */
+@Command(name = "doctor", mixinStandardHelpOptions = true,
+        description = {"Shows the JDK, each place libibot4j and LibTorch are looked for and what was found there, the",
+                "LibTorch version check, threads and CUDA; exits 1 with the reason and the fix when something is missing."})
+final class DoctorCommand extends Ibot4jCommand {
+    @Override
+    public Integer call() {
+        out.println("java: " + Runtime.version() + " at " + System.getProperty("java.home"));
+        LibTorchInfo info = null;
+        NativeLibraryException problem = null;
+        try {
+            info = NativeLibrary.load();
+        } catch (NativeLibraryException e) {
+            problem = e;
+        }
+        out.println("steps:");
+        for (String step : NativeLibrary.diagnose()) out.println("  " + step);
+        if (problem != null) {
+            out.println("status: PROBLEM");
+            out.println(problem.getMessage());
+            return 1;
+        }
+        out.println("loaded: " + info.library());
+        out.println("LibTorch: compiled against " + info.compiledVersion() + ", loaded " + info.loadedVersion());
+        out.println("intra-op threads: " + info.threads() + " (cores: " + Runtime.getRuntime().availableProcessors() + ")");
+        out.println("CUDA: " + (info.cudaAvailable() ? "available" : "not available (CPU only)"));
+        out.println("status: OK");
+        return 0;
+    }
+}

@@ -1,0 +1,139 @@
+package org.ibot4j.trainer.cli;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.Network;
+import org.ibot4j.api.io.NamedTensor;
+import org.ibot4j.api.io.SafeTensorsWriter;
+import org.ibot4j.trainer.data.Datasets;
+import org.ibot4j.trainer.data.ImageSource;
+import org.ibot4j.trainer.run.CheckpointStore;
+import org.ibot4j.trainer.run.EvalViews;
+import org.ibot4j.trainer.run.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code ibot4j embed}: CLS features of every readable image of a folder, in file order, written as
+ * safetensors (tensor {@code features} [N, D]; the file names in the metadata entry {@code files}, a
+ * JSON list) or as .npy (float32 [N, D]) with the file names one per line in {@code <out>.files.txt}.
+ * Unreadable images are skipped, logged and left out of both.
+ */
+@Command(name = "embed", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"CLS features of every readable image of a folder (resized, centre-cropped, normalised as in training).",
+                ".safetensors: tensor 'features' [N, D], file names as a JSON list in the metadata key 'files'.",
+                ".npy: float32 [N, D], file names one per line in FILE.npy.files.txt. Unreadable images are skipped."})
+final class EmbedCommand extends Ibot4jCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(EmbedCommand.class);
+    private static final int CHUNK = 64;
+
+    @Option(names = "--checkpoint", required = true, paramLabel = "FILE|RUN", description = "a checkpoint, or a run folder (its newest checkpoint)")
+    Path checkpoint;
+
+    @Option(names = "--images", required = true, paramLabel = "DIR", description = "folder (or list file, IDX folder) of images")
+    String images;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "FILE.safetensors or FILE.npy")
+    Path output;
+
+    @Option(names = "--which", description = "network: ${COMPLETION-CANDIDATES}")
+    Network which = Network.TEACHER;
+
+    @Option(names = "--threads", description = "LibTorch threads (0: the cores)")
+    int threads = 0;
+
+    @Override
+    public Integer call() throws IOException {
+        return run(CheckpointStore.resolve(checkpoint), images, which, output, Threads.or(threads), out);
+    }
+
+    static int run(Path checkpoint, String images, Network which, Path out, int threads, PrintStream console) throws IOException {
+        String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (!name.endsWith(".safetensors") && !name.endsWith(".npy")) {
+            throw new IllegalArgumentException("--out must end in .safetensors or .npy, got " + out);
+        }
+        ImageSource source = Datasets.open(images, Datasets.Split.TRAIN);
+        List<String> files = new ArrayList<>();
+        float[][] rows;
+        try (IbotModel model = IbotModel.open(checkpoint, threads)) {
+            EvalViews eval = EvalViews.of(checkpoint, model.config());
+            int size = eval.size();
+            long perImage = 3L * size * size;
+            List<float[]> features = new ArrayList<>();
+            ProgressBar bar = new ProgressBar("embed", source.size());
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment batch = arena.allocate(ValueLayout.JAVA_FLOAT, CHUNK * perImage);
+                int filled = 0;
+                List<String> pending = new ArrayList<>();
+                for (int i = 0; i < source.size(); i++) {
+                    try {
+                        eval.views().centre(source.load(i), size, batch, filled * perImage);
+                        pending.add(source.describe(i));
+                        filled++;
+                    } catch (IOException e) {
+                        LOG.warn("skipping unreadable image {}: {}", source.describe(i), e.getMessage());
+                    }
+                    if (filled == CHUNK || (i == source.size() - 1 && filled > 0)) {
+                        for (float[] row : model.embedCls(which, batch.asSlice(0, filled * perImage * Float.BYTES), filled, size, size)) {
+                            features.add(row);
+                        }
+                        files.addAll(pending);
+                        pending.clear();
+                        filled = 0;
+                    }
+                    bar.update(i + 1, files.size() + " embedded");
+                }
+            }
+            bar.finish();
+            rows = features.toArray(new float[0][]);
+        }
+        if (rows.length == 0) throw new IOException("no readable images in " + images);
+        int dim = rows[0].length;
+        float[] flat = new float[rows.length * dim];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * dim, dim);
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        if (name.endsWith(".safetensors")) {
+            String list = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(files);
+            SafeTensorsWriter.write(out, List.of(new NamedTensor("features", new long[] {rows.length, dim}, flat)),
+                    Map.of("files", list, "network", which.name().toLowerCase(Locale.ROOT), "checkpoint", checkpoint.toString()));
+        } else {
+            writeNpy(out, flat, rows.length, dim);
+            Files.write(out.resolveSibling(out.getFileName() + ".files.txt"), files, StandardCharsets.UTF_8);
+        }
+        console.printf(Locale.ROOT, "%d x %d %s CLS features of %s written to %s%s%n", rows.length, dim, which.name().toLowerCase(Locale.ROOT),
+                images, out, name.endsWith(".npy") ? " (file names in " + out.getFileName() + ".files.txt)" : " (file names in its metadata 'files')");
+        return 0;
+    }
+
+    /** NumPy's .npy format, version 1.0: magic, header dict padded to 64 bytes, little-endian float32 data. */
+    static void writeNpy(Path out, float[] data, int rows, int cols) throws IOException {
+        String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows + ", " + cols + "), }";
+        int unpadded = 10 + dict.length() + 1;
+        String header = dict + " ".repeat((64 - unpadded % 64) % 64) + "\n";
+        try (OutputStream o = Files.newOutputStream(out)) {
+            o.write(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
+            o.write(ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort((short) header.length()).array());
+            o.write(header.getBytes(StandardCharsets.US_ASCII));
+            ByteBuffer buf = ByteBuffer.allocate(data.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            buf.asFloatBuffer().put(data);
+            o.write(buf.array());
+        }
+    }
+}

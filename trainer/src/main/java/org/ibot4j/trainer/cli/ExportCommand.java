@@ -1,0 +1,40 @@
+package org.ibot4j.trainer.cli;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.Network;
+import org.ibot4j.api.io.WeightExchange;
+import org.ibot4j.trainer.run.CheckpointStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ibot4j export}: one backbone as a PyTorch state_dict with timm's key names. */
+@Command(name = "export", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"Writes one backbone as a state_dict with timm's ViT key names. The .pth loads with",
+                "torch.load(path, weights_only=True); either format loads into timm's VisionTransformer with strict=True",
+                "(the student's mask token is not part of it). The same weights always give the same bytes."})
+final class ExportCommand extends Ibot4jCommand {
+    @Option(names = "--checkpoint", required = true, paramLabel = "FILE|RUN", description = "a checkpoint, or a run folder (its newest checkpoint)")
+    Path checkpoint;
+
+    @Option(names = "--which", description = "network: ${COMPLETION-CANDIDATES}")
+    Network which = Network.TEACHER;
+
+    @Option(names = "--format", description = "pth or safetensors")
+    String format = "pth";
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "the file to write")
+    Path output;
+
+    @Override
+    public Integer call() throws Exception {
+        Path file = CheckpointStore.resolve(checkpoint);
+        WeightExchange.Format chosen = WeightExchange.Format.of(format);
+        try (IbotModel model = IbotModel.open(file, 0)) {
+            WeightExchange.export(model, which, chosen, output);
+        }
+        out.println("wrote the " + which.name().toLowerCase(Locale.ROOT) + " backbone of " + file + " to " + output + " (timm ViT key names)");
+        return 0;
+    }
+}

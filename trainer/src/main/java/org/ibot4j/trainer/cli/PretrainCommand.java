@@ -1,0 +1,41 @@
+package org.ibot4j.trainer.cli;
+
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import org.ibot4j.trainer.run.PretrainOptions;
+import org.ibot4j.trainer.run.Pretrainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+
+/** {@code ibot4j pretrain}: iBOT pretraining from a config file and/or flags, with resume. */
+@Command(name = "pretrain", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"iBOT pretraining. DATA: an image folder (ImageFolder classes or flat; train/ and val/ sub-folders are",
+                "the splits), a folder of IDX or CIFAR-10 binary files, a list file of image paths, or 'fashion-mnist'.",
+                "Options as main_ibot.py names them ('_' or '-'); a YAML/JSON --config sets them too, flags override it.",
+                "Defaults: the published ViT-S/16 run; for images of 64 px or less, 32/16 px crops and patch 4 unless given.",
+                "Writes DIR/metrics.jsonl and .csv, DIR/checkpoints/ckpt-N.ibot4j (atomic, the last --keep_checkpoints kept),",
+                "DIR/loss.png and DIR/options.json. Run again with the same DIR to resume; --max_steps counts across resumes."})
+final class PretrainCommand extends Ibot4jCommand {
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file of options (flags override it)")
+    Path config;
+
+    @Mixin
+    PretrainOptions options;
+
+    @Override
+    public Integer call() throws Exception {
+        Pretrainer.run(withExplicit(this, options), out);
+        return 0;
+    }
+
+    /** Marks what the user chose: every flag given and every option the config file set. */
+    static PretrainOptions withExplicit(Ibot4jCommand command, PretrainOptions options) {
+        Set<String> given = new LinkedHashSet<>();
+        for (OptionSpec o : command.spec.commandLine().getParseResult().matchedOptions()) given.add(o.longestName().substring(2));
+        if (command.spec.defaultValueProvider() instanceof ConfigDefaults file) given.addAll(file.explicit());
+        return options.markExplicit(given);
+    }
+}

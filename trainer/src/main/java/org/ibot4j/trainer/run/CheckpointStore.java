@@ -1,0 +1,131 @@
+package org.ibot4j.trainer.run;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.ibot4j.api.Ibot4jException;
+import org.ibot4j.api.IbotModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checkpoints {@code ckpt-<iteration>.ibot4j} in one folder, written atomically (temporary file,
+ * fsync, rename, fsync of the folder) so a crash at any point leaves the previous one loadable; the
+ * last {@code keepLast} are kept.
+ */
+public final class CheckpointStore {
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
+    private static final Pattern NAME = Pattern.compile("ckpt-(\\d+)\\.ibot4j");
+    private final Path dir;
+    private final int keepLast;
+
+    public CheckpointStore(Path dir, int keepLast) throws IOException {
+        if (keepLast < 1) throw new IllegalArgumentException("keep at least one checkpoint, got " + keepLast);
+        this.dir = Files.createDirectories(dir);
+        this.keepLast = keepLast;
+    }
+
+    /** A store that only reads an existing folder. */
+    private CheckpointStore(Path dir) {
+        this.dir = dir;
+        this.keepLast = Integer.MAX_VALUE;
+    }
+
+    public Path save(IbotModel model, long iteration, String metadata) throws IOException {
+        Path target = dir.resolve(String.format("ckpt-%08d.ibot4j", iteration));
+        saveAtomically(model, target, metadata);
+        prune();
+        return target;
+    }
+
+    /**
+     * Writes {@code model} to {@code target} through {@code target.tmp}, fsync, rename and fsync of the
+     * folder: a reader (or a restart after a crash) sees the old file or the whole new one, never part.
+     */
+    public static void saveAtomically(IbotModel model, Path target, String metadata) throws IOException {
+        Path folder = target.toAbsolutePath().getParent();
+        Files.createDirectories(folder);
+        Path tmp = folder.resolve(target.getFileName() + ".tmp");
+        model.save(tmp, metadata);
+        try (FileChannel file = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            file.force(true);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel dir = FileChannel.open(folder, StandardOpenOption.READ)) {
+            dir.force(true);  // make the rename itself durable
+        }
+    }
+
+    /** The newest checkpoint whose metadata reads back; damaged ones are skipped with a warning. */
+    public Optional<Path> latest() throws IOException {
+        for (Path p : checkpoints().reversed()) {
+            try {
+                IbotModel.readMetadata(p);
+                return Optional.of(p);
+            } catch (Ibot4jException e) {
+                LOG.warn("skipping unreadable checkpoint {}: {}", p, e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * What a user may pass wherever a checkpoint is expected: a checkpoint file, or a run folder (the
+     * {@code --output} of pretrain, or its {@code checkpoints/}), which stands for its newest readable
+     * checkpoint; the choice is logged. Anything else is refused in ibot4j's words.
+     */
+    public static Path resolve(Path given) throws IOException {
+        if (Files.isDirectory(given)) {
+            Path folder = Files.isDirectory(given.resolve("checkpoints")) ? given.resolve("checkpoints") : given;
+            List<Path> found = new CheckpointStore(folder).checkpoints();
+            Optional<Path> newest = new CheckpointStore(folder).latest();
+            if (newest.isEmpty()) {
+                throw new IllegalArgumentException(given + " is a folder without a readable checkpoint (looked for ckpt-<iteration>.ibot4j in "
+                        + folder + (found.isEmpty() ? "" : "; " + found.size() + " found, none readable") + ")");
+            }
+            LOG.info("{} is a run folder: using its newest readable checkpoint {}", given, newest.get().getFileName());
+            return newest.get();
+        }
+        if (!Files.exists(given)) throw new IllegalArgumentException(given + " does not exist (expected a checkpoint file or a run folder)");
+        if (!looksLikeArchive(given)) {
+            throw new IllegalArgumentException(given + " is not an ibot4j checkpoint (expected a ckpt-*.ibot4j file written by 'ibot4j "
+                    + "pretrain' or 'ibot4j import', or a run folder; official .pth files go through 'ibot4j import' first)");
+        }
+        return given;
+    }
+
+    /** LibTorch archives are zip files: anything else is refused before the native reader sees it. */
+    private static boolean looksLikeArchive(Path file) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] head = in.readNBytes(4);
+            return head.length == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
+        }
+    }
+
+    public static long iterationOf(Path checkpoint) {
+        Matcher m = NAME.matcher(checkpoint.getFileName().toString());
+        if (!m.matches()) throw new IllegalArgumentException(checkpoint + " is not named ckpt-<iteration>.ibot4j");
+        return Long.parseLong(m.group(1));
+    }
+
+    /** Completed checkpoints, oldest first (temporary files of an interrupted write are not among them). */
+    public List<Path> checkpoints() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
+                    .sorted((a, b) -> Long.compare(iterationOf(a), iterationOf(b))).toList();
+        }
+    }
+
+    private void prune() throws IOException {
+        List<Path> all = checkpoints();
+        for (int i = 0; i < all.size() - keepLast; i++) Files.deleteIfExists(all.get(i));
+    }
+}

@@ -1,0 +1,111 @@
+package org.ibot4j.trainer.run;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One row per iteration in {@code metrics.jsonl} and {@code metrics.csv}. A resumed run first drops
+ * the rows at or after the iteration it resumes from (written after the checkpoint it restarts at), so
+ * each iteration appears once and the files read as one run.
+ */
+public final class MetricsLog implements AutoCloseable {
+    public static final String[] COLUMNS = {"iteration", "epoch", "loss", "cls_loss", "patch_loss", "lr", "weight_decay",
+            "teacher_momentum", "teacher_temp", "teacher_patch_temp", "grad_norm", "images_per_s", "data_wait_s", "step_s",
+            "finite", "skipped_images"};
+
+    private final BufferedWriter jsonl, csv;
+
+    public MetricsLog(Path dir, long resumeFrom) throws IOException {
+        Path jsonPath = dir.resolve("metrics.jsonl"), csvPath = dir.resolve("metrics.csv");
+        keepBefore(jsonPath, resumeFrom, false);
+        keepBefore(csvPath, resumeFrom, true);
+        boolean header = !Files.exists(csvPath) || Files.size(csvPath) == 0;
+        jsonl = Files.newBufferedWriter(jsonPath, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        csv = Files.newBufferedWriter(csvPath, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        if (header) csv.write(String.join(",", COLUMNS) + "\n");
+    }
+
+    /** Appends one iteration; values in {@link #COLUMNS} order. Flushed so a crash loses at most the current row. */
+    public void append(Object... values) throws IOException {
+        if (values.length != COLUMNS.length) throw new IllegalArgumentException(values.length + " values for " + COLUMNS.length + " columns");
+        StringBuilder json = new StringBuilder("{");
+        StringBuilder row = new StringBuilder();
+        for (int i = 0; i < values.length; i++) {
+            String v = format(values[i]);
+            json.append(i == 0 ? "" : ",").append('"').append(COLUMNS[i]).append("\":").append(v);
+            row.append(i == 0 ? "" : ",").append(v);
+        }
+        jsonl.write(json.append("}\n").toString());
+        csv.write(row.append('\n').toString());
+        jsonl.flush();
+        csv.flush();
+    }
+
+    private static String format(Object v) {
+        if (v instanceof Double d) {
+            // JSON has no NaN/Infinity literals: a non-finite loss is written as null (and "finite": false).
+            return Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null";
+        }
+        return String.valueOf(v);
+    }
+
+    /** Rows of a metrics file, parsed (for tests and the loss curve of a resumed run). */
+    public static List<Map<String, String>> readCsv(Path csvPath) throws IOException {
+        List<String> lines = Files.readAllLines(csvPath);
+        List<Map<String, String>> rows = new ArrayList<>();
+        if (lines.isEmpty()) return rows;
+        String[] header = lines.get(0).split(",");
+        for (String line : lines.subList(1, lines.size())) {
+            String[] cells = line.split(",", -1);
+            Map<String, String> row = new LinkedHashMap<>();
+            for (int i = 0; i < header.length && i < cells.length; i++) row.put(header[i], cells[i]);
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    private static void keepBefore(Path file, long iteration, boolean hasHeader) throws IOException {
+        if (!Files.exists(file)) return;
+        List<String> kept = new ArrayList<>();
+        List<String> lines = Files.readAllLines(file);
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            if (hasHeader && i == 0) {
+                kept.add(line);
+                continue;
+            }
+            Long it = iterationOf(line, hasHeader);
+            if (it != null && it < iteration) kept.add(line);  // a torn last line (crash mid-write) is dropped too
+        }
+        Pretrainer.writeAtomically(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
+    }
+
+    private static Long iterationOf(String line, boolean csvRow) {
+        try {
+            if (csvRow) {
+                return line.split(",", -1).length == COLUMNS.length ? Long.parseLong(line.substring(0, line.indexOf(','))) : null;
+            }
+            if (!line.startsWith("{\"iteration\":") || !line.endsWith("}")) return null;
+            return Long.parseLong(line.substring("{\"iteration\":".length(), line.indexOf(',')));
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try (jsonl; csv) {
+            jsonl.flush();
+            csv.flush();
+        }
+    }
+}

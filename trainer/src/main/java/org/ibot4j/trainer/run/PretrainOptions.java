@@ -1,0 +1,199 @@
+package org.ibot4j.trainer.run;
+
+import com.fasterxml.jackson.annotation.JsonAutoDetect;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import org.ibot4j.api.Arch;
+import org.ibot4j.api.Device;
+import picocli.CommandLine.Option;
+
+/**
+ * The options of {@code ibot4j pretrain}, named as {@code main_ibot.py} names them (the field
+ * {@code patchSize} is {@code --patch_size} on the command line, {@code patch_size} in a config file
+ * and in the run's options.json), with ibot4j's few additions. Defaults are the published ViT-S/16
+ * run (the official README's command), not the bare code defaults (the spec, section 11).
+ * {@link #explicit} records which were given, so data-dependent defaults never override a choice
+ * and a resumed run can refuse a changed training option.
+ */
+@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.PUBLIC_ONLY, getterVisibility = JsonAutoDetect.Visibility.NONE,
+        isGetterVisibility = JsonAutoDetect.Visibility.NONE)
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public final class PretrainOptions {
+    /** The official masking shapes ({@code --pred_shape}). */
+    public enum PredShape { block, rand }
+
+    // Model
+    @Option(names = "--arch", description = "backbone size: ${COMPLETION-CANDIDATES}", completionCandidates = ArchNames.class)
+    public Arch arch = Arch.VIT_SMALL;
+    @Option(names = "--patch_size", description = "patch size in pixels (4 for images of 64 px or less when not given)")
+    public int patchSize = 16;
+    @Option(names = "--embed_dim", description = "override the arch's width (0: the arch's)")
+    public int embedDim = 0;
+    @Option(names = "--depth", description = "override the arch's number of blocks (0: the arch's)")
+    public int depth = 0;
+    @Option(names = "--num_heads", description = "override the arch's attention heads (0: the arch's)")
+    public int numHeads = 0;
+    @Option(names = "--drop_path", description = "stochastic depth rate of the student")
+    public double dropPath = 0.1;
+    @Option(names = "--out_dim", description = "dimension of the [CLS] head output")
+    public int outDim = 8192;
+    @Option(names = "--patch_out_dim", description = "dimension of the patch head output")
+    public int patchOutDim = 8192;
+    @Option(names = "--head_hidden_dim", description = "hidden width of the head MLP")
+    public int headHiddenDim = 2048;
+    @Option(names = "--head_bottleneck_dim", description = "bottleneck width of the head")
+    public int headBottleneckDim = 256;
+    @Option(names = "--shared_head", arity = "0..1", description = "one head for [CLS] and patch tokens in the student")
+    public boolean sharedHead = true;
+    @Option(names = "--shared_head_teacher", arity = "0..1", description = "one head for [CLS] and patch tokens in the teacher")
+    public boolean sharedHeadTeacher = true;
+    @Option(names = "--norm_last_layer", arity = "0..1", description = "weight-normalise the head's last layer with g fixed to 1")
+    public boolean normLastLayer = false;
+    // Masked image modelling
+    @Option(names = "--use_masked_im_modeling", arity = "0..1", description = "mask patches of the student's global crops")
+    public boolean useMaskedImModeling = true;
+    @Option(names = "--pred_ratio", arity = "1..*", split = ",", description = "masking ratio(s); one is picked per crop")
+    public double[] predRatio = {0, 0.3};
+    @Option(names = "--pred_ratio_var", arity = "1..*", split = ",", description = "half-width of the uniform draw around each pred_ratio")
+    public double[] predRatioVar = {0, 0.2};
+    @Option(names = "--pred_shape", description = "mask shape: ${COMPLETION-CANDIDATES}")
+    public PredShape predShape = PredShape.block;
+    @Option(names = "--pred_start_epoch", description = "first epoch with masking")
+    public int predStartEpoch = 0;
+    @Option(names = "--lambda1", description = "weight of the [CLS] (self-distillation) loss")
+    public double lambda1 = 1.0;
+    @Option(names = "--lambda2", description = "weight of the masked-patch loss")
+    public double lambda2 = 1.0;
+    // Teacher
+    @Option(names = "--momentum_teacher", description = "EMA momentum at the start, cosine to 1")
+    public double momentumTeacher = 0.996;
+    @Option(names = "--warmup_teacher_temp", description = "teacher [CLS] temperature at the start of its warm-up")
+    public double warmupTeacherTemp = 0.04;
+    @Option(names = "--teacher_temp", description = "teacher [CLS] temperature after the warm-up")
+    public double teacherTemp = 0.07;
+    @Option(names = "--warmup_teacher_patch_temp", description = "teacher patch temperature at the start of its warm-up")
+    public double warmupTeacherPatchTemp = 0.04;
+    @Option(names = "--teacher_patch_temp", description = "teacher patch temperature after the warm-up")
+    public double teacherPatchTemp = 0.07;
+    @Option(names = "--warmup_teacher_temp_epochs", description = "epochs of linear teacher-temperature warm-up")
+    public int warmupTeacherTempEpochs = 30;
+    // Optimisation
+    @Option(names = "--use_fp16", arity = "0..1", description = "fp16 mixed precision: not supported (CPU and bf16 only); see --bf16")
+    public boolean useFp16 = false;
+    @Option(names = "--bf16", arity = "0..1", description = "bf16 autocast (CUDA only)")
+    public boolean bf16 = false;
+    @Option(names = "--weight_decay", description = "weight decay at the start, cosine to weight_decay_end")
+    public double weightDecay = 0.04;
+    @Option(names = "--weight_decay_end", description = "weight decay at the end")
+    public double weightDecayEnd = 0.4;
+    @Option(names = "--clip_grad", description = "per-parameter gradient norm clip (0 disables)")
+    public double clipGrad = 3.0;
+    @Option(names = {"--batch_size_per_gpu", "--batch_size"}, description = "images per step (one process: the global batch)")
+    public int batchSizePerGpu = 128;
+    @Option(names = "--epochs", description = "length of the schedules in epochs")
+    public int epochs = 100;
+    @Option(names = "--freeze_last_layer", description = "epochs during which the head's last layer is not updated")
+    public int freezeLastLayer = 1;
+    @Option(names = "--lr", description = "peak learning rate per 256 images (scaled by batch/256)")
+    public double lr = 5e-4;
+    @Option(names = "--warmup_epochs", description = "epochs of linear learning-rate warm-up")
+    public int warmupEpochs = 10;
+    @Option(names = "--min_lr", description = "learning rate at the end of the cosine")
+    public double minLr = 1e-6;
+    @Option(names = "--optimizer", description = "optimiser: adamw (the only one)")
+    public String optimizer = "adamw";
+    // Multi-crop
+    @Option(names = "--global_crops_number", description = "global crops per image (2)")
+    public int globalCropsNumber = 2;
+    @Option(names = "--global_crops_scale", arity = "2", split = ",", description = "area range of global crops")
+    public double[] globalCropsScale = {0.25, 1.0};
+    @Option(names = "--local_crops_number", description = "local crops per image")
+    public int localCropsNumber = 10;
+    @Option(names = "--local_crops_scale", arity = "2", split = ",", description = "area range of local crops")
+    public double[] localCropsScale = {0.05, 0.25};
+    @Option(names = "--global_crop_size", description = "global crop side in pixels (32 for images of 64 px or less when not given)")
+    public int globalCropSize = 224;
+    @Option(names = "--local_crop_size", description = "local crop side in pixels (16 for images of 64 px or less when not given)")
+    public int localCropSize = 96;
+    @Option(names = "--mean", arity = "1..3", split = ",", description = "normalisation mean per channel (one value: all channels)")
+    public double[] mean = {0.485, 0.456, 0.406};
+    @Option(names = "--std", arity = "1..3", split = ",", description = "normalisation std per channel (one value: all channels)")
+    public double[] std = {0.229, 0.224, 0.225};
+    // Run
+    @Option(names = {"--data_path", "--data"}, description = "image folder, IDX or CIFAR-10 folder, list file, or 'fashion-mnist'")
+    public String dataPath = "";
+    @Option(names = "--subset", description = "train on the first N images only (0: all)")
+    public int subset = 0;
+    @Option(names = {"--output_dir", "--output"}, description = "folder for checkpoints, metrics and the loss curve")
+    public String outputDir = "";
+    @Option(names = "--seed", description = "seed of initialisation, crops, masks and drop-path")
+    public int seed = 0;
+    @Option(names = "--max_steps", description = "stop after this many optimiser steps in total, across resumes (0: the whole schedule)")
+    public int maxSteps = 0;
+    @Option(names = {"--saveckp_iters", "--save_every"}, description = "checkpoint every N steps (0: once per saveckp_freq epochs)")
+    public int saveckpIters = 0;
+    @Option(names = "--saveckp_freq", description = "checkpoint every N epochs when saveckp_iters is 0")
+    public int saveckpFreq = 1;
+    @Option(names = "--keep_checkpoints", description = "number of recent checkpoints kept")
+    public int keepCheckpoints = 3;
+    @Option(names = "--resume", description = "auto (resume when output_dir holds a checkpoint), true (require one), false, or a checkpoint file")
+    public String resume = "auto";
+    @Option(names = {"--num_workers", "--workers"}, description = "loader threads (0: half the cores)")
+    public int numWorkers = 0;
+    @Option(names = "--threads", description = "LibTorch intra-op threads (0: the cores)")
+    public int threads = 0;
+    @Option(names = "--device", description = "cpu or cuda")
+    public Device device = Device.CPU;
+    @Option(names = "--max_nonfinite", description = "stop after this many non-finite losses in a row")
+    public int maxNonfinite = 3;
+    @Option(names = "--knn_every", description = "k-NN monitor every N epochs (0: off; needs labelled data with a test split)")
+    public int knnEvery = 0;
+    @Option(names = "--knn_train", description = "k-NN memory images for the monitor")
+    public int knnTrain = 10000;
+    @Option(names = "--knn_test", description = "k-NN query images for the monitor")
+    public int knnTest = 2000;
+
+    /** Options given by the user (config file or flag), by their snake_case names. */
+    @JsonIgnore
+    private final Set<String> explicit = new LinkedHashSet<>();
+
+    /**
+     * Whether the user chose this option.
+     *
+     * @param name the option's snake_case name, e.g. patch_size
+     * @return true when a config file or flag set it
+     */
+    public boolean isExplicit(String name) {
+        return explicit.contains(name);
+    }
+
+    /**
+     * Records options the user chose.
+     *
+     * @param names snake_case names
+     * @return this
+     */
+    public PretrainOptions markExplicit(Set<String> names) {
+        explicit.addAll(names);
+        return this;
+    }
+
+    /** Names the user chose, snake_case. */
+    @JsonIgnore
+    public Set<String> explicitNames() {
+        return Set.copyOf(explicit);
+    }
+
+    /** The completion candidates of {@code --arch}. */
+    public static final class ArchNames implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return java.util.Arrays.asList(Arch.names()).iterator();
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package org.ibot4j.trainer.run;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.ibot4j.api.Device;
+import org.ibot4j.api.IbotConfig;
+import org.ibot4j.trainer.data.BlockMaskGenerator;
+import org.ibot4j.trainer.data.MaskRatio;
+import org.ibot4j.trainer.data.MaskingPolicy;
+import org.ibot4j.trainer.data.MultiCropAugmentation;
+import org.ibot4j.trainer.data.MultiCropLoader;
+import org.ibot4j.trainer.schedule.CosineSchedule;
+import org.ibot4j.trainer.schedule.Schedules;
+import org.ibot4j.trainer.schedule.TeacherTemperature;
+
+/**
+ * What a set of {@link PretrainOptions} means for one dataset: the model config, the multi-crop
+ * augmentation, the masking policy and the per-iteration schedules (official formulas, epochs of
+ * floor(images / batch) iterations, the last partial batch dropped as the official loader does).
+ */
+public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCropAugmentation augmentation, MaskingPolicy masking,
+        Schedules schedules, int batchSize, long itersPerEpoch, long totalIters, int workers) {
+
+    /** Largest image side (pixels) for which the small-image defaults apply. */
+    public static final int SMALL_IMAGE = 64;
+
+    /** Fills the defaults that depend on the data (crop and patch sizes for small images) and checks everything. */
+    public static PretrainSetup of(PretrainOptions o, int datasetSize, int[] imageSize) {
+        if (Math.max(imageSize[0], imageSize[1]) <= SMALL_IMAGE) {
+            if (!o.isExplicit("global_crop_size")) o.globalCropSize = 32;
+            if (!o.isExplicit("local_crop_size")) o.localCropSize = 16;
+            if (!o.isExplicit("patch_size")) o.patchSize = 4;
+        }
+        List<String> problems = new ArrayList<>();
+        int batch = o.batchSizePerGpu;
+        int images = o.subset > 0 ? Math.min(o.subset, datasetSize) : datasetSize;
+        long perEpoch = batch > 0 ? images / batch : 0;
+        check(problems, batch > 0, "batch_size_per_gpu must be > 0");
+        check(problems, batch <= 0 || perEpoch > 0, "the dataset has " + images + " images, fewer than one batch of " + batch);
+        check(problems, o.epochs > 0, "epochs must be > 0");
+        check(problems, o.warmupEpochs >= 0 && o.warmupEpochs <= o.epochs,
+                "warmup_epochs (" + o.warmupEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
+        check(problems, o.warmupTeacherTempEpochs >= 0 && o.warmupTeacherTempEpochs <= o.epochs,
+                "warmup_teacher_temp_epochs (" + o.warmupTeacherTempEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
+        check(problems, !o.useFp16,
+                "use_fp16: fp16 mixed precision is not supported (the official default; ibot4j trains in fp32, or bf16 autocast on CUDA with --bf16)");
+        check(problems, o.maxSteps >= 0 && o.saveckpIters >= 0 && o.saveckpFreq > 0,
+                "max_steps and saveckp_iters must be >= 0, saveckp_freq > 0");
+        check(problems, o.keepCheckpoints > 0, "keep_checkpoints must be > 0");
+        check(problems, o.maxNonfinite > 0, "max_nonfinite must be > 0");
+        check(problems, o.globalCropsNumber == 2, "global_crops_number must be 2 (as in the official code)");
+        check(problems, o.optimizer.equals("adamw"), "optimizer: only adamw is implemented, got '" + o.optimizer + "'");
+        check(problems, o.mean.length == 1 || o.mean.length == 3, "mean takes 1 or 3 values");
+        check(problems, o.std.length == 1 || o.std.length == 3, "std takes 1 or 3 values");
+        check(problems, range(o.globalCropsScale) && range(o.localCropsScale),
+                "global_crops_scale and local_crops_scale take two values 0 < min <= max <= 1");
+        check(problems, o.localCropsNumber >= 0, "local_crops_number must be >= 0");
+        check(problems, !o.bf16 || o.device == Device.CUDA, "bf16 needs --device cuda");
+        MaskingPolicy masking = null;
+        try {
+            masking = masking(o);
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+        if (!problems.isEmpty()) throw new IllegalArgumentException("bad pretrain options:\n  " + String.join("\n  ", problems));
+
+        IbotConfig.Builder b = IbotConfig.builder().arch(o.arch.name());
+        if (o.embedDim > 0) b.embedDim(o.embedDim);
+        if (o.depth > 0) b.depth(o.depth);
+        if (o.numHeads > 0) b.numHeads(o.numHeads);
+        IbotConfig model = b.imgSize(o.globalCropSize).patchSize(o.patchSize).inChans(3)
+                .dropPathRate(o.dropPath)
+                .outDim(o.outDim).patchOutDim(o.patchOutDim)
+                .hiddenDim(o.headHiddenDim).bottleneckDim(o.headBottleneckDim)
+                .sharedHead(o.sharedHead).sharedHeadTeacher(o.sharedHeadTeacher)
+                .normLastLayer(o.normLastLayer)
+                .lambda1(o.lambda1).lambda2(o.lambda2)
+                .seed(o.seed)
+                .numThreads(o.threads > 0 ? o.threads : Runtime.getRuntime().availableProcessors())
+                .device(o.device)
+                .bf16Autocast(o.bf16)
+                .build();
+        MultiCropAugmentation augmentation = new MultiCropAugmentation(new MultiCropAugmentation.Options(
+                o.globalCropsNumber, o.localCropsNumber, o.globalCropSize, o.localCropSize,
+                o.globalCropsScale, o.localCropsScale, channels(o.mean), channels(o.std)));
+        long total = o.epochs * perEpoch;
+        int workers = o.numWorkers > 0 ? o.numWorkers : MultiCropLoader.defaultWorkers();
+        return new PretrainSetup(o, model, augmentation, masking, schedules(o, batch, perEpoch), batch, perEpoch, total, workers);
+    }
+
+    /** The official schedules: lr scaled by batch/256 with a linear warm-up then cosine, wd and momentum cosine, temperatures per epoch. */
+    static Schedules schedules(PretrainOptions o, int batch, long perEpoch) {
+        long total = o.epochs * perEpoch;
+        double peakLr = o.lr * batch / 256.0;
+        int predStart = o.useMaskedImModeling ? o.predStartEpoch : 0;
+        return new Schedules(
+                new CosineSchedule(peakLr, o.minLr, total, o.warmupEpochs * perEpoch, 0),
+                new CosineSchedule(o.weightDecay, o.weightDecayEnd, total, 0, 0),
+                new CosineSchedule(o.momentumTeacher, 1.0, total, 0, 0),
+                new TeacherTemperature(o.warmupTeacherTemp, o.teacherTemp, o.warmupTeacherTempEpochs, 0),
+                new TeacherTemperature(o.warmupTeacherPatchTemp, o.teacherPatchTemp, o.warmupTeacherTempEpochs, predStart),
+                o.freezeLastLayer, perEpoch, o.clipGrad);
+    }
+
+    static MaskingPolicy masking(PretrainOptions o) {
+        if (!o.useMaskedImModeling) {
+            return new MaskingPolicy(BlockMaskGenerator.official(), new MaskRatio(new double[] {0}, new double[] {0}), 0);
+        }
+        double[] ratio = o.predRatio, var = o.predRatioVar;
+        if (var.length == 1 && ratio.length > 1) {  // as the official loader: one variance applies to every ratio
+            double v = var[0];
+            var = new double[ratio.length];
+            java.util.Arrays.fill(var, v);
+        }
+        BlockMaskGenerator.Shape shape = o.predShape == PretrainOptions.PredShape.rand ? BlockMaskGenerator.Shape.RAND : BlockMaskGenerator.Shape.BLOCK;
+        return new MaskingPolicy(new BlockMaskGenerator(shape, 0.3, 1 / 0.3), new MaskRatio(ratio, var), o.predStartEpoch);
+    }
+
+    /** Iterations this run trains in total: the schedule, or fewer with max_steps. */
+    public long lastIteration() {
+        int max = options.maxSteps;
+        return max > 0 ? Math.min(max, totalIters) : totalIters;
+    }
+
+    private static boolean range(double[] r) {
+        return r.length == 2 && r[0] > 0 && r[0] <= r[1] && r[1] <= 1;
+    }
+
+    /** One value per channel; a single value applies to all three. */
+    static float[] channels(double[] v) {
+        return v.length == 1 ? new float[] {(float) v[0], (float) v[0], (float) v[0]}
+                : new float[] {(float) v[0], (float) v[1], (float) v[2]};
+    }
+
+    private static void check(List<String> problems, boolean ok, String message) {
+        if (!ok) problems.add(message);
+    }
+}

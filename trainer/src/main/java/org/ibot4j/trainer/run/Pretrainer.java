@@ -1,0 +1,274 @@
+package org.ibot4j.trainer.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.Network;
+import org.ibot4j.api.NativeLibrary;
+import org.ibot4j.trainer.run.CheckpointStore;
+import org.ibot4j.trainer.run.LossCurve;
+import org.ibot4j.trainer.run.ProgressBar;
+import org.ibot4j.trainer.run.TrainingLoop;
+import org.ibot4j.trainer.run.Versions;
+import org.ibot4j.trainer.data.Datasets;
+import org.ibot4j.trainer.data.ImageSource;
+import org.ibot4j.trainer.data.MultiCropLoader;
+import org.ibot4j.trainer.eval.KnnClassifier;
+import org.ibot4j.trainer.eval.KnnEvaluation;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code ibot4j pretrain}: the data, the model (new, or restored from the newest checkpoint of the
+ * output folder), then iterations of the training loop with metrics per step, checkpoints every N steps
+ * and at the end, an optional k-NN monitor, and a loss curve. A resumed run continues the same
+ * schedules, data order and masks, so it ends where an uninterrupted run would.
+ */
+public final class Pretrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(Pretrainer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Options that may change when a run resumes: they steer the run, not what it computes. */
+    private static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
+            "resume", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite");
+
+    /** How a run ended: the iteration reached, the last step's losses, and the k-NN monitor's results by iteration. */
+    public record Outcome(Path output, Path checkpoint, long iteration, double lastLoss, List<Knn> knn) {}
+
+    public record Knn(long iteration, int epoch, KnnClassifier.Accuracy accuracy) {}
+
+    private Pretrainer() {}
+
+    public static Outcome run(PretrainOptions requested, PrintStream out) throws IOException {
+        if (requested.outputDir.isBlank()) throw new IllegalArgumentException("--output DIR is required");
+        Path output = Files.createDirectories(Path.of(requested.outputDir));
+        CheckpointStore store = new CheckpointStore(output.resolve("checkpoints"), requested.keepCheckpoints);
+        Optional<Path> resumeFrom = resumePoint(requested, store);
+        PretrainOptions options = resumeFrom.isPresent() ? merge(storedOptions(resumeFrom.get()), requested) : requested;
+
+        ImageSource all = Datasets.open(options.dataPath, Datasets.Split.TRAIN);
+        ImageSource train = Datasets.head(all, options.subset);
+        PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train));
+        Monitor monitor = Monitor.of(setup, all);
+        writeAtomically(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
+
+        try (IbotModel model = resumeFrom.isPresent() ? IbotModel.open(resumeFrom.get(), setup.model().numThreads())
+                : IbotModel.create(setup.model())) {
+            long start = resumeFrom.map(Pretrainer::iterationOf).orElse(0L);
+            long last = setup.lastIteration();
+            out.printf(Locale.ROOT, "%s %s (%d x %d, patch %d) on %d images from %s: %d iterations per epoch, %d in the schedule; "
+                            + "%s at %d, until %d%n", resumeFrom.isPresent() ? "resuming" : "pretraining", options.arch,
+                    model.config().embedDim(), model.config().depth(), model.config().patchSize(), train.size(), options.dataPath,
+                    setup.itersPerEpoch(), setup.totalIters(), resumeFrom.map(p -> "from " + p.getFileName()).orElse("starting"), start, last);
+            if (start >= last) {
+                out.println("nothing to do: the run already reached iteration " + start + " (raise --max_steps or --epochs to go on)");
+                return new Outcome(output, resumeFrom.orElse(null), start, Double.NaN, List.of());
+            }
+            return train(setup, model, train, monitor, store, output, start, last, out);
+        }
+    }
+
+    private static Outcome train(PretrainSetup setup, IbotModel model, ImageSource train, Monitor monitor, CheckpointStore store,
+            Path output, long start, long last, PrintStream out) throws IOException {
+        PretrainOptions o = setup.options();
+        long saveEvery = o.saveckpIters > 0 ? o.saveckpIters : o.saveckpFreq * setup.itersPerEpoch();
+        long knnEvery = o.knnEvery * setup.itersPerEpoch();
+        List<Knn> knn = new ArrayList<>();
+        double[] lastLoss = {Double.NaN};
+        Path[] lastCheckpoint = {null};
+        ProgressBar bar = new ProgressBar("pretrain", start, last);
+        try (MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), model.config(), setup.batchSize(),
+                setup.workers(), 3, o.seed, start);
+                MetricsLog metrics = new MetricsLog(output, start)) {
+            long[] stepStart = {System.nanoTime()};
+            new TrainingLoop(model, loader, setup.schedules(), o.maxNonfinite).run(start, last, (it, p, r, wait) -> {
+                long now = System.nanoTime();
+                double stepSeconds = (now - stepStart[0]) / 1e9;
+                stepStart[0] = now;
+                int epoch = setup.schedules().epochOf(it);
+                try {
+                    metrics.append(it, epoch, r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
+                            p.teacherTemp(), p.teacherPatchTemp(), r.gradNorm(), setup.batchSize() / stepSeconds, wait, stepSeconds,
+                            r.finite(), loader.skippedImages());
+                    if (r.finite()) lastLoss[0] = r.loss();
+                    bar.update(it + 1, String.format(Locale.ROOT, "loss %.3f (cls %.3f, patch %.3f)", r.loss(), r.clsLoss(), r.patchLoss()));
+                    long done = it + 1;
+                    if (knnEvery > 0 && done % knnEvery == 0) {
+                        KnnClassifier.Accuracy a = monitor.measure(model);
+                        knn.add(new Knn(done, (int) (done / setup.itersPerEpoch()), a));
+                        LOG.info("k-NN after epoch {} (iteration {}): top-1 {} %, top-5 {} %", done / setup.itersPerEpoch(), done,
+                                fmt(a.top1()), fmt(a.top5()));
+                        ObjectNode row = JSON.createObjectNode().put("iteration", done).put("epoch", done / setup.itersPerEpoch())
+                                .put("top1", a.top1()).put("top5", a.top5());
+                        Files.writeString(output.resolve("knn.jsonl"), JSON.writeValueAsString(row) + "\n",
+                                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                    }
+                    if (done % saveEvery == 0 || done == last) {
+                        lastCheckpoint[0] = store.save(model, done, metadata(setup, done));
+                        LOG.info("checkpoint {} written", lastCheckpoint[0]);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        } finally {
+            bar.finish();
+            curve(output);
+        }
+        out.printf(Locale.ROOT, "done: iteration %d, last loss %.4f; checkpoint %s; metrics in %s%n", last, lastLoss[0], lastCheckpoint[0],
+                output.resolve("metrics.jsonl"));
+        return new Outcome(output, lastCheckpoint[0], last, lastLoss[0], knn);
+    }
+
+    /** The loss curve of the whole run so far, resumed parts included. */
+    private static void curve(Path output) throws IOException {
+        Path csv = output.resolve("metrics.csv");
+        if (!Files.exists(csv)) return;
+        List<double[]> points = new ArrayList<>();
+        for (Map<String, String> row : MetricsLog.readCsv(csv)) {
+            if (!"true".equals(row.get("finite"))) continue;
+            points.add(new double[] {Double.parseDouble(row.get("loss")), Double.parseDouble(row.get("cls_loss")),
+                    Double.parseDouble(row.get("patch_loss"))});
+        }
+        if (!points.isEmpty()) LossCurve.write(output.resolve("loss.png"), points, "iBOT pretraining, " + output.getFileName());
+    }
+
+    private static Optional<Path> resumePoint(PretrainOptions o, CheckpointStore store) throws IOException {
+        String resume = o.resume;
+        return switch (resume.toLowerCase(Locale.ROOT)) {
+            case "auto" -> {
+                Optional<Path> latest = store.latest();
+                latest.ifPresent(p -> LOG.info("{} holds {}: resuming from it (--resume false to refuse)", o.outputDir, p));
+                yield latest;
+            }
+            case "true", "1", "yes" -> Optional.of(store.latest().orElseThrow(() -> new IllegalArgumentException(
+                    "--resume: no readable checkpoint in " + o.outputDir + "/checkpoints")));
+            case "false", "0", "no" -> {
+                if (store.latest().isPresent()) {
+                    throw new IllegalArgumentException(o.outputDir + " already holds checkpoints of a run; with --resume false "
+                            + "ibot4j does not overwrite them: choose another --output, or resume");
+                }
+                yield Optional.empty();
+            }
+            default -> {
+                Path p = Path.of(resume);
+                if (!Files.isRegularFile(p)) throw new IllegalArgumentException("--resume " + resume + ": no such checkpoint file");
+                yield Optional.of(p);
+            }
+        };
+    }
+
+    /** The options a checkpoint's run used. */
+    static PretrainOptions storedOptions(Path checkpoint) {
+        JsonNode options = metadataOf(checkpoint).get("options");
+        if (options == null) throw new IllegalArgumentException(checkpoint + " was not written by 'ibot4j pretrain' (no options in its metadata)");
+        return readOptions(options, checkpoint.toString());
+    }
+
+    private static PretrainOptions readOptions(JsonNode options, String origin) {
+        try {
+            // Every stored value was the run's choice (data-dependent defaults included): none may be re-derived.
+            Set<String> given = new java.util.LinkedHashSet<>();
+            options.fieldNames().forEachRemaining(given::add);
+            return JSON.treeToValue(options, PretrainOptions.class).markExplicit(given);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(origin + ": unreadable pretrain options (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * The stored run's training options with this command's run controls (max_steps, checkpointing,
+     * threads, monitor; data and output when given). Any training option given now must equal the stored
+     * value: changing it would make the resumed run a different run.
+     */
+    static PretrainOptions merge(PretrainOptions stored, PretrainOptions requested) {
+        ObjectNode now = JSON.valueToTree(requested), merged = JSON.valueToTree(stored);
+        List<String> conflicts = new ArrayList<>();
+        for (String name : (Iterable<String>) now::fieldNames) {
+            JsonNode value = now.get(name);
+            if (RUN_CONTROL.contains(name)) {
+                boolean location = name.equals("data_path") || name.equals("output_dir");
+                if (!location || !value.asText().isBlank()) merged.set(name, value);
+            } else if (requested.isExplicit(name) && !value.equals(merged.get(name))) {
+                conflicts.add(name + " is " + merged.get(name) + " in the checkpoint, " + value + " now");
+            }
+        }
+        if (!conflicts.isEmpty()) {
+            throw new IllegalArgumentException("cannot resume with different training options (start a new --output instead):\n  "
+                    + String.join("\n  ", conflicts));
+        }
+        return readOptions(merged, "the merged options");
+    }
+
+    static long iterationOf(Path checkpoint) {
+        return metadataOf(checkpoint).path("iteration").asLong(CheckpointStore.iterationOf(checkpoint));
+    }
+
+    private static JsonNode metadataOf(Path checkpoint) {
+        try {
+            return JSON.readTree(IbotModel.readMetadata(checkpoint));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(checkpoint + ": unreadable metadata (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Everything needed to continue the run and to know where it came from. */
+    static String metadata(PretrainSetup setup, long iteration) {
+        ObjectNode m = JSON.createObjectNode();
+        m.put("iteration", iteration);
+        m.put("epoch", setup.schedules().epochOf(iteration));
+        ObjectNode loader = m.putObject("loader");
+        // The loader's state is a pure function of these: crops and masks of batch b come from (seed, epoch, position).
+        loader.put("seed", setup.options().seed);
+        loader.put("next_batch", iteration);
+        loader.put("batch_size", setup.batchSize());
+        loader.put("iterations_per_epoch", setup.itersPerEpoch());
+        m.set("options", JSON.valueToTree(setup.options()));
+        ObjectNode versions = m.putObject("versions");
+        versions.put("ibot4j", Versions.ibot4j());
+        versions.put("libtorch", NativeLibrary.load().loadedVersion());
+        versions.put("java", Runtime.version().toString());
+        m.put("written", Instant.now().toString());
+        return m.toString();
+    }
+
+    static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String fmt(double v) {
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    /** The optional k-NN monitor: teacher CLS features of part of the train and test splits. */
+    private record Monitor(PretrainSetup setup, ImageSource train, ImageSource test) {
+        /** Memory images from the whole train split (not only a --subset), queries from the test split. */
+        static Monitor of(PretrainSetup setup, ImageSource train) throws IOException {
+            PretrainOptions o = setup.options();
+            if (o.knnEvery <= 0) return new Monitor(setup, null, null);
+            ImageSource test = Datasets.open(o.dataPath, Datasets.Split.TEST);
+            return new Monitor(setup, Datasets.head(train, o.knnTrain), Datasets.head(test, o.knnTest));
+        }
+
+        KnnClassifier.Accuracy measure(IbotModel model) throws IOException {
+            return KnnEvaluation.network(model, Network.TEACHER, train, test, setup.augmentation(), setup.model().imgSize());
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package org.ibot4j.trainer.run;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.Map;
+import org.ibot4j.api.StepParams;
+import org.ibot4j.trainer.schedule.Schedules;
+import org.junit.jupiter.api.Test;
+
+class PretrainSetupTest {
+    /** 1,000 images at batch 100: 10 iterations per epoch, 20 epochs. */
+    static PretrainSetup setup(Map<String, Object> given) {
+        PretrainOptions o = PretrainOptions.defaults().apply(Map.of("batch_size_per_gpu", 100, "epochs", 20, "warmup_epochs", 2,
+                "warmup_teacher_temp_epochs", 5, "freeze_last_layer", 3, "lr", 1e-3, "min_lr", 1e-5), "test").apply(given, "test");
+        return PretrainSetup.of(o, 1000, new int[] {224, 224});
+    }
+
+    @Test
+    void everyScheduleFollowsTheOfficialFormulaPerIterationOrEpoch() {
+        Schedules s = setup(Map.of()).schedules();
+        double peak = 1e-3 * 100 / 256;  // lr scaled by batch / 256
+        long total = 200, warmup = 20;
+        for (long it = 0; it < total; it++) {
+            StepParams p = s.at(it);
+            int epoch = (int) (it / 10);
+            // numpy.linspace(0, peak, warmup) then final + (base - final) / 2 * (1 + cos(pi * i / n))
+            double lr = it < warmup ? peak * it / (warmup - 1)
+                    : 1e-5 + (peak - 1e-5) / 2 * (1 + Math.cos(Math.PI * (it - warmup) / (total - warmup)));
+            double wd = 0.4 + (0.04 - 0.4) / 2 * (1 + Math.cos(Math.PI * it / total));
+            double momentum = 1.0 + (0.996 - 1.0) / 2 * (1 + Math.cos(Math.PI * it / total));
+            double temp = epoch < 5 ? 0.04 + (0.07 - 0.04) * epoch / 4 : 0.07;
+            assertThat(p.lr()).as("lr at %d", it).isCloseTo(lr, within(1e-12));
+            assertThat(p.weightDecay()).as("wd at %d", it).isCloseTo(wd, within(1e-12));
+            assertThat(p.teacherMomentum()).as("momentum at %d", it).isCloseTo(momentum, within(1e-12));
+            assertThat(p.teacherTemp()).as("teacher_temp at %d", it).isCloseTo(temp, within(1e-12));
+            assertThat(p.teacherPatchTemp()).isCloseTo(temp, within(1e-12));
+            assertThat(p.freezeLastLayer()).as("freeze at %d", it).isEqualTo(epoch < 3);
+            assertThat(p.clipGrad()).isEqualTo(3.0);
+        }
+    }
+
+    @Test
+    void predStartEpochHoldsThePatchTemperatureAndMasksNothingBefore() {
+        PretrainSetup setup = setup(Map.of("pred_start_epoch", 4));
+        assertThat(setup.schedules().at(39).teacherPatchTemp()).isEqualTo(0.04);   // epoch 3
+        assertThat(setup.schedules().at(50).teacherPatchTemp()).isCloseTo(0.04 + 0.03 / 4, within(1e-12));  // epoch 5
+        assertThat(setup.schedules().at(50).teacherTemp()).isCloseTo(0.07, within(1e-12));
+        boolean[] mask = new boolean[196];
+        setup.masking().fill(mask, 14, 3, new java.util.SplittableRandom(1));
+        assertThat(mask).doesNotContain(true);
+    }
+
+    @Test
+    void smallImagesGetSmallCropsAndPatchesUnlessGiven() {
+        PretrainOptions o = PretrainOptions.defaults().apply(Map.of("local_crop_size", 24), "test");
+        PretrainSetup s = PretrainSetup.of(o, 1000, new int[] {28, 28});
+        assertThat(s.model().imgSize()).isEqualTo(32);
+        assertThat(s.model().patchSize()).isEqualTo(4);
+        assertThat(s.augmentation().options().localSize()).isEqualTo(24);
+        PretrainSetup large = PretrainSetup.of(PretrainOptions.defaults(), 1000, new int[] {500, 375});
+        assertThat(large.model().imgSize()).isEqualTo(224);
+        assertThat(large.model().patchSize()).isEqualTo(16);
+    }
+
+    @Test
+    void archAndOverridesSetTheBackbone() {
+        PretrainSetup s = setup(Map.of("arch", "vit_tiny", "depth", 6));
+        assertThat(s.model().embedDim()).isEqualTo(192);
+        assertThat(s.model().numHeads()).isEqualTo(3);
+        assertThat(s.model().depth()).isEqualTo(6);
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() {
+        assertThatThrownBy(() -> setup(Map.of("use_fp16", true, "warmup_epochs", 30, "local_crops_scale", "0.5 0.2",
+                "pred_ratio", "0.9", "pred_ratio_var", "0.3")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("use_fp16").hasMessageContaining("warmup_epochs")
+                .hasMessageContaining("local_crops_scale").hasMessageContaining("pred_ratio 0.9 +- 0.3");
+        assertThatThrownBy(() -> PretrainSetup.of(PretrainOptions.defaults(), 100, new int[] {32, 32}))
+                .hasMessageContaining("100 images, fewer than one batch of 128");
+    }
+}
