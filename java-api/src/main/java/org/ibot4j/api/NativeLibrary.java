@@ -40,7 +40,9 @@ import org.ibot4j.bindings.ibot4j_build_info;
  * (the {@code torch} package of {@code $PYTHON} or {@code python3}, its {@code lib} folder), then
  * {@code .cache/libtorch} under {@code ibot4j.root} (or the working directory), then
  * {@code ~/.cache/ibot4j/libtorch}. When none has LibTorch, libibot4j's RUNPATH and
- * {@code LD_LIBRARY_PATH} decide.
+ * {@code LD_LIBRARY_PATH} decide. The two caches are consulted only for a library extracted from the
+ * jar: one found by path (given, or built by ci/build-native) keeps the LibTorch its RUNPATH names
+ * unless {@code LIBTORCH} or {@code LIBTORCH_USE_PYTORCH} says otherwise.
  *
  * <p>{@link #diagnose()} lists every step (what was looked at, where, and the outcome).
  */
@@ -97,8 +99,8 @@ public final class NativeLibrary {
         if (last != null) return last;
         Trace trace = new Trace();
         Lookup lookup = Lookup.system();
-        findLibrary(lookup, trace, false);
-        findLibTorch(lookup, trace);
+        Found found = findLibrary(lookup, trace, false);
+        findLibTorch(lookup, trace, found == null || found.extracted());
         return trace.lines();
     }
 
@@ -176,12 +178,15 @@ public final class NativeLibrary {
         return list;
     }
 
+    /** A libibot4j file, and whether it is a copy extracted from the classpath (rather than a given or built path). */
+    record Found(Path path, boolean extracted) {}
+
     /** Where libibot4j was found, or null; with {@code extract} false the classpath copy is only planned. */
-    static Path findLibrary(Lookup lookup, Trace trace, boolean extract) {
+    static Found findLibrary(Lookup lookup, Trace trace, boolean extract) {
         for (Candidate c : candidates(lookup)) {
             if (Files.isRegularFile(c.path())) {
                 trace.add("libibot4j: looked at " + c.path() + " (" + c.origin() + "): found, used");
-                return c.path().toAbsolutePath();
+                return new Found(c.path().toAbsolutePath(), false);
             }
             trace.add("libibot4j: looked at " + c.path() + " (" + c.origin() + "): not found");
         }
@@ -201,7 +206,7 @@ public final class NativeLibrary {
         Path primary = lookup.cacheDir().resolve("native");
         if (!extract) {
             trace.add("libibot4j: would extract it to " + extractedPath(primary, content) + " (on load)");
-            return extractedPath(primary, content);
+            return new Found(extractedPath(primary, content), true);
         }
         Path fallback = Path.of(String.valueOf(lookup.prop("java.io.tmpdir")),
                 "ibot4j-" + String.valueOf(lookup.prop("user.name")), "native");
@@ -210,7 +215,7 @@ public final class NativeLibrary {
                 Path target = extractedPath(root, content);
                 boolean wrote = extract(content, root);
                 trace.add("libibot4j: " + (wrote ? "extracted it to " : "reused the earlier extraction ") + target + ": used");
-                return target;
+                return new Found(target, true);
             } catch (IOException e) {
                 trace.add("libibot4j: could not extract it under " + root + ": " + e);
             }
@@ -283,6 +288,15 @@ public final class NativeLibrary {
     }
 
     static LibTorchChoice findLibTorch(Lookup lookup, Trace trace) {
+        return findLibTorch(lookup, trace, true);
+    }
+
+    /**
+     * The rules in order. {@code consultCaches} is false for a library given by path or built by
+     * ci/build-native: its RUNPATH names the LibTorch it was built against, so only an explicit
+     * LIBTORCH / LIBTORCH_USE_PYTORCH overrides it (a CUDA build must not pick up a CPU LibTorch cache).
+     */
+    static LibTorchChoice findLibTorch(Lookup lookup, Trace trace, boolean consultCaches) {
         String libtorch = lookup.var("LIBTORCH");
         if (libtorch != null) {
             Path lib = Path.of(libtorch).resolve("lib");
@@ -317,6 +331,11 @@ public final class NativeLibrary {
                     + " has no " + lib.resolve(missing) + "; reinstall torch or unset LIBTORCH_USE_PYTORCH.");
         }
         trace.add("LibTorch: LIBTORCH_USE_PYTORCH: not set");
+        if (!consultCaches) {
+            trace.add("LibTorch: caches not consulted: libibot4j was found by path, so its RUNPATH (recorded by "
+                    + "ci/build-native) and LD_LIBRARY_PATH decide; set LIBTORCH to override");
+            return new LibTorchChoice(null, null, null);
+        }
         List<Path> caches = List.of(lookup.root().resolve(".cache").resolve("libtorch"), lookup.cacheDir().resolve("libtorch"));
         List<String> names = List.of("repository cache under ibot4j.root or the working directory", "user cache");
         for (int i = 0; i < caches.size(); i++) {
@@ -393,9 +412,10 @@ public final class NativeLibrary {
     }
 
     private static LibTorchInfo loadOnce(Lookup lookup, Trace trace) {
-        Path found = findLibrary(lookup, trace, true);
-        if (found == null) throw new NativeLibraryException(notFoundMessage(trace));
-        LibTorchChoice torch = findLibTorch(lookup, trace);
+        Found library = findLibrary(lookup, trace, true);
+        if (library == null) throw new NativeLibraryException(notFoundMessage(trace));
+        Path found = library.path();
+        LibTorchChoice torch = findLibTorch(lookup, trace, library.extracted());
         if (torch.problem() != null) {
             throw new NativeLibraryException(torch.problem() + "\nSteps:\n" + trace.indented());
         }
@@ -416,7 +436,11 @@ public final class NativeLibrary {
             trace.add("libibot4j: loaded " + found);
         } catch (UnsatisfiedLinkError e) {
             trace.add("libibot4j: could not load " + found + ": " + e.getMessage());
-            String why = torch.libDir() == null
+            String why = torch.libDir() == null && !library.extracted()
+                    ? "Its LibTorch libraries (libtorch.so, libc10.so, libtorch_cpu.so) were looked up through the RUNPATH "
+                            + "recorded at build time and LD_LIBRARY_PATH. If LibTorch moved, rebuild with ci/build-native, or set "
+                            + "LIBTORCH to the LibTorch it was built against."
+                    : torch.libDir() == null
                     ? "No LibTorch was found by the rules, so libibot4j's RUNPATH (recorded at build time) and "
                             + "LD_LIBRARY_PATH were used for libtorch.so, libc10.so and libtorch_cpu.so. " + libTorchHelp()
                     : "LibTorch came from " + torch.libDir() + " (" + torch.rule() + "). If it is not the version "

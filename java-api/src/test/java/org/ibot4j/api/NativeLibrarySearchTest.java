@@ -134,6 +134,11 @@ class NativeLibrarySearchTest {
                 .containsExactly("libc10.so", "libc10_cuda.so", "libtorch_cpu.so", "libtorch_cuda.so", "libtorch.so");
         assertThat(trace.lines().getLast()).contains("(user cache): found, used");
 
+        // A library found by path (not extracted) keeps its RUNPATH: the caches are not consulted.
+        NativeLibrary.Trace byPath = new NativeLibrary.Trace();
+        assertThat(NativeLibrary.findLibTorch(lookup(Map.of(), Map.of()), byPath, false).libDir()).isNull();
+        assertThat(byPath.lines().getLast()).contains("RUNPATH");
+
         // LIBTORCH wins over the caches.
         Path other = tmp.resolve("other");
         Files.createDirectories(other.resolve("lib"));
