@@ -208,17 +208,14 @@ public final class NativeLibrary {
             trace.add("libibot4j: would extract it to " + extractedPath(primary, content) + " (on load)");
             return new Found(extractedPath(primary, content), true);
         }
-        Path fallback = Path.of(String.valueOf(lookup.prop("java.io.tmpdir")),
-                "ibot4j-" + String.valueOf(lookup.prop("user.name")), "native");
-        for (Path root : List.of(primary, fallback)) {
-            try {
-                Path target = extractedPath(root, content);
-                boolean wrote = extract(content, root);
-                trace.add("libibot4j: " + (wrote ? "extracted it to " : "reused the earlier extraction ") + target + ": used");
-                return new Found(target, true);
-            } catch (IOException e) {
-                trace.add("libibot4j: could not extract it under " + root + ": " + e);
-            }
+        // No fallback to a shared temporary folder: another user could plant a library there.
+        try {
+            Path target = extractedPath(primary, content);
+            boolean wrote = extract(content, primary);
+            trace.add("libibot4j: " + (wrote ? "extracted it to " : "reused the earlier extraction ") + target + ": used");
+            return new Found(target, true);
+        } catch (IOException e) {
+            trace.add("libibot4j: could not extract it under " + primary + ": " + e);
         }
         throw new NativeLibraryException("libibot4j is on the classpath (" + url + ") but could not be extracted:\n"
                 + trace.indented() + "\nMake " + primary + " writable, or point -Dibot4j.cache.dir at a writable folder.");
