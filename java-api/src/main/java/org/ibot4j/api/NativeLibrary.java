@@ -1,11 +1,24 @@
 package org.ibot4j.api;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.ibot4j.bindings.Ibot4jC;
@@ -13,17 +26,46 @@ import org.ibot4j.bindings.ibot4j_build_info;
 
 /**
  * Finds and loads libibot4j once per JVM, then checks that the LibTorch it loaded is the version it
- * was compiled against. Search order: system property {@code ibot4j.library}, environment variable
- * {@code IBOT4J_LIBRARY}, {@code build/native/libibot4j.so} under {@code ibot4j.root} (or the working
- * directory), then every folder of {@code java.library.path}.
+ * was compiled against.
+ *
+ * <p>The library: system property {@code ibot4j.library}, environment variable {@code IBOT4J_LIBRARY},
+ * {@code build/native/libibot4j.so} under {@code ibot4j.root} (or the working directory), every folder of
+ * {@code java.library.path}; when none of these exists, the classpath resource
+ * {@code org/ibot4j/native/linux-x86_64/libibot4j.so} (the {@code org.ibot4j:ibot4j-native} jar with
+ * classifier {@code linux-x86_64}) is extracted to {@code ~/.cache/ibot4j/native/<sha256>/libibot4j.so}
+ * (or under {@code -Dibot4j.cache.dir}) and loaded from there.
+ *
+ * <p>LibTorch, loaded by absolute path before libibot4j so that libibot4j's {@code DT_NEEDED} entries
+ * resolve to it: environment variable {@code LIBTORCH} ({@code <dir>/lib}), {@code LIBTORCH_USE_PYTORCH=1}
+ * (the {@code torch} package of {@code $PYTHON} or {@code python3}, its {@code lib} folder), then
+ * {@code .cache/libtorch} under {@code ibot4j.root} (or the working directory), then
+ * {@code ~/.cache/ibot4j/libtorch}. When none has LibTorch, libibot4j's RUNPATH and
+ * {@code LD_LIBRARY_PATH} decide. The two caches are consulted only for a library extracted from the
+ * jar: one found by path (given, or built by ci/build-native) keeps the LibTorch its RUNPATH names
+ * unless {@code LIBTORCH} or {@code LIBTORCH_USE_PYTORCH} says otherwise.
+ *
+ * <p>{@link #diagnose()} lists every step (what was looked at, where, and the outcome).
  */
 public final class NativeLibrary {
     /** The C ABI this Java code was written for ({@code IBOT4J_ABI_VERSION}). */
     static final int ABI_VERSION = org.ibot4j.bindings.Ibot4jC.IBOT4J_ABI_VERSION();
 
-    private static final String FILE_NAME = System.mapLibraryName("ibot4j");
+    static final String FILE_NAME = System.mapLibraryName("ibot4j");
+    /** The platform folder of the native jar, e.g. {@code linux-x86_64}. */
+    static final String PLATFORM = platform(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+    /** Where the native jar keeps the library (a classpath resource name). */
+    static final String RESOURCE_DIR = "org/ibot4j/native/" + PLATFORM;
+    static final String RESOURCE = RESOURCE_DIR + "/" + FILE_NAME;
+    /** Next to the library in the native jar: {@code torch.version}, {@code abi.version}. */
+    static final String RESOURCE_PROPERTIES = RESOURCE_DIR + "/ibot4j-native.properties";
+    /** LibTorch's libraries in dependency order; the CUDA ones are loaded only when present. */
+    static final List<String> LIBTORCH_LIBRARIES =
+            List.of("libc10.so", "libc10_cuda.so", "libtorch_cpu.so", "libtorch_cuda.so", "libtorch.so");
+    static final List<String> LIBTORCH_REQUIRED = List.of("libc10.so", "libtorch_cpu.so", "libtorch.so");
+
     private static final Pattern TORCH_VERSION = Pattern.compile("TORCH_VERSION=([0-9][^,\\s]*)");
     private static volatile LibTorchInfo info;
+    private static volatile List<String> lastAttempt;
 
     private NativeLibrary() {}
 
@@ -34,60 +76,389 @@ public final class NativeLibrary {
             synchronized (NativeLibrary.class) {
                 loaded = info;
                 if (loaded == null) {
-                    loaded = loadOnce();
-                    info = loaded;
+                    Trace trace = new Trace();
+                    try {
+                        loaded = loadOnce(Lookup.system(), trace);
+                        info = loaded;
+                    } finally {
+                        lastAttempt = trace.lines();
+                    }
                 }
             }
         }
         return loaded;
     }
 
-    /** The places searched, in order, each with where the path came from. */
+    /**
+     * Every step of finding libibot4j and LibTorch, one human-readable line each ("looked at X: found /
+     * not found / used", "loaded X"). After {@link #load()} was called (successfully or not) these are the
+     * steps of that attempt; before, a dry run of the same search that loads and writes nothing.
+     */
+    public static List<String> diagnose() {
+        List<String> last = lastAttempt;
+        if (last != null) return last;
+        Trace trace = new Trace();
+        Lookup lookup = Lookup.system();
+        Found found = findLibrary(lookup, trace, false);
+        findLibTorch(lookup, trace, found == null || found.extracted());
+        return trace.lines();
+    }
+
+    /** The places searched for libibot4j, in order, each with where the path came from. */
     public static List<String> searchedLocations() {
         List<String> out = new ArrayList<>();
-        for (Candidate c : candidates()) out.add(c.path() + " (" + c.origin() + ")");
+        Lookup lookup = Lookup.system();
+        for (Candidate c : candidates(lookup)) out.add(c.path() + " (" + c.origin() + ")");
+        out.add("classpath " + RESOURCE + " (org.ibot4j:ibot4j-native:" + PLATFORM + " jar), extracted to "
+                + lookup.cacheDir().resolve("native") + "/<sha256>/" + FILE_NAME);
         return out;
     }
 
-    private record Candidate(Path path, String origin) {}
+    // ---- the search, written against a Lookup so that tests can give it their own environment ----
 
-    private static List<Candidate> candidates() {
+    /** System properties, environment variables and the home folder the search reads. */
+    record Lookup(Function<String, String> property, Function<String, String> env) {
+        static Lookup system() {
+            return new Lookup(System::getProperty, System::getenv);
+        }
+
+        String prop(String name) {
+            String v = property.apply(name);
+            return v == null || v.isBlank() ? null : v;
+        }
+
+        String var(String name) {
+            String v = env.apply(name);
+            return v == null || v.isBlank() ? null : v;
+        }
+
+        Path root() {
+            String r = prop("ibot4j.root");
+            return Path.of(r != null ? r : String.valueOf(prop("user.dir")));
+        }
+
+        /** {@code -Dibot4j.cache.dir}, else {@code ~/.cache/ibot4j}. */
+        Path cacheDir() {
+            String c = prop("ibot4j.cache.dir");
+            if (c != null) return Path.of(c);
+            return Path.of(String.valueOf(prop("user.home")), ".cache", "ibot4j");
+        }
+    }
+
+    /** The steps taken, as lines for diagnose() and error messages. */
+    static final class Trace {
+        private final List<String> lines = new ArrayList<>();
+
+        void add(String line) {
+            lines.add(line);
+        }
+
+        List<String> lines() {
+            return List.copyOf(lines);
+        }
+
+        String indented() {
+            return "  " + String.join("\n  ", lines);
+        }
+    }
+
+    record Candidate(Path path, String origin) {}
+
+    static List<Candidate> candidates(Lookup lookup) {
         List<Candidate> list = new ArrayList<>();
-        String property = System.getProperty("ibot4j.library");
-        if (property != null && !property.isBlank()) list.add(new Candidate(Path.of(property), "-Dibot4j.library"));
-        String env = System.getenv("IBOT4J_LIBRARY");
-        if (env != null && !env.isBlank()) list.add(new Candidate(Path.of(env), "IBOT4J_LIBRARY"));
-        String root = System.getProperty("ibot4j.root", System.getProperty("user.dir"));
-        list.add(new Candidate(Path.of(root, "build", "native", FILE_NAME), "ci/build-native output"));
-        for (String dir : System.getProperty("java.library.path", "").split(java.io.File.pathSeparator)) {
+        String property = lookup.prop("ibot4j.library");
+        if (property != null) list.add(new Candidate(Path.of(property), "-Dibot4j.library"));
+        String env = lookup.var("IBOT4J_LIBRARY");
+        if (env != null) list.add(new Candidate(Path.of(env), "IBOT4J_LIBRARY"));
+        list.add(new Candidate(lookup.root().resolve("build").resolve("native").resolve(FILE_NAME), "ci/build-native output"));
+        String libraryPath = lookup.prop("java.library.path");
+        for (String dir : (libraryPath == null ? "" : libraryPath).split(java.io.File.pathSeparator)) {
             if (!dir.isBlank()) list.add(new Candidate(Path.of(dir, FILE_NAME), "java.library.path"));
         }
         return list;
     }
 
-    private static LibTorchInfo loadOnce() {
-        Path found = null;
-        for (Candidate c : candidates()) {
+    /** A libibot4j file, and whether it is a copy extracted from the classpath (rather than a given or built path). */
+    record Found(Path path, boolean extracted) {}
+
+    /** Where libibot4j was found, or null; with {@code extract} false the classpath copy is only planned. */
+    static Found findLibrary(Lookup lookup, Trace trace, boolean extract) {
+        for (Candidate c : candidates(lookup)) {
             if (Files.isRegularFile(c.path())) {
-                found = c.path().toAbsolutePath();
-                break;
+                trace.add("libibot4j: looked at " + c.path() + " (" + c.origin() + "): found, used");
+                return new Found(c.path().toAbsolutePath(), false);
             }
+            trace.add("libibot4j: looked at " + c.path() + " (" + c.origin() + "): not found");
         }
-        if (found == null) {
-            throw new NativeLibraryException("libibot4j not found. Looked for " + FILE_NAME + " at:\n  "
-                    + String.join("\n  ", searchedLocations())
-                    + "\nBuild it with ci/build-native (it fetches LibTorch when needed), or point -Dibot4j.library / "
-                    + "IBOT4J_LIBRARY at it. './ibot4j doctor' checks the whole setup.");
+        URL url = resourceUrl(RESOURCE);
+        if (url == null) {
+            trace.add("libibot4j: looked at classpath resource " + RESOURCE + ": not found (no org.ibot4j:ibot4j-native jar "
+                    + "with classifier " + PLATFORM + " on the classpath)");
+            return null;
+        }
+        trace.add("libibot4j: looked at classpath resource " + RESOURCE + ": found in " + url);
+        byte[] content;
+        try (InputStream in = url.openStream()) {
+            content = in.readAllBytes();
+        } catch (IOException e) {
+            throw new NativeLibraryException("could not read " + url + ": " + e.getMessage() + "\n" + trace.indented(), e);
+        }
+        Path primary = lookup.cacheDir().resolve("native");
+        if (!extract) {
+            trace.add("libibot4j: would extract it to " + extractedPath(primary, content) + " (on load)");
+            return new Found(extractedPath(primary, content), true);
+        }
+        // No fallback to a shared temporary folder: another user could plant a library there.
+        try {
+            Path target = extractedPath(primary, content);
+            boolean wrote = extract(content, primary);
+            trace.add("libibot4j: " + (wrote ? "extracted it to " : "reused the earlier extraction ") + target + ": used");
+            return new Found(target, true);
+        } catch (IOException e) {
+            trace.add("libibot4j: could not extract it under " + primary + ": " + e);
+        }
+        throw new NativeLibraryException("libibot4j is on the classpath (" + url + ") but could not be extracted:\n"
+                + trace.indented() + "\nMake " + primary + " writable, or point -Dibot4j.cache.dir at a writable folder.");
+    }
+
+    static URL resourceUrl(String name) {
+        ClassLoader loader = NativeLibrary.class.getClassLoader();
+        URL url = loader == null ? ClassLoader.getSystemResource(name) : loader.getResource(name);
+        if (url == null && Thread.currentThread().getContextClassLoader() != null) {
+            url = Thread.currentThread().getContextClassLoader().getResource(name);
+        }
+        return url;
+    }
+
+    static Path extractedPath(Path root, byte[] content) {
+        return root.resolve(sha256(content)).resolve(FILE_NAME);
+    }
+
+    /**
+     * Writes {@code content} to {@code root/<sha256>/libibot4j.so} unless an identical file is there:
+     * a temporary file in the same folder renamed over the target, so a reader (another JVM extracting
+     * at the same time included) sees either no file or the whole file. Returns whether it wrote.
+     */
+    static boolean extract(byte[] content, Path root) throws IOException {
+        Path target = extractedPath(root, content);
+        if (Files.isRegularFile(target) && Files.size(target) == content.length
+                && sha256(Files.readAllBytes(target)).equals(target.getParent().getFileName().toString())) {
+            return false;
+        }
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempFile(target.getParent(), FILE_NAME + ".", ".tmp");
+        try {
+            Files.write(tmp, content);
+            tmp.toFile().setExecutable(true, false);
+            tmp.toFile().setReadable(true, false);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        return true;
+    }
+
+    static String sha256(byte[] content) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The LibTorch lib folder the rules pick, or {@code null} when no rule applies; {@code problem} when a rule is set but broken. */
+    record LibTorchChoice(Path libDir, String rule, String problem) {
+        /** The files to System.load, in dependency order. */
+        List<Path> libraries() {
+            List<Path> out = new ArrayList<>();
+            if (libDir == null) return out;
+            for (String name : LIBTORCH_LIBRARIES) {
+                Path p = libDir.resolve(name);
+                if (Files.isRegularFile(p)) out.add(p);
+            }
+            return out;
+        }
+    }
+
+    static LibTorchChoice findLibTorch(Lookup lookup, Trace trace) {
+        return findLibTorch(lookup, trace, true);
+    }
+
+    /**
+     * The rules in order. {@code consultCaches} is false for a library given by path or built by
+     * ci/build-native: its RUNPATH names the LibTorch it was built against, so only an explicit
+     * LIBTORCH / LIBTORCH_USE_PYTORCH overrides it (a CUDA build must not pick up a CPU LibTorch cache).
+     */
+    static LibTorchChoice findLibTorch(Lookup lookup, Trace trace, boolean consultCaches) {
+        String libtorch = lookup.var("LIBTORCH");
+        if (libtorch != null) {
+            Path lib = Path.of(libtorch).resolve("lib");
+            String missing = missing(lib);
+            if (missing == null) {
+                trace.add("LibTorch: LIBTORCH=" + libtorch + ": looked at " + lib + ": found, used");
+                return new LibTorchChoice(lib, "LIBTORCH", null);
+            }
+            trace.add("LibTorch: LIBTORCH=" + libtorch + ": looked at " + lib + ": not found (" + missing + " missing)");
+            return new LibTorchChoice(null, "LIBTORCH", "LIBTORCH=" + libtorch + " does not look like LibTorch (" + lib
+                    + " lacks " + missing + "); point LIBTORCH at the unpacked LibTorch folder (official zip layout, with lib/) or unset it.");
+        }
+        trace.add("LibTorch: LIBTORCH: not set");
+        if ("1".equals(lookup.var("LIBTORCH_USE_PYTORCH"))) {
+            String python = lookup.var("PYTHON") != null ? lookup.var("PYTHON") : "python3";
+            String torchDir;
+            try {
+                torchDir = pythonTorchDir(python);
+            } catch (IOException e) {
+                trace.add("LibTorch: LIBTORCH_USE_PYTORCH=1: '" + python + " -c \"import torch\"' failed: " + e.getMessage());
+                return new LibTorchChoice(null, "LIBTORCH_USE_PYTORCH", "LIBTORCH_USE_PYTORCH=1 but '" + python
+                        + " -c \"import torch\"' failed (" + e.getMessage() + "); install torch for that Python, set PYTHON to one that has it, or unset LIBTORCH_USE_PYTORCH.");
+            }
+            Path lib = Path.of(torchDir).resolve("lib");
+            String missing = missing(lib);
+            if (missing == null) {
+                trace.add("LibTorch: LIBTORCH_USE_PYTORCH=1 (" + python + "): looked at " + lib + ": found, used");
+                return new LibTorchChoice(lib, "LIBTORCH_USE_PYTORCH", null);
+            }
+            trace.add("LibTorch: LIBTORCH_USE_PYTORCH=1 (" + python + "): looked at " + lib + ": not found (" + missing + " missing)");
+            return new LibTorchChoice(null, "LIBTORCH_USE_PYTORCH", "LIBTORCH_USE_PYTORCH=1 but the torch package of " + python
+                    + " has no " + lib.resolve(missing) + "; reinstall torch or unset LIBTORCH_USE_PYTORCH.");
+        }
+        trace.add("LibTorch: LIBTORCH_USE_PYTORCH: not set");
+        if (!consultCaches) {
+            trace.add("LibTorch: caches not consulted: libibot4j was found by path, so its RUNPATH (recorded by "
+                    + "ci/build-native) and LD_LIBRARY_PATH decide; set LIBTORCH to override");
+            return new LibTorchChoice(null, null, null);
+        }
+        List<Path> caches = List.of(lookup.root().resolve(".cache").resolve("libtorch"), lookup.cacheDir().resolve("libtorch"));
+        List<String> names = List.of("repository cache under ibot4j.root or the working directory", "user cache");
+        for (int i = 0; i < caches.size(); i++) {
+            Path lib = caches.get(i).resolve("lib");
+            String missing = missing(lib);
+            if (missing == null) {
+                trace.add("LibTorch: looked at " + lib + " (" + names.get(i) + "): found, used");
+                return new LibTorchChoice(lib, names.get(i), null);
+            }
+            trace.add("LibTorch: looked at " + lib + " (" + names.get(i) + "): not found");
+        }
+        trace.add("LibTorch: no rule found LibTorch; libibot4j's RUNPATH and LD_LIBRARY_PATH decide");
+        return new LibTorchChoice(null, null, null);
+    }
+
+    /** The first required LibTorch library missing from {@code lib}, or null when all are there. */
+    private static String missing(Path lib) {
+        for (String name : LIBTORCH_REQUIRED) {
+            if (!Files.isRegularFile(lib.resolve(name))) return name;
+        }
+        return null;
+    }
+
+    private static String pythonTorchDir(String python) throws IOException {
+        Process p = new ProcessBuilder(python, "-c", "import torch, os; print(os.path.dirname(torch.__file__))")
+                .redirectErrorStream(true)
+                .start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("timed out");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        if (p.exitValue() != 0 || out.isEmpty()) {
+            String last = out.lines().reduce((a, b) -> b).orElse("");
+            throw new IOException("exit " + p.exitValue() + (last.isEmpty() ? "" : ": " + last));
+        }
+        return out.lines().reduce((a, b) -> b).orElseThrow();
+    }
+
+    /** How to get LibTorch, for messages; names the version the packaged library was built against when known. */
+    static String libTorchHelp() {
+        String version = bundledTorchVersion();
+        String which = version == null ? "the LibTorch libibot4j was built against" : "LibTorch " + version;
+        return "Provide " + which + ": set LIBTORCH=<dir> (the unpacked official LibTorch zip, with lib/), or "
+                + "LIBTORCH_USE_PYTORCH=1 to use the torch package of $PYTHON (default python3), or unpack it to "
+                + Lookup.system().cacheDir().resolve("libtorch") + " (in a checkout, ci/libtorch fetches it to .cache/libtorch).";
+    }
+
+    /** {@code torch.version} from the native jar's properties, or null. */
+    static String bundledTorchVersion() {
+        URL url = resourceUrl(RESOURCE_PROPERTIES);
+        if (url == null) return null;
+        Properties p = new Properties();
+        try (InputStream in = url.openStream()) {
+            p.load(in);
+        } catch (IOException e) {
+            return null;
+        }
+        String v = p.getProperty("torch.version");
+        return v == null || v.isBlank() || v.startsWith("${") ? null : v;
+    }
+
+    static String notFoundMessage(Trace trace) {
+        return "libibot4j not found. Looked for " + FILE_NAME + " at:\n" + trace.indented()
+                + "\nBuild it with ci/build-native (it fetches LibTorch when needed), point -Dibot4j.library / "
+                + "IBOT4J_LIBRARY at it, or add org.ibot4j:ibot4j-native with classifier " + PLATFORM
+                + " to the classpath. './ibot4j doctor' checks the whole setup.";
+    }
+
+    private static LibTorchInfo loadOnce(Lookup lookup, Trace trace) {
+        Found library = findLibrary(lookup, trace, true);
+        if (library == null) throw new NativeLibraryException(notFoundMessage(trace));
+        Path found = library.path();
+        LibTorchChoice torch = findLibTorch(lookup, trace, library.extracted());
+        if (torch.problem() != null) {
+            throw new NativeLibraryException(torch.problem() + "\nSteps:\n" + trace.indented());
+        }
+        for (Path lib : torch.libraries()) {
+            try {
+                System.load(lib.toString());
+                trace.add("LibTorch: loaded " + lib);
+            } catch (UnsatisfiedLinkError e) {
+                trace.add("LibTorch: could not load " + lib + ": " + e.getMessage());
+                throw new NativeLibraryException("could not load LibTorch's " + lib + " (" + torch.rule() + "): "
+                        + e.getMessage() + "\nSteps:\n" + trace.indented()
+                        + "\nCheck that this LibTorch is complete (its lib/ folder holds its own dependencies, e.g. libgomp), "
+                        + "or choose another one. " + libTorchHelp(), e);
+            }
         }
         try {
             System.load(found.toString());
+            trace.add("libibot4j: loaded " + found);
         } catch (UnsatisfiedLinkError e) {
+            trace.add("libibot4j: could not load " + found + ": " + e.getMessage());
+            String why = torch.libDir() == null && !library.extracted()
+                    ? "Its LibTorch libraries (libtorch.so, libc10.so, libtorch_cpu.so) were looked up through the RUNPATH "
+                            + "recorded at build time and LD_LIBRARY_PATH. If LibTorch moved, rebuild with ci/build-native, or set "
+                            + "LIBTORCH to the LibTorch it was built against."
+                    : torch.libDir() == null
+                    ? "No LibTorch was found by the rules, so libibot4j's RUNPATH (recorded at build time) and "
+                            + "LD_LIBRARY_PATH were used for libtorch.so, libc10.so and libtorch_cpu.so. " + libTorchHelp()
+                    : "LibTorch came from " + torch.libDir() + " (" + torch.rule() + "). If it is not the version "
+                            + "libibot4j was built against, choose another (" + libTorchHelp() + ") or rebuild with ci/build-native.";
             throw new NativeLibraryException("found " + found + " but could not load it: " + e.getMessage()
-                    + "\nIts LibTorch libraries (libtorch.so, libc10.so, libtorch_cpu.so) are looked up through the RUNPATH "
-                    + "recorded at build time and LD_LIBRARY_PATH. If LibTorch moved, rebuild with ci/build-native; "
-                    + "'./ibot4j doctor' shows what is missing.", e);
+                    + "\nSteps:\n" + trace.indented() + "\n" + why + " './ibot4j doctor' shows every step.", e);
         }
         return describe(found);
+    }
+
+    static String platform(String osName, String osArch) {
+        String os = osName.toLowerCase(Locale.ROOT);
+        os = os.startsWith("linux") ? "linux" : os.startsWith("mac") ? "macos" : os.startsWith("windows") ? "windows"
+                : os.replaceAll("[^a-z0-9]", "");
+        String arch = osArch.toLowerCase(Locale.ROOT);
+        arch = switch (arch) {
+            case "amd64", "x86_64", "x64" -> "x86_64";
+            case "aarch64", "arm64" -> "aarch64";
+            default -> arch.replaceAll("[^a-z0-9_]", "");
+        };
+        return os + "-" + arch;
     }
 
     private static LibTorchInfo describe(Path library) {
@@ -98,7 +469,8 @@ public final class NativeLibrary {
             int abi = ibot4j_build_info.abi_version(buildInfo);
             if (abi != ABI_VERSION) {
                 throw new NativeLibraryException(library + " implements C ABI " + abi + " but this ibot4j expects "
-                        + ABI_VERSION + "; rebuild the native library from the same checkout (ci/build-native).");
+                        + ABI_VERSION + "; rebuild the native library from the same checkout (ci/build-native), or use "
+                        + "the ibot4j-native jar of the same ibot4j version.");
             }
             String compiled = ibot4j_build_info.torch_major(buildInfo) + "." + ibot4j_build_info.torch_minor(buildInfo)
                     + "." + ibot4j_build_info.torch_patch(buildInfo);
