@@ -55,3 +55,14 @@ find_libtorch() {
 }
 
 native_library() { echo "$IBOT4J_BUILD/native/libibot4j.so"; }
+
+# Runs the benchmark programs (org.ibot4j.benchmarks.Bench: step, data); they are not part of the shipped CLI.
+bench() {
+  find_jdk
+  if [ ! -d "$IBOT4J_ROOT/benchmarks/target/lib" ] || [ ! -f "$(native_library)" ]; then
+    "$IBOT4J_ROOT/ci/build-native" >/dev/null
+    (cd "$IBOT4J_ROOT" && mvn -B -q -DskipTests install) >&2 || die "the Maven build failed (output above)."
+  fi
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dibot4j.root="$IBOT4J_ROOT" ${IBOT4J_LIBRARY:+-Dibot4j.library="$IBOT4J_LIBRARY"} \
+    -cp "$IBOT4J_ROOT/benchmarks/target/classes:$IBOT4J_ROOT/benchmarks/target/lib/*" org.ibot4j.benchmarks.Bench "$@"
+}

@@ -11,7 +11,6 @@ import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.api.TrainBatch;
-import org.ibot4j.trainer.Demo;
 import org.ibot4j.trainer.data.Datasets;
 import org.ibot4j.trainer.data.IdxDataset;
 import org.ibot4j.trainer.data.IdxSource;
@@ -30,7 +29,7 @@ public final class StepBench {
     private StepBench() {}
 
     /** The demo's model, crops and masks at a given batch size and thread count. */
-    public static PretrainSetup demoSetup(ImageSource train, int batchSize, int threads) {
+    public static PretrainSetup demoSetup(ImageSource train, int batchSize, int threads) throws IOException {
         return setup("demo", train, batchSize, threads, "cpu", false);
     }
 
@@ -40,16 +39,17 @@ public final class StepBench {
      * {@code vit_s16}: the published ViT-S/16 run's network, head and multi-crop (2x224 + 10x96,
      * out_dim 8192), crops taken from Fashion-MNIST upscaled.
      */
-    public static PretrainSetup setup(String preset, ImageSource train, int batchSize, int threads, String device, boolean bf16) {
+    public static PretrainSetup setup(String preset, ImageSource train, int batchSize, int threads, String device, boolean bf16)
+            throws IOException {
         PretrainOptions o = switch (preset) {
-            case "tiny" -> PretrainOptions.defaults().apply(Map.of("arch", "vit_tiny", "depth", 6, "local_crops_number", 6,
-                    "out_dim", 1024, "patch_out_dim", 1024), "the benchmark");
-            case "demo" -> Demo.recipe();
-            case "vit_s16" -> PretrainOptions.defaults().apply(Map.of("global_crop_size", 224, "local_crop_size", 96, "patch_size", 16),
-                    "the benchmark");
+            case "tiny" -> new PretrainOptions().with(Map.of("arch", "vit_tiny", "depth", 6, "local_crops_number", 6,
+                    "out_dim", 1024, "patch_out_dim", 1024));
+            case "demo" -> new PretrainOptions().with(PretrainOptions.demoRecipe());
+            case "vit_s16" -> new PretrainOptions().with(Map.of("global_crop_size", 224, "local_crop_size", 96, "patch_size", 16))
+                    .markExplicit(java.util.Set.of("global_crop_size", "local_crop_size", "patch_size"));
             default -> throw new IllegalArgumentException("unknown benchmark config '" + preset + "' (tiny, demo or vit_s16)");
         };
-        o.apply(Map.of("batch_size_per_gpu", batchSize, "threads", threads, "device", device, "bf16", bf16), "the benchmark");
+        o.with(Map.of("batch_size_per_gpu", batchSize, "threads", threads, "device", device, "bf16", bf16));
         return PretrainSetup.of(o, train.size(), Datasets.sizeOfFirst(train));
     }
 
@@ -74,6 +74,14 @@ public final class StepBench {
             StepParams params = new StepParams(1e-4, 0.04, 0.996, 0.04, 0.04, false, 3.0);
             int warmup = Math.max(1, Math.min(3, steps / 3));
             for (int i = 0; i < warmup; i++) model.trainStep(batch, params);
+            String trace = System.getenv("IBOT4J_TRACE");
+            if (trace != null && !trace.isBlank()) {
+                // One step under LibTorch's profiler, outside the timed loops.
+                try (org.ibot4j.api.OpTrace t = org.ibot4j.api.OpTrace.begin(Path.of(trace))) {
+                    model.trainStep(batch, params);
+                }
+                out.println("op trace of one step written to " + trace);
+            }
             long start = System.nanoTime();
             for (int i = 0; i < steps; i++) model.trainStep(batch, params);
             report(out, "train_step", steps, batchSize, System.nanoTime() - start, -1);

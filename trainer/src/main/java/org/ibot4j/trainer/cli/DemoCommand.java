@@ -15,7 +15,6 @@ import org.ibot4j.trainer.eval.KnnEvaluation;
 import org.ibot4j.trainer.run.MetricsLog;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.ibot4j.trainer.run.PretrainSetup;
-import org.ibot4j.trainer.run.ConfigFile;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,15 +39,8 @@ final class DemoCommand extends Ibot4jCommand {
     @Mixin
     PretrainOptions options;
 
-    /**
-     * The demo's recipe. Where it departs from the published ViT-S/16 run, and why (measured,
-     * docs/demo.md): a narrow, shallow ViT with a 1024-wide head is what two cores train for hundreds of
-     * steps in minutes; 8 epochs of 50 steps (a 3,200-image subset) give the epoch-based warm-ups room
-     * to act within the run; the teacher follows the student faster (momentum 0.99) and the lr peaks at
-     * 5e-4; the last layer is weight-normalised, which kept the head from collapsing at this scale.
-     */
     static Map<String, Object> recipe() throws IOException {
-        return ConfigFile.readResource(DemoCommand.class, "demo-recipe.yaml");
+        return PretrainOptions.demoRecipe();
     }
 
     @Override

@@ -46,7 +46,7 @@ public final class Ibot4jCli implements Runnable {
         try {
             ConfigDefaults.install(cli, normalised);
         } catch (ParameterException e) {
-            return cli.getParameterExceptionHandler().handleParseException(e, normalised);
+            return badInput(e, normalised);
         } catch (Exception e) {
             err.println("ibot4j: " + e.getMessage());
             return BAD_INPUT;
@@ -61,7 +61,7 @@ public final class Ibot4jCli implements Runnable {
         cli.registerConverter(Boolean.class, Ibot4jCli::bool).registerConverter(boolean.class, Ibot4jCli::bool);
         cli.registerConverter(Device.class, Device::of);
         cli.registerConverter(org.ibot4j.api.Arch.class, org.ibot4j.api.Arch::of);
-        cli.registerConverter(Path.class, Path::of);
+        cli.registerConverter(Path.class, s -> Path.of(s));
         cli.setParameterExceptionHandler(Ibot4jCli::badInput);
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof java.io.IOException

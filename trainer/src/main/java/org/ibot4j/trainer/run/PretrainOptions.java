@@ -158,6 +158,46 @@ public final class PretrainOptions {
     @Option(names = "--knn_test", description = "k-NN query images for the monitor")
     public int knnTest = 2000;
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * These options with some values replaced, by snake_case name (a preset or recipe, not a user's choice).
+     *
+     * @param values e.g. {@code {"arch": "vit_tiny", "mean": [0.286]}}
+     * @return this
+     * @throws IllegalArgumentException naming an unknown option or a value of the wrong type
+     */
+    public PretrainOptions with(java.util.Map<String, ?> values) {
+        try {
+            JSON.readerForUpdating(this).with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                    .readValue((com.fasterxml.jackson.databind.JsonNode) JSON.valueToTree(values));
+            return this;
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("bad pretrain options " + values.keySet() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * These options with values the user chose (as flags or a config file would give them), by snake_case name.
+     *
+     * @param values option name to value
+     * @return this
+     */
+    public PretrainOptions given(java.util.Map<String, ?> values) {
+        return with(values).markExplicit(values.keySet());
+    }
+
+    /**
+     * The demo's recipe ({@code demo-recipe.yaml} beside this class): options over the published
+     * defaults, sized for a few minutes on two cores; why each departs from the published run is in the file.
+     *
+     * @return option name to value
+     * @throws java.io.IOException when the resource is missing
+     */
+    public static java.util.Map<String, Object> demoRecipe() throws java.io.IOException {
+        return ConfigFile.readResource(PretrainOptions.class, "demo-recipe.yaml");
+    }
+
     /** Options given by the user (config file or flag), by their snake_case names. */
     @JsonIgnore
     private final Set<String> explicit = new LinkedHashSet<>();

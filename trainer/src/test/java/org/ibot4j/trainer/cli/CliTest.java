@@ -1,39 +1,140 @@
 package org.ibot4j.trainer.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.ibot4j.api.Arch;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 class CliTest {
-    @Test
-    void everyCommandHasHelp() throws IOException {
-        for (String command : new String[] {"pretrain", "demo", "eval-knn", "embed", "doctor", "export", "import"}) {
-            ByteArrayOutputStream text = new ByteArrayOutputStream();
-            assertThat(Cli.run(new String[] {command, "--help"}, new PrintStream(text, true, StandardCharsets.UTF_8))).isZero();
-            assertThat(text.toString(StandardCharsets.UTF_8)).as(command).contains("./ibot4j " + command);
-        }
-        ByteArrayOutputStream text = new ByteArrayOutputStream();
-        Cli.run(new String[] {"pretrain", "--help"}, new PrintStream(text, true, StandardCharsets.UTF_8));
-        assertThat(text.toString(StandardCharsets.UTF_8)).contains("--teacher_temp").contains("--pred_ratio").contains("--max_steps");
+    /** Exit code, standard output and standard error of one command line. */
+    record Result(int code, String out, String err) {}
+
+    static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = Ibot4jCli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** The options a pretrain command line resolves to, without running it. */
+    static PretrainOptions pretrainOptions(String... args) throws IOException {
+        String[] all = new String[args.length + 1];
+        all[0] = "pretrain";
+        System.arraycopy(args, 0, all, 1, args.length);
+        String[] normalised = Ibot4jCli.normalise(all);
+        CommandLine cli = Ibot4jCli.commandLine(System.out, System.err);
+        ConfigDefaults.install(cli, normalised);
+        CommandLine.ParseResult parsed = cli.parseArgs(normalised);
+        CommandLine sub = parsed.subcommand().commandSpec().commandLine();
+        PretrainCommand command = sub.getCommand();
+        return PretrainCommand.withExplicit(command, command.options);
     }
 
     @Test
-    void flagsTakeEitherSpellingSeveralValuesAndEqualsSigns() throws IOException {
-        Map<String, String> flags = Cli.flags(new String[] {"pretrain", "--patch_size", "8", "--out-dim=512", "--pred_ratio", "0", "0.3",
-                "--resume", "--local_crops_scale", "0.05", "0.4"});
-        PretrainOptions o = Cli.pretrainOptions(PretrainOptions.defaults(), flags);
-        assertThat(o.getInt("patch_size")).isEqualTo(8);
-        assertThat(o.getInt("out_dim")).isEqualTo(512);
-        assertThat(o.getDoubles("pred_ratio")).containsExactly(0, 0.3);
-        assertThat(o.getString("resume")).isEqualTo("true");
-        assertThat(o.getDoubles("local_crops_scale")).containsExactly(0.05, 0.4);
-        assertThatThrownBy(() -> Cli.flags(new String[] {"pretrain", "--lr", "1", "--lr", "2"})).hasMessageContaining("--lr is given twice");
+    void everyCommandHasGeneratedHelp() {
+        for (String command : new String[] {"pretrain", "demo", "eval-knn", "embed", "doctor", "export", "import"}) {
+            Result r = run(command, "--help");
+            assertThat(r.code()).as(command).isZero();
+            assertThat(r.out()).as(command).contains("Usage: ibot4j " + command);
+        }
+        assertThat(run("pretrain", "--help").out()).contains("--teacher_temp").contains("--pred_ratio").contains("--max_steps")
+                .contains("Default: 0.07");
+        assertThat(run().out()).contains("pretrain").contains("eval-knn");
+    }
+
+    @Test
+    void flagsTakeEitherSpellingSeveralValuesEqualsSignsAndOfficialBooleans() throws IOException {
+        PretrainOptions o = pretrainOptions("--patch_size", "8", "--out-dim=512", "--pred_ratio", "0", "0.3", "--resume", "true",
+                "--local-crops-scale", "0.05", "0.4", "--norm_last_layer", "on", "--use_fp16", "0", "--bf16", "--arch", "vit_tiny");
+        assertThat(o.patchSize).isEqualTo(8);
+        assertThat(o.outDim).isEqualTo(512);
+        assertThat(o.predRatio).containsExactly(0, 0.3);
+        assertThat(o.resume).isEqualTo("true");
+        assertThat(o.localCropsScale).containsExactly(0.05, 0.4);
+        assertThat(o.normLastLayer).isTrue();
+        assertThat(o.useFp16).isFalse();
+        assertThat(o.bf16).isTrue();
+        assertThat(o.arch).isEqualTo(Arch.VIT_TINY);
+        assertThat(o.isExplicit("patch_size")).isTrue();
+        assertThat(o.isExplicit("teacher_temp")).isFalse();
+        PretrainOptions aliases = pretrainOptions("--data", "fashion-mnist", "--output", "x", "--batch_size", "32", "--save_every", "5");
+        assertThat(aliases.dataPath).isEqualTo("fashion-mnist");
+        assertThat(aliases.outputDir).isEqualTo("x");
+        assertThat(aliases.batchSizePerGpu).isEqualTo(32);
+        assertThat(aliases.saveckpIters).isEqualTo(5);
+        assertThat(aliases.isExplicit("batch_size_per_gpu")).isTrue();
+    }
+
+    @Test
+    void aYamlOrJsonFileThenFlagsOverIt(@TempDir Path dir) throws IOException {
+        Path yaml = Files.writeString(dir.resolve("run.yaml"), """
+                arch: vit_tiny
+                patch-size: 4
+                local_crops_scale: [0.1, 0.3]
+                teacher_temp: 0.05
+                """);
+        PretrainOptions o = pretrainOptions("--config", yaml.toString(), "--teacher-temp", "0.06");
+        assertThat(o.arch).isEqualTo(Arch.VIT_TINY);
+        assertThat(o.patchSize).isEqualTo(4);
+        assertThat(o.localCropsScale).containsExactly(0.1, 0.3);
+        assertThat(o.teacherTemp).isEqualTo(0.06);
+        assertThat(o.isExplicit("arch")).isTrue();
+        assertThat(o.isExplicit("patch_size")).isTrue();
+        assertThat(o.isExplicit("epochs")).isFalse();
+        Path json = Files.writeString(dir.resolve("run.json"), "{\"epochs\": 7, \"use_masked_im_modeling\": false}");
+        PretrainOptions j = pretrainOptions("--config", json.toString());
+        assertThat(j.epochs).isEqualTo(7);
+        assertThat(j.useMaskedImModeling).isFalse();
+    }
+
+    /** The redesign issue's third failure: every command refuses flags it does not know, naming them. */
+    @Test
+    void unknownFlagsAreRefusedByEveryCommandWithTheClosestOption() {
+        Result knn = run("eval-knn", "--checkpoint", "x", "--data", "fashion-mnist", "--knn_trian", "100", "--bogus", "1");
+        assertThat(knn.code()).isEqualTo(2);
+        assertThat(knn.err()).contains("--knn_trian").contains("--bogus").contains("see 'ibot4j eval-knn --help'");
+        Result pretrain = run("pretrain", "--knn-trian", "100");
+        assertThat(pretrain.code()).isEqualTo(2);
+        assertThat(pretrain.err()).contains("--knn_trian").contains("did you mean --knn_train");
+        for (String command : new String[] {"embed", "export", "import", "doctor", "demo"}) {
+            Result r = run(command, "--no_such_flag");
+            assertThat(r.code()).as(command).isEqualTo(2);
+            assertThat(r.err()).as(command).contains("--no_such_flag");
+        }
+    }
+
+    @Test
+    void badValuesAndBadConfigFilesAreNamed(@TempDir Path dir) throws IOException {
+        assertThat(run("pretrain", "--epochs", "ten").err()).contains("--epochs").contains("ten");
+        assertThat(run("pretrain", "--arch", "vit_huge").err()).contains("vit_huge").contains("vit_tiny");
+        assertThat(run("pretrain", "--norm_last_layer", "maybe", "--output", "x").err()).contains("maybe");
+        Path typo = Files.writeString(dir.resolve("typo.yaml"), "teacher_tmp: 0.04\n");
+        Result r = run("pretrain", "--config", typo.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("'teacher_tmp'").contains("did you mean --teacher_temp").contains("typo.yaml");
+        Path broken = Files.writeString(dir.resolve("bad.yaml"), "arch: [vit_tiny\n");
+        assertThat(run("pretrain", "--config", broken.toString()).err()).contains("bad.yaml is not valid YAML");
+        Path wrongType = Files.writeString(dir.resolve("type.yaml"), "epochs: ten\n");
+        assertThat(run("pretrain", "--config", wrongType.toString()).err()).contains("ten");
+    }
+
+    @Test
+    void aCheckpointArgumentThatIsNoCheckpointIsRefusedInIbot4jsWords(@TempDir Path dir) throws IOException {
+        Path text = Files.writeString(dir.resolve("notes.txt"), "not a checkpoint");
+        Result file = run("eval-knn", "--checkpoint", text.toString(), "--data", "fashion-mnist", "--limit_train", "10", "--limit_val", "10");
+        assertThat(file.code()).isEqualTo(1);
+        assertThat(file.err()).contains("is not an ibot4j checkpoint").doesNotContainIgnoringCase("zip").doesNotContain("miniz");
+        Path empty = Files.createDirectories(dir.resolve("empty-run"));
+        Result folder = run("export", "--checkpoint", empty.toString(), "--out", dir.resolve("x.pth").toString());
+        assertThat(folder.code()).isEqualTo(1);
+        assertThat(folder.err()).contains("without a readable checkpoint");
     }
 }

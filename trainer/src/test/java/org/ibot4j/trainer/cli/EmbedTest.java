@@ -42,8 +42,8 @@ class EmbedTest {
 
         Path safetensors = dir.resolve("out/features.safetensors"), npy = dir.resolve("out/features.npy");
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
-        Embed.run(checkpoint, images.toString(), Network.TEACHER, safetensors, 2, quiet);
-        Embed.run(checkpoint, images.toString(), Network.TEACHER, npy, 2, quiet);
+        EmbedCommand.run(checkpoint, images.toString(), Network.TEACHER, safetensors, 2, quiet);
+        EmbedCommand.run(checkpoint, images.toString(), Network.TEACHER, npy, 2, quiet);
 
         float[] expected;
         try (IbotModel model = IbotModel.open(checkpoint, 2)) {

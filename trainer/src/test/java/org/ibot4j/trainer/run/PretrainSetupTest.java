@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 class PretrainSetupTest {
     /** 1,000 images at batch 100: 10 iterations per epoch, 20 epochs. */
     static PretrainSetup setup(Map<String, Object> given) {
-        PretrainOptions o = PretrainOptions.defaults().apply(Map.of("batch_size_per_gpu", 100, "epochs", 20, "warmup_epochs", 2,
-                "warmup_teacher_temp_epochs", 5, "freeze_last_layer", 3, "lr", 1e-3, "min_lr", 1e-5), "test").apply(given, "test");
+        PretrainOptions o = new PretrainOptions().given(Map.of("batch_size_per_gpu", 100, "epochs", 20, "warmup_epochs", 2,
+                "warmup_teacher_temp_epochs", 5, "freeze_last_layer", 3, "lr", 1e-3, "min_lr", 1e-5)).given(given);
         return PretrainSetup.of(o, 1000, new int[] {224, 224});
     }
 
@@ -54,12 +54,12 @@ class PretrainSetupTest {
 
     @Test
     void smallImagesGetSmallCropsAndPatchesUnlessGiven() {
-        PretrainOptions o = PretrainOptions.defaults().apply(Map.of("local_crop_size", 24), "test");
+        PretrainOptions o = new PretrainOptions().given(Map.of("local_crop_size", 24));
         PretrainSetup s = PretrainSetup.of(o, 1000, new int[] {28, 28});
         assertThat(s.model().imgSize()).isEqualTo(32);
         assertThat(s.model().patchSize()).isEqualTo(4);
         assertThat(s.augmentation().options().localSize()).isEqualTo(24);
-        PretrainSetup large = PretrainSetup.of(PretrainOptions.defaults(), 1000, new int[] {500, 375});
+        PretrainSetup large = PretrainSetup.of(new PretrainOptions(), 1000, new int[] {500, 375});
         assertThat(large.model().imgSize()).isEqualTo(224);
         assertThat(large.model().patchSize()).isEqualTo(16);
     }
@@ -79,7 +79,7 @@ class PretrainSetupTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("use_fp16").hasMessageContaining("warmup_epochs")
                 .hasMessageContaining("local_crops_scale").hasMessageContaining("pred_ratio 0.9 +- 0.3");
-        assertThatThrownBy(() -> PretrainSetup.of(PretrainOptions.defaults(), 100, new int[] {32, 32}))
+        assertThatThrownBy(() -> PretrainSetup.of(new PretrainOptions(), 100, new int[] {32, 32}))
                 .hasMessageContaining("100 images, fewer than one batch of 128");
     }
 }
