@@ -15,12 +15,12 @@ class ErrorHandlingTest {
     void libTorchErrorsBecomeJavaExceptionsAndTheModelStaysUsable() {
         IbotConfig config = TinyModels.config(5);
         try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config)) {
-            // A 2x2 image is smaller than the 4x4 patch: LibTorch's conv2d refuses it.
+            // A 2x2 image is smaller than the 4x4 patch: refused before LibTorch's conv2d sees it.
             MemorySegment tiny = arena.allocate(ValueLayout.JAVA_FLOAT, 3 * 2 * 2);
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, config.embedDim());
             assertThatThrownBy(() -> model.embed(Network.TEACHER, tiny, 1, 2, 2, MemorySegment.NULL, out, MemorySegment.NULL))
                     .isInstanceOf(Ibot4jException.class)
-                    .hasMessageContaining("Kernel size")
+                    .hasMessageContaining("smaller than one 4x4 patch")
                     .satisfies(e -> assertThat(((Ibot4jException) e).category()).isEqualTo(Ibot4jException.Category.INVALID_ARGUMENT));
 
             TrainBatch batch = TinyModels.fixedBatch(arena, config);
@@ -43,13 +43,13 @@ class ErrorHandlingTest {
             assertThatThrownBy(() -> model.trainStep(notMultiple, TinyModels.params(0.99)))
                     .isInstanceOf(InvalidConfigException.class)
                     .hasMessageContaining("global_size (30) must be a positive multiple of patch_size (4)");
-            // Student masks passed to the teacher: refused by the native side.
+            // Student masks passed to the teacher: refused by the native side (the teacher has no mask token).
             MemorySegment masks = arena.allocate(good.batchSize() * 64L);
             MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) good.batchSize() * config.embedDim());
             MemorySegment images = good.globalCrops().asSlice(0, (long) good.batchSize() * 3 * 32 * 32 * Float.BYTES);
             assertThatThrownBy(() -> model.embed(Network.TEACHER, images, good.batchSize(), 32, 32, masks, cls, MemorySegment.NULL))
                     .isInstanceOf(Ibot4jException.class)
-                    .hasMessageContaining("masks apply to the student only");
+                    .hasMessageContaining("mask tokens need the student network");
             assertThat(model.trainStep(good, TinyModels.params(0.99)).finite()).isTrue();
         }
     }

@@ -44,6 +44,7 @@ public final class Ibot4jCli implements Runnable {
         String[] normalised = normalise(args);
         CommandLine cli = commandLine(out, err);
         try {
+            rejectUnknownFlags(cli, normalised);
             ConfigDefaults.install(cli, normalised);
         } catch (ParameterException e) {
             return badInput(e, normalised);
@@ -96,6 +97,21 @@ public final class Ibot4jCli implements Runnable {
             out[i] = "--" + name.substring(2).replace('-', '_') + (eq < 0 ? "" : a.substring(eq));
         }
         return out;
+    }
+
+    /**
+     * Every flag the sub-command does not know, found before parsing so that it is reported even when
+     * required options are missing too (picocli would report those first).
+     */
+    static void rejectUnknownFlags(CommandLine root, String[] args) {
+        CommandLine sub = args.length == 0 ? null : root.getSubcommands().get(args[0]);
+        if (sub == null) return;
+        List<String> unknown = new ArrayList<>();
+        for (int i = 1; i < args.length && !args[i].equals("--"); i++) {
+            String name = args[i].replaceFirst("=.*", "");
+            if (name.startsWith("--") && !sub.getCommandSpec().optionsMap().containsKey(name)) unknown.add(args[i]);
+        }
+        if (!unknown.isEmpty()) throw new UnmatchedArgumentException(sub, unknown);
     }
 
     /** The official bool_flag's spellings. */

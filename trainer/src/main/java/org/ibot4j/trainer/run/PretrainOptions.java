@@ -2,7 +2,6 @@ package org.ibot4j.trainer.run;
 
 import com.fasterxml.jackson.annotation.JsonAutoDetect;
 import com.fasterxml.jackson.annotation.JsonIgnore;
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.LinkedHashSet;
@@ -17,12 +16,13 @@ import picocli.CommandLine.Option;
  * and in the run's options.json), with ibot4j's few additions. Defaults are the published ViT-S/16
  * run (the official README's command), not the bare code defaults (the spec, section 11).
  * {@link #explicit} records which were given, so data-dependent defaults never override a choice
- * and a resumed run can refuse a changed training option.
+ * and a resumed run can refuse a changed training option. The official boolean options take a value
+ * as its {@code bool_flag} does ({@code --norm_last_layer false}, also on/off, 1/0); ibot4j's own
+ * {@code --bf16} may stand alone.
  */
 @JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.PUBLIC_ONLY, getterVisibility = JsonAutoDetect.Visibility.NONE,
         isGetterVisibility = JsonAutoDetect.Visibility.NONE)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-@JsonIgnoreProperties(ignoreUnknown = true)
 public final class PretrainOptions {
     /** The official masking shapes ({@code --pred_shape}). */
     public enum PredShape { block, rand }
@@ -48,14 +48,14 @@ public final class PretrainOptions {
     public int headHiddenDim = 2048;
     @Option(names = "--head_bottleneck_dim", description = "bottleneck width of the head")
     public int headBottleneckDim = 256;
-    @Option(names = "--shared_head", arity = "0..1", description = "one head for [CLS] and patch tokens in the student")
+    @Option(names = "--shared_head", arity = "1", description = "one head for [CLS] and patch tokens in the student")
     public boolean sharedHead = true;
-    @Option(names = "--shared_head_teacher", arity = "0..1", description = "one head for [CLS] and patch tokens in the teacher")
+    @Option(names = "--shared_head_teacher", arity = "1", description = "one head for [CLS] and patch tokens in the teacher")
     public boolean sharedHeadTeacher = true;
-    @Option(names = "--norm_last_layer", arity = "0..1", description = "weight-normalise the head's last layer with g fixed to 1")
+    @Option(names = "--norm_last_layer", arity = "1", description = "weight-normalise the head's last layer with g fixed to 1")
     public boolean normLastLayer = false;
     // Masked image modelling
-    @Option(names = "--use_masked_im_modeling", arity = "0..1", description = "mask patches of the student's global crops")
+    @Option(names = "--use_masked_im_modeling", arity = "1", description = "mask patches of the student's global crops")
     public boolean useMaskedImModeling = true;
     @Option(names = "--pred_ratio", arity = "1..*", split = ",", description = "masking ratio(s); one is picked per crop")
     public double[] predRatio = {0, 0.3};
@@ -83,7 +83,7 @@ public final class PretrainOptions {
     @Option(names = "--warmup_teacher_temp_epochs", description = "epochs of linear teacher-temperature warm-up")
     public int warmupTeacherTempEpochs = 30;
     // Optimisation
-    @Option(names = "--use_fp16", arity = "0..1", description = "fp16 mixed precision: not supported (CPU and bf16 only); see --bf16")
+    @Option(names = "--use_fp16", arity = "1", description = "fp16 mixed precision: not supported (CPU and bf16 only); see --bf16")
     public boolean useFp16 = false;
     @Option(names = "--bf16", arity = "0..1", description = "bf16 autocast (CUDA only)")
     public boolean bf16 = false;
@@ -110,19 +110,19 @@ public final class PretrainOptions {
     // Multi-crop
     @Option(names = "--global_crops_number", description = "global crops per image (2)")
     public int globalCropsNumber = 2;
-    @Option(names = "--global_crops_scale", arity = "2", split = ",", description = "area range of global crops")
+    @Option(names = "--global_crops_scale", arity = "1..*", split = ",", description = "area range of global crops")
     public double[] globalCropsScale = {0.25, 1.0};
     @Option(names = "--local_crops_number", description = "local crops per image")
     public int localCropsNumber = 10;
-    @Option(names = "--local_crops_scale", arity = "2", split = ",", description = "area range of local crops")
+    @Option(names = "--local_crops_scale", arity = "1..*", split = ",", description = "area range of local crops")
     public double[] localCropsScale = {0.05, 0.25};
     @Option(names = "--global_crop_size", description = "global crop side in pixels (32 for images of 64 px or less when not given)")
     public int globalCropSize = 224;
     @Option(names = "--local_crop_size", description = "local crop side in pixels (16 for images of 64 px or less when not given)")
     public int localCropSize = 96;
-    @Option(names = "--mean", arity = "1..3", split = ",", description = "normalisation mean per channel (one value: all channels)")
+    @Option(names = "--mean", arity = "1..*", split = ",", description = "normalisation mean per channel (one value: all channels)")
     public double[] mean = {0.485, 0.456, 0.406};
-    @Option(names = "--std", arity = "1..3", split = ",", description = "normalisation std per channel (one value: all channels)")
+    @Option(names = "--std", arity = "1..*", split = ",", description = "normalisation std per channel (one value: all channels)")
     public double[] std = {0.229, 0.224, 0.225};
     // Run
     @Option(names = {"--data_path", "--data"}, description = "image folder, IDX or CIFAR-10 folder, list file, or 'fashion-mnist'")

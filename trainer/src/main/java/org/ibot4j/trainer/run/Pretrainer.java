@@ -185,7 +185,9 @@ public final class Pretrainer {
             // Every stored value was the run's choice (data-dependent defaults included): none may be re-derived.
             Set<String> given = new java.util.LinkedHashSet<>();
             options.fieldNames().forEachRemaining(given::add);
-            return JSON.treeToValue(options, PretrainOptions.class).markExplicit(given);
+            // Options a newer or older ibot4j stored and this one does not know are left out.
+            return JSON.readerFor(PretrainOptions.class).without(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                    .<PretrainOptions>readValue(options).markExplicit(given);
         } catch (IOException e) {
             throw new IllegalArgumentException(origin + ": unreadable pretrain options (" + e.getMessage() + ")");
         }

@@ -9,7 +9,7 @@ public final class Versions {
     private Versions() {}
 
     public static String ibot4j() {
-        try (InputStream in = Versions.class.getResourceAsStream("version.properties")) {
+        try (InputStream in = Versions.class.getResourceAsStream("/org/ibot4j/trainer/version.properties")) {
             if (in == null) return "unknown";
             Properties p = new Properties();
             p.load(in);

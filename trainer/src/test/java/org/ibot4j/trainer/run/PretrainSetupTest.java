@@ -74,8 +74,8 @@ class PretrainSetupTest {
 
     @Test
     void everyProblemIsReportedAtOnce() {
-        assertThatThrownBy(() -> setup(Map.of("use_fp16", true, "warmup_epochs", 30, "local_crops_scale", "0.5 0.2",
-                "pred_ratio", "0.9", "pred_ratio_var", "0.3")))
+        assertThatThrownBy(() -> setup(Map.of("use_fp16", true, "warmup_epochs", 30, "local_crops_scale", java.util.List.of(0.5, 0.2),
+                "pred_ratio", java.util.List.of(0.9), "pred_ratio_var", java.util.List.of(0.3))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("use_fp16").hasMessageContaining("warmup_epochs")
                 .hasMessageContaining("local_crops_scale").hasMessageContaining("pred_ratio 0.9 +- 0.3");
