@@ -33,7 +33,10 @@ public record TrainBatch(
         return new TrainBatch(global, local, masks, batchSize, nGlobal, nLocal, globalSize, localSize);
     }
 
-    /** Checks sizes against {@code config} so the native side never reads past a buffer. */
+    /**
+     * Checks shapes against {@code config} and that every buffer is live, off-heap and of its exact size,
+     * so the native side never reads past a buffer or from an arena that was closed.
+     */
     void validate(IbotConfig config) {
         int patch = config.patchSize();
         boolean shapesValid = batchSize > 0 && nGlobal > 0 && nLocal >= 0 && globalSize > 0 && globalSize % patch == 0

@@ -5,8 +5,8 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDateTime;
 import java.util.List;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -20,11 +20,23 @@ import java.util.zip.ZipOutputStream;
 public final class PthWriter {
     private static final String ARCHIVE = "archive";
     private static final int ALIGNMENT = 64;  // torch.save aligns tensor data to 64 bytes
+    // A local date time, so the time zone cannot change the stored value; not 1980-01-01 00:00, which
+    // ZipEntry takes for "before 1980" and then adds an extended-time field that breaks the alignment.
+    private static final LocalDateTime FIXED_TIME = LocalDateTime.of(1980, 2, 1, 0, 0);
 
     private PthWriter() {}
 
+    /**
+     * Replaces {@code file} atomically (see {@link AtomicFiles}) with the state_dict of {@code tensors}, in order.
+     * The same tensors always give the same bytes.
+     */
     public static void write(Path file, List<NamedTensor> tensors) throws IOException {
-        try (CountingStream counting = new CountingStream(Files.newOutputStream(file));
+        AtomicFiles.write(file, out -> write(out, tensors));
+    }
+
+    /** Writes the state_dict of {@code tensors} to {@code out}, which stays open. */
+    public static void write(OutputStream out, List<NamedTensor> tensors) throws IOException {
+        try (CountingStream counting = new CountingStream(out);
                 ZipOutputStream zip = new ZipOutputStream(counting)) {
             zip.setLevel(0);
             stored(zip, counting, ARCHIVE + "/data.pkl", pickle(tensors));
@@ -73,6 +85,8 @@ public final class PthWriter {
 
     private static void stored(ZipOutputStream zip, CountingStream counting, String name, byte[] data) throws IOException {
         ZipEntry entry = new ZipEntry(name);
+        // Otherwise the entry carries the current time and equal weights give different files.
+        entry.setTimeLocal(FIXED_TIME);
         entry.setMethod(ZipEntry.STORED);
         entry.setSize(data.length);
         entry.setCompressedSize(data.length);
@@ -93,7 +107,7 @@ public final class PthWriter {
         zip.closeEntry();
     }
 
-    /** Tracks the byte offset in the zip file, for alignment. */
+    /** Tracks the byte offset in the zip file, for alignment; closing it leaves the caller's stream open. */
     private static final class CountingStream extends FilterOutputStream {
         long count;
 
@@ -111,6 +125,11 @@ public final class PthWriter {
         public void write(byte[] b, int off, int len) throws IOException {
             out.write(b, off, len);
             count += len;
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.flush();
         }
     }
 

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -51,25 +50,16 @@ public final class WeightExchange {
         return out;
     }
 
-    /** Writes the backbone to {@code out} through a temporary file and a rename, so a reader never sees half a file. */
+    /**
+     * Replaces {@code out} atomically (see {@link AtomicFiles}) with the backbone; the same weights give
+     * the same bytes, so exports can be compared and cached by hash.
+     */
     public static void export(IbotModel model, Network which, Format format, Path out) throws IOException {
         List<NamedTensor> tensors = backbone(model, which);
-        Path parent = out.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempFile(parent, out.getFileName().toString(), ".tmp");
-        try {
-            if (format == Format.PTH) {
-                PthWriter.write(tmp, tensors);
-            } else {
-                SafeTensorsWriter.write(tmp, tensors, Map.of("format", "pt", "source", "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone"));
-            }
-            if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
-                // createTempFile makes the file owner-only; an exported model is an ordinary file.
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            }
-            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
+        if (format == Format.PTH) {
+            PthWriter.write(out, tensors);
+        } else {
+            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone"));
         }
     }
 

@@ -1,0 +1,159 @@
+package org.ibot4j.api.io;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Writes files so that a reader, or a crash, sees either the old file or the complete new one, never a
+ * part. The content goes to a temporary file in the target's folder (named {@code .<name>.<pid>-<random>.tmp}),
+ * which is synced, renamed over the target in one step and followed by a sync of the folder, so the
+ * rename itself survives a power cut. If the writer fails, the temporary file is deleted and the target
+ * is left as it was.
+ *
+ * <p>Relative targets resolve against the working directory; missing parent folders are created.
+ */
+public final class AtomicFiles {
+    /** Writes a file's content to a stream; the stream may be closed by the writer or left open. */
+    @FunctionalInterface
+    public interface StreamWriter {
+        /**
+         * Writes the whole content.
+         *
+         * @param out the temporary file's stream, buffered
+         * @throws IOException to abandon the write; the target is then untouched
+         */
+        void write(OutputStream out) throws IOException;
+    }
+
+    /** Writes a file by its path, for code (such as native code) that opens files itself. */
+    @FunctionalInterface
+    public interface PathWriter {
+        /**
+         * Writes the whole content to {@code temp}, which exists and is empty; it may be truncated or replaced.
+         *
+         * @param temp the temporary file, in the target's folder
+         * @throws IOException to abandon the write; the target is then untouched
+         */
+        void write(Path temp) throws IOException;
+    }
+
+    private static final String SUFFIX = ".tmp";
+    // Keeps the temporary name within the usual 255-byte file name limit for long targets.
+    private static final int MAX_NAME_CHARS = 120;
+
+    private AtomicFiles() {}
+
+    /**
+     * Replaces {@code target} with what {@code writer} writes to a stream.
+     *
+     * @param target the file to create or replace
+     * @param writer writes the content
+     * @throws IOException if writing, syncing or renaming fails; the target is then untouched
+     */
+    public static void write(Path target, StreamWriter writer) throws IOException {
+        writeToPath(target, temp -> {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(temp, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING))) {
+                writer.write(out);
+            }
+        });
+    }
+
+    /**
+     * Replaces {@code target} with the file {@code writer} writes at a temporary path.
+     *
+     * @param target the file to create or replace
+     * @param writer writes the content to the path it is given
+     * @throws IOException if writing, syncing or renaming fails; the target is then untouched
+     */
+    public static void writeToPath(Path target, PathWriter writer) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Path folder = absolute.getParent();
+        if (folder == null || absolute.getFileName() == null) {
+            throw new IllegalArgumentException(target + " names no file");
+        }
+        Files.createDirectories(folder);
+        Path temp = createTemp(folder, absolute.getFileName().toString());
+        try {
+            writer.write(temp);
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            }
+            Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (Throwable failure) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException cleanup) {
+                failure.addSuppressed(cleanup);
+            }
+            throw failure;
+        }
+        syncFolder(folder);
+    }
+
+    /**
+     * Replaces {@code target} with {@code text} in UTF-8.
+     *
+     * @param target the file to create or replace
+     * @param text the whole content
+     * @throws IOException if writing, syncing or renaming fails; the target is then untouched
+     */
+    public static void writeString(Path target, String text) throws IOException {
+        writeBytes(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Replaces {@code target} with {@code bytes}.
+     *
+     * @param target the file to create or replace
+     * @param bytes the whole content
+     * @throws IOException if writing, syncing or renaming fails; the target is then untouched
+     */
+    public static void writeBytes(Path target, byte[] bytes) throws IOException {
+        write(target, out -> out.write(bytes));
+    }
+
+    /**
+     * Whether {@code file} is named like one of this class's temporary files, e.g. one left by a crash.
+     *
+     * @param file a path whose file name is checked
+     * @return true for names of the form {@code .<name>.<pid>-<random>.tmp}
+     */
+    public static boolean isTemporary(Path file) {
+        Path name = file.getFileName();
+        return name != null && name.toString().matches("\\..+\\.\\d+-[0-9a-f]+\\.tmp");
+    }
+
+    /** CREATE_NEW makes the name ours even if pid and random number ever coincide with another writer's. */
+    private static Path createTemp(Path folder, String name) throws IOException {
+        String base = name.length() > MAX_NAME_CHARS ? name.substring(0, MAX_NAME_CHARS) : name;
+        long pid = ProcessHandle.current().pid();
+        for (int attempt = 0; ; attempt++) {
+            String random = Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+            Path temp = folder.resolve("." + base + "." + pid + "-" + random + SUFFIX);
+            try {
+                return Files.createFile(temp);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt >= 9) throw e;
+            }
+        }
+    }
+
+    /** Makes the rename durable; some platforms (Windows) cannot open a folder, and then rely on the rename alone. */
+    private static void syncFolder(Path folder) {
+        try (FileChannel channel = FileChannel.open(folder, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException e) {
+            // The file's content is already synced and in place; only the rename's durability is weaker.
+        }
+    }
+}
