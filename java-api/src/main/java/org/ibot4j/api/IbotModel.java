@@ -128,8 +128,8 @@ public final class IbotModel implements AutoCloseable {
         Segments.requireFloats("images", images, n * c * height * width);
         long patches = (long) (height / config.patchSize()) * (width / config.patchSize());
         if (!isNull(masks)) Segments.requireBytes("masks", masks, n * patches);
-        if (!isNull(outCls)) Segments.requireFloats("out_cls", outCls, n * d);
-        if (!isNull(outPatch)) Segments.requireFloats("out_patch", outPatch, n * patches * d);
+        if (!isNull(outCls)) Segments.requireWritableFloats("out_cls", outCls, n * d);
+        if (!isNull(outPatch)) Segments.requireWritableFloats("out_patch", outPatch, n * patches * d);
         NativeErrors.check(Ibot4jC.ibot4j_embed(handle, which.code, images, n, height, width, nullToNull(masks),
                 nullToNull(outCls), nullToNull(outPatch), err, NativeErrors.BUFFER_BYTES), err, "embed");
     }
@@ -155,10 +155,10 @@ public final class IbotModel implements AutoCloseable {
     public void head(Network which, MemorySegment tokens, int n, int numTokens, MemorySegment outCls, MemorySegment outPatch) {
         ensureUsable();
         Segments.requireFloats("tokens", tokens, (long) n * numTokens * config.embedDim());
-        Segments.requireFloats("out_cls", outCls, (long) n * config.outDim());
+        Segments.requireWritableFloats("out_cls", outCls, (long) n * config.outDim());
         // Config validation makes both heads' patch logits this wide (out_dim whenever either side shares).
         int patchDim = config.effectivePatchOutDim();
-        if (!isNull(outPatch)) Segments.requireFloats("out_patch", outPatch, (long) n * (numTokens - 1) * patchDim);
+        if (!isNull(outPatch)) Segments.requireWritableFloats("out_patch", outPatch, (long) n * (numTokens - 1) * patchDim);
         NativeErrors.check(Ibot4jC.ibot4j_head(handle, which.code, tokens, n, numTokens, outCls, nullToNull(outPatch),
                 err, NativeErrors.BUFFER_BYTES), err, "head");
     }

@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
+import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.io.NamedTensor;
 import org.ibot4j.api.io.SafeTensorsWriter;
 import org.ibot4j.trainer.data.Datasets;
@@ -114,8 +115,9 @@ final class EmbedCommand extends Ibot4jCommand {
             SafeTensorsWriter.write(out, List.of(new NamedTensor("features", new long[] {rows.length, dim}, flat)),
                     Map.of("files", list, "network", which.name().toLowerCase(Locale.ROOT), "checkpoint", checkpoint.toString()));
         } else {
-            writeNpy(out, flat, rows.length, dim);
-            Files.write(out.resolveSibling(out.getFileName() + ".files.txt"), files, StandardCharsets.UTF_8);
+            int n = rows.length;
+            AtomicFiles.write(out, stream -> writeNpy(stream, flat, n, dim));
+            AtomicFiles.writeString(out.resolveSibling(out.getFileName() + ".files.txt"), String.join("\n", files) + "\n");
         }
         console.printf(Locale.ROOT, "%d x %d %s CLS features of %s written to %s%s%n", rows.length, dim, which.name().toLowerCase(Locale.ROOT),
                 images, out, name.endsWith(".npy") ? " (file names in " + out.getFileName() + ".files.txt)" : " (file names in its metadata 'files')");
@@ -123,17 +125,15 @@ final class EmbedCommand extends Ibot4jCommand {
     }
 
     /** NumPy's .npy format, version 1.0: magic, header dict padded to 64 bytes, little-endian float32 data. */
-    static void writeNpy(Path out, float[] data, int rows, int cols) throws IOException {
+    static void writeNpy(OutputStream o, float[] data, int rows, int cols) throws IOException {
         String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows + ", " + cols + "), }";
         int unpadded = 10 + dict.length() + 1;
         String header = dict + " ".repeat((64 - unpadded % 64) % 64) + "\n";
-        try (OutputStream o = Files.newOutputStream(out)) {
-            o.write(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
-            o.write(ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort((short) header.length()).array());
-            o.write(header.getBytes(StandardCharsets.US_ASCII));
-            ByteBuffer buf = ByteBuffer.allocate(data.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            buf.asFloatBuffer().put(data);
-            o.write(buf.array());
-        }
+        o.write(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
+        o.write(ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort((short) header.length()).array());
+        o.write(header.getBytes(StandardCharsets.US_ASCII));
+        ByteBuffer buf = ByteBuffer.allocate(data.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(data);
+        o.write(buf.array());
     }
 }

@@ -1,10 +1,8 @@
 package org.ibot4j.trainer.run;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
@@ -13,6 +11,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.ibot4j.api.Ibot4jException;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.io.AtomicFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,17 +50,7 @@ public final class CheckpointStore {
      * folder: a reader (or a restart after a crash) sees the old file or the whole new one, never part.
      */
     public static void saveAtomically(IbotModel model, Path target, String metadata) throws IOException {
-        Path folder = target.toAbsolutePath().getParent();
-        Files.createDirectories(folder);
-        Path tmp = folder.resolve(target.getFileName() + ".tmp");
-        model.save(tmp, metadata);
-        try (FileChannel file = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            file.force(true);
-        }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel dir = FileChannel.open(folder, StandardOpenOption.READ)) {
-            dir.force(true);  // make the rename itself durable
-        }
+        AtomicFiles.writeToPath(target, temporary -> model.save(temporary, metadata));
     }
 
     /** The newest checkpoint whose metadata reads back; damaged ones are skipped with a warning. */

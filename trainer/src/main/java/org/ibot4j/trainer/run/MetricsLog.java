@@ -1,6 +1,10 @@
 package org.ibot4j.trainer.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedWriter;
+import org.ibot4j.api.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +26,7 @@ public final class MetricsLog implements AutoCloseable {
             "teacher_momentum", "teacher_temp", "teacher_patch_temp", "grad_norm", "images_per_s", "data_wait_s", "step_s",
             "finite", "skipped_images"};
 
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter jsonl, csv;
 
     public MetricsLog(Path dir, long resumeFrom) throws IOException {
@@ -37,14 +42,15 @@ public final class MetricsLog implements AutoCloseable {
     /** Appends one iteration; values in {@link #COLUMNS} order. Flushed so a crash loses at most the current row. */
     public void append(Object... values) throws IOException {
         if (values.length != COLUMNS.length) throw new IllegalArgumentException(values.length + " values for " + COLUMNS.length + " columns");
-        StringBuilder json = new StringBuilder("{");
+        ObjectNode json = JSON.createObjectNode();
         StringBuilder row = new StringBuilder();
         for (int i = 0; i < values.length; i++) {
             String v = format(values[i]);
-            json.append(i == 0 ? "" : ",").append('"').append(COLUMNS[i]).append("\":").append(v);
+            // The CSV's rounded text, as a JSON number, boolean or null: both files hold the same values.
+            json.set(COLUMNS[i], v.equals("null") ? json.nullNode() : JSON.readTree(v));
             row.append(i == 0 ? "" : ",").append(v);
         }
-        jsonl.write(json.append("}\n").toString());
+        jsonl.write(JSON.writeValueAsString(json) + "\n");
         csv.write(row.append('\n').toString());
         jsonl.flush();
         csv.flush();
@@ -86,7 +92,7 @@ public final class MetricsLog implements AutoCloseable {
             Long it = iterationOf(line, hasHeader);
             if (it != null && it < iteration) kept.add(line);  // a torn last line (crash mid-write) is dropped too
         }
-        Pretrainer.writeAtomically(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
+        AtomicFiles.writeString(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
     }
 
     private static Long iterationOf(String line, boolean csvRow) {
@@ -94,8 +100,8 @@ public final class MetricsLog implements AutoCloseable {
             if (csvRow) {
                 return line.split(",", -1).length == COLUMNS.length ? Long.parseLong(line.substring(0, line.indexOf(','))) : null;
             }
-            if (!line.startsWith("{\"iteration\":") || !line.endsWith("}")) return null;
-            return Long.parseLong(line.substring("{\"iteration\":".length(), line.indexOf(',')));
+            JsonNode row = JSON.readTree(line);
+            return row != null && row.has("iteration") && row.size() == COLUMNS.length ? row.get("iteration").asLong() : null;
         } catch (RuntimeException e) {
             return null;
         }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.NativeLibrary;
 import org.ibot4j.trainer.run.CheckpointStore;
@@ -63,7 +64,7 @@ public final class Pretrainer {
         ImageSource train = Datasets.head(all, options.subset);
         PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train));
         Monitor monitor = Monitor.of(setup, all);
-        writeAtomically(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
+        AtomicFiles.writeString(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
 
         try (IbotModel model = resumeFrom.isPresent() ? IbotModel.open(resumeFrom.get(), setup.model().numThreads())
                 : IbotModel.create(setup.model())) {
@@ -247,12 +248,6 @@ public final class Pretrainer {
         versions.put("java", Runtime.version().toString());
         m.put("written", Instant.now().toString());
         return m.toString();
-    }
-
-    static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static String fmt(double v) {

@@ -79,7 +79,7 @@ class TrainingLoopTest {
         }
         assertThat(store.checkpoints()).extracting(CheckpointStore::iterationOf).containsExactly(20L, 30L);
         // The process died while writing iteration 40 (only the temporary file exists) ...
-        Files.write(dir.resolve("ckpt-00000040.ibot4j.tmp"), new byte[1000]);
+        Files.write(dir.resolve(".ckpt-00000040.ibot4j.4242-0a1b2c3d.tmp"), new byte[1000]);
         // ... and, worse, the storage lost the tail of the newest complete one.
         Path newest = dir.resolve("ckpt-00000030.ibot4j");
         byte[] bytes = Files.readAllBytes(newest);
