@@ -1,6 +1,6 @@
 """Counts the matmul FLOPs of the reference's official-style training step with PyTorch's
 FlopCounterMode (forward, backward; mm/addmm/bmm/conv/attention), for the golden check of ibot4j's
-FLOP model (trainer StepFlops). Writes JSON: one entry per config.
+FLOP model (benchmarks StepFlops, fixture benchmarks/src/test/resources/flops.json). Writes JSON: one entry per config.
 
     python tools/reference/count_flops.py OUT.json
 """

@@ -1,5 +1,6 @@
 package org.ibot4j.examples;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,6 +18,7 @@ import org.ibot4j.api.Network;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.api.StepResult;
 import org.ibot4j.api.TrainBatch;
+import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.trainer.data.IdxDataset;
 
 /**
@@ -61,7 +63,9 @@ public final class QuickStart {
                 System.out.printf(Locale.ROOT, "step %d: %s%n", step + 1, r);
                 if (!r.finite()) fail("step " + (step + 1) + " gave a non-finite loss");
             }
-            model.save(checkpoint, "{\"example\":\"QuickStart\",\"steps\":" + STEPS + "}");
+            String metadata = new ObjectMapper().createObjectNode().put("example", "QuickStart").put("steps", STEPS).toString();
+            // temporary file, fsync, rename, folder fsync: a crash leaves the old checkpoint or the new one
+            AtomicFiles.writeToPath(checkpoint, temporary -> model.save(temporary, metadata));
             System.out.println("saved " + checkpoint + " (" + Files.size(checkpoint) + " bytes)");
 
             try (IbotModel reopened = IbotModel.open(checkpoint, 2)) {

@@ -61,6 +61,7 @@ public record Arch(String name, int embedDim, int depth, int numHeads) {
         return name;
     }
 
+    /** The official name. */
     @Override
     public String toString() {
         return name;

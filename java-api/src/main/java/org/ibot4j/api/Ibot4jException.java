@@ -33,17 +33,33 @@ public class Ibot4jException extends RuntimeException {
     private final Category category;
     private final String nativeMessage;
 
+    /**
+     * A failed native call.
+     *
+     * @param category what kind of failure the native status reported
+     * @param operation the call that failed, e.g. {@code train_step}
+     * @param nativeMessage the message the native side wrote
+     */
     public Ibot4jException(Category category, String operation, String nativeMessage) {
         super(operation + " failed (" + category + "): " + nativeMessage);
         this.category = category;
         this.nativeMessage = nativeMessage;
     }
 
+    /**
+     * What kind of failure this was.
+     *
+     * @return the category of the native status
+     */
     public Category category() {
         return category;
     }
 
-    /** The message exactly as the native side wrote it. */
+    /**
+     * The message exactly as the native side wrote it.
+     *
+     * @return LibTorch's or ibot4j's text
+     */
     public String nativeMessage() {
         return nativeMessage;
     }

@@ -72,6 +72,11 @@ public final class IbotModel implements AutoCloseable {
         }
     }
 
+    /**
+     * The configuration this model was created with.
+     *
+     * @return the configuration
+     */
     public IbotConfig config() {
         return config;
     }
@@ -199,6 +204,13 @@ public final class IbotModel implements AutoCloseable {
         return List.of(joined.split("\n"));
     }
 
+    /**
+     * The shape of a named tensor.
+     *
+     * @param name as listed by {@link #tensorNames()}, or {@code grad.student.*}
+     * @return its sizes
+     * @throws Ibot4jException for an unknown name
+     */
     public long[] tensorShape(String name) {
         ensureUsable();
         try (Arena scratch = Arena.ofConfined()) {
@@ -317,10 +329,16 @@ public final class IbotModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return true once closed
+     */
     public boolean isClosed() {
         return closed.get();
     }
 
+    /** Frees the native model; later calls on this object throw {@link IllegalStateException}. */
     @Override
     public void close() {
         if (closed.get()) return;

@@ -6,11 +6,22 @@ import java.util.List;
 public class InvalidConfigException extends IllegalArgumentException {
     private final List<String> problems;
 
+    /**
+     * A configuration with problems.
+     *
+     * @param what what was being configured, e.g. {@code ibot4j config}
+     * @param problems one sentence per problem
+     */
     public InvalidConfigException(String what, List<String> problems) {
         super("invalid " + what + ":\n  - " + String.join("\n  - ", problems));
         this.problems = List.copyOf(problems);
     }
 
+    /**
+     * Every problem found.
+     *
+     * @return one sentence per problem
+     */
     public List<String> problems() {
         return problems;
     }

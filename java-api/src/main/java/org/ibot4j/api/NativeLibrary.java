@@ -288,6 +288,18 @@ public final class NativeLibrary {
         return findLibTorch(lookup, trace, true);
     }
 
+    /** A rule the user set explicitly: its folder is used, or it is an error (never skipped silently). */
+    private static LibTorchChoice explicitRule(Trace trace, String rule, String described, Path lib,
+            java.util.function.Function<String, String> fix) {
+        String missing = missing(lib);
+        if (missing == null) {
+            trace.add("LibTorch: " + described + ": looked at " + lib + ": found, used");
+            return new LibTorchChoice(lib, rule, null);
+        }
+        trace.add("LibTorch: " + described + ": looked at " + lib + ": not found (" + missing + " missing)");
+        return new LibTorchChoice(null, rule, fix.apply(missing));
+    }
+
     /**
      * The rules in order. {@code consultCaches} is false for a library given by path or built by
      * ci/build-native: its RUNPATH names the LibTorch it was built against, so only an explicit
@@ -297,14 +309,9 @@ public final class NativeLibrary {
         String libtorch = lookup.var("LIBTORCH");
         if (libtorch != null) {
             Path lib = Path.of(libtorch).resolve("lib");
-            String missing = missing(lib);
-            if (missing == null) {
-                trace.add("LibTorch: LIBTORCH=" + libtorch + ": looked at " + lib + ": found, used");
-                return new LibTorchChoice(lib, "LIBTORCH", null);
-            }
-            trace.add("LibTorch: LIBTORCH=" + libtorch + ": looked at " + lib + ": not found (" + missing + " missing)");
-            return new LibTorchChoice(null, "LIBTORCH", "LIBTORCH=" + libtorch + " does not look like LibTorch (" + lib
-                    + " lacks " + missing + "); point LIBTORCH at the unpacked LibTorch folder (official zip layout, with lib/) or unset it.");
+            return explicitRule(trace, "LIBTORCH", "LIBTORCH=" + libtorch, lib, missing -> "LIBTORCH=" + libtorch
+                    + " does not look like LibTorch (" + lib + " lacks " + missing
+                    + "); point LIBTORCH at the unpacked LibTorch folder (official zip layout, with lib/) or unset it.");
         }
         trace.add("LibTorch: LIBTORCH: not set");
         if ("1".equals(lookup.var("LIBTORCH_USE_PYTORCH"))) {
@@ -318,14 +325,9 @@ public final class NativeLibrary {
                         + " -c \"import torch\"' failed (" + e.getMessage() + "); install torch for that Python, set PYTHON to one that has it, or unset LIBTORCH_USE_PYTORCH.");
             }
             Path lib = Path.of(torchDir).resolve("lib");
-            String missing = missing(lib);
-            if (missing == null) {
-                trace.add("LibTorch: LIBTORCH_USE_PYTORCH=1 (" + python + "): looked at " + lib + ": found, used");
-                return new LibTorchChoice(lib, "LIBTORCH_USE_PYTORCH", null);
-            }
-            trace.add("LibTorch: LIBTORCH_USE_PYTORCH=1 (" + python + "): looked at " + lib + ": not found (" + missing + " missing)");
-            return new LibTorchChoice(null, "LIBTORCH_USE_PYTORCH", "LIBTORCH_USE_PYTORCH=1 but the torch package of " + python
-                    + " has no " + lib.resolve(missing) + "; reinstall torch or unset LIBTORCH_USE_PYTORCH.");
+            return explicitRule(trace, "LIBTORCH_USE_PYTORCH", "LIBTORCH_USE_PYTORCH=1 (" + python + ")", lib,
+                    missing -> "LIBTORCH_USE_PYTORCH=1 but the torch package of " + python + " has no " + lib.resolve(missing)
+                            + "; reinstall torch or unset LIBTORCH_USE_PYTORCH.");
         }
         trace.add("LibTorch: LIBTORCH_USE_PYTORCH: not set");
         if (!consultCaches) {

@@ -23,11 +23,16 @@ import org.junit.jupiter.api.Test;
 class ConfigFieldsTest {
     /** A configuration whose every field differs from the builder's default. */
     static IbotConfig everyFieldChanged() {
-        return IbotConfig.builder().imgSize(48).patchSize(8).inChans(1).embedDim(96).depth(3).numHeads(6).mlpRatio(2.5)
+        return IbotConfig.builder().imgSize(48).patchSize(8).inChans(1).embedDim(96).depth(3).numHeads(4).mlpRatio(2.5)
                 .qkvBias(false).dropPathRate(0.25).outDim(300).patchOutDim(300).hiddenDim(128).bottleneckDim(32)
                 .sharedHead(true).sharedHeadTeacher(true).normLastLayer(false).studentTemp(0.2).centerMomentum(0.8)
                 .centerMomentum2(0.7).lambda1(0.5).lambda2(1.5).beta1(0.8).beta2(0.99).eps(1e-6).seed(1L << 40)
                 .numThreads(2).device(Device.CUDA).bf16Autocast(true).build();
+    }
+
+    /** The two head flags cannot both leave their defaults (false, true) at once: the other one here. */
+    static IbotConfig teacherHeadUnshared() {
+        return IbotConfig.builder().sharedHead(false).sharedHeadTeacher(false).patchOutDim(4096).build();
     }
 
     @Test
@@ -53,8 +58,10 @@ class ConfigFieldsTest {
     void everyFieldSurvivesTheBuilderAndJson() {
         IbotConfig changed = everyFieldChanged();
         IbotConfig defaults = IbotConfig.builder().build();
+        IbotConfig other = teacherHeadUnshared();
         List<String> unchanged = Arrays.stream(IbotConfig.class.getRecordComponents())
-                .filter(c -> value(c, changed).equals(value(c, defaults))).map(RecordComponent::getName).toList();
+                .filter(c -> value(c, changed).equals(value(c, defaults)) && value(c, other).equals(value(c, defaults)))
+                .map(RecordComponent::getName).toList();
         assertThat(unchanged).as("fields the test's config leaves at their default (extend everyFieldChanged)").isEmpty();
 
         assertThat(changed.toBuilder().build()).isEqualTo(changed);
@@ -62,6 +69,7 @@ class ConfigFieldsTest {
         assertThat(json.properties().stream().map(java.util.Map.Entry::getKey).collect(Collectors.toList()))
                 .containsExactlyElementsOf(ConfigStruct.structMembers());
         assertThat(IbotConfig.fromJson(json)).isEqualTo(changed);
+        assertThat(IbotConfig.fromJson(other.toJson())).isEqualTo(other);
         assertThat(json.get("device").asText()).isEqualTo("cuda");
     }
 

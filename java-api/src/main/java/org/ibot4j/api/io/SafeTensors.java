@@ -22,8 +22,19 @@ import java.util.Map;
  * Closing releases the mapping.
  */
 public final class SafeTensors implements AutoCloseable {
-    /** dtype as written in the header (F32, U8, ...), shape, and the tensor's bytes. */
+    /**
+     * One tensor of the file.
+     *
+     * @param dtype as written in the header (F32, U8, ...)
+     * @param shape its sizes
+     * @param data its bytes, a read-only view of the mapped file
+     */
     public record Entry(String dtype, long[] shape, MemorySegment data) {
+        /**
+         * Number of elements.
+         *
+         * @return the product of the shape
+         */
         public long numel() {
             long n = 1;
             for (long s : shape) n *= s;
@@ -42,6 +53,13 @@ public final class SafeTensors implements AutoCloseable {
         this.metadata = metadata;
     }
 
+    /**
+     * Maps a file and parses its header.
+     *
+     * @param file a .safetensors file
+     * @return the open file; close it to unmap
+     * @throws IOException when the file is unreadable or not safetensors
+     */
     public static SafeTensors open(Path file) throws IOException {
         Arena arena = Arena.ofConfined();
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -78,21 +96,43 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
+    /**
+     * The header's {@code __metadata__} entries.
+     *
+     * @return key to value (empty when the file has none)
+     */
     public Map<String, String> metadata() {
         return metadata;
     }
 
+    /**
+     * Every tensor by name.
+     *
+     * @return name to entry, in header order
+     */
     public Map<String, Entry> entries() {
         return entries;
     }
 
+    /**
+     * One tensor.
+     *
+     * @param name its name in the header
+     * @return the entry
+     * @throws IllegalArgumentException when there is none of that name
+     */
     public Entry entry(String name) {
         Entry e = entries.get(name);
         if (e == null) throw new IllegalArgumentException("no tensor '" + name + "' in this safetensors file");
         return e;
     }
 
-    /** A float32 tensor copied to a Java array. */
+    /**
+     * A float32 tensor copied to a Java array.
+     *
+     * @param name its name in the header
+     * @return its values, row-major
+     */
     public float[] floats(String name) {
         Entry e = entry(name);
         if (!e.dtype().equals("F32")) throw new IllegalArgumentException(name + " is " + e.dtype() + ", not F32");
@@ -101,6 +141,7 @@ public final class SafeTensors implements AutoCloseable {
         return out;
     }
 
+    /** Unmaps the file; entries' data is unusable afterwards. */
     @Override
     public void close() {
         arena.close();

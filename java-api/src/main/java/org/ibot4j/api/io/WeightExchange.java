@@ -22,9 +22,20 @@ import org.ibot4j.api.Network;
  * every key it could not place.
  */
 public final class WeightExchange {
+    /** The file formats of an export. */
     public enum Format {
-        PTH, SAFETENSORS;
+        /** PyTorch's zip format, loadable with {@code torch.load(path, weights_only=True)}. */
+        PTH,
+        /** Hugging Face safetensors. */
+        SAFETENSORS;
 
+        /**
+         * Parses a format name.
+         *
+         * @param name pth (or pt) or safetensors, any case
+         * @return the format
+         * @throws IllegalArgumentException for another name
+         */
         public static Format of(String name) {
             return switch (name.toLowerCase(Locale.ROOT)) {
                 case "pth", "pt" -> PTH;

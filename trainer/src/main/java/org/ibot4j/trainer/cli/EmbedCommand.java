@@ -22,10 +22,10 @@ import org.ibot4j.api.io.NamedTensor;
 import org.ibot4j.api.io.SafeTensorsWriter;
 import org.ibot4j.trainer.data.Datasets;
 import org.ibot4j.trainer.data.ImageSource;
-import org.ibot4j.trainer.run.CheckpointStore;
 import org.ibot4j.trainer.run.EvalViews;
 import org.ibot4j.trainer.run.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,8 +44,8 @@ final class EmbedCommand extends Ibot4jCommand {
     private static final Logger LOG = LoggerFactory.getLogger(EmbedCommand.class);
     private static final int CHUNK = 64;
 
-    @Option(names = "--checkpoint", required = true, paramLabel = "FILE|RUN", description = "a checkpoint, or a run folder (its newest checkpoint)")
-    Path checkpoint;
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @Option(names = "--images", required = true, paramLabel = "DIR", description = "folder (or list file, IDX folder) of images")
     String images;
@@ -53,15 +53,10 @@ final class EmbedCommand extends Ibot4jCommand {
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "FILE.safetensors or FILE.npy")
     Path output;
 
-    @Option(names = "--which", description = "network: ${COMPLETION-CANDIDATES}")
-    Network which = Network.TEACHER;
-
-    @Option(names = "--threads", description = "LibTorch threads (0: the cores)")
-    int threads = 0;
 
     @Override
     public Integer call() throws IOException {
-        return run(CheckpointStore.resolve(checkpoint), images, which, output, Threads.or(threads), out);
+        return run(checkpoint.file(), images, checkpoint.which, output, checkpoint.threads(), out);
     }
 
     static int run(Path checkpoint, String images, Network which, Path out, int threads, PrintStream console) throws IOException {

@@ -8,10 +8,10 @@ import org.ibot4j.trainer.data.Datasets;
 import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.eval.KnnClassifier;
 import org.ibot4j.trainer.eval.KnnEvaluation;
-import org.ibot4j.trainer.run.CheckpointStore;
 import org.ibot4j.trainer.run.EvalViews;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ibot4j eval-knn}: weighted k-NN (k = 20, T = 0.07) of a checkpoint's frozen CLS features on a labelled dataset. */
@@ -20,8 +20,8 @@ import picocli.CommandLine.Option;
                 "memory = the train split, queries = the test split (IDX t10k, CIFAR test_batch, or val/), or two labelled",
                 "folders. Prints top-1 and top-5; --pixels adds the raw-pixel baseline."})
 final class EvalKnnCommand extends Ibot4jCommand {
-    @Option(names = "--checkpoint", required = true, paramLabel = "FILE|RUN", description = "a checkpoint, or a run folder (its newest checkpoint)")
-    Path checkpoint;
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     DataChoice data;
@@ -42,9 +42,6 @@ final class EvalKnnCommand extends Ibot4jCommand {
         String val;
     }
 
-    @Option(names = "--which", description = "network: ${COMPLETION-CANDIDATES}")
-    Network which = Network.TEACHER;
-
     @Option(names = "--limit_train", description = "use the first N memory images (0: all)")
     int limitTrain = 0;
 
@@ -53,9 +50,6 @@ final class EvalKnnCommand extends Ibot4jCommand {
 
     @Option(names = "--pixels", description = "also report the raw-pixel baseline")
     boolean pixels;
-
-    @Option(names = "--threads", description = "LibTorch threads (0: the cores)")
-    int threads = 0;
 
     @Override
     public Integer call() throws Exception {
@@ -66,8 +60,9 @@ final class EvalKnnCommand extends Ibot4jCommand {
         out.printf(Locale.ROOT, "k-NN (k=%d, T=%.2f) with %d memory and %d query images%n", KnnEvaluation.K, KnnEvaluation.TEMPERATURE,
                 train.size(), test.size());
         if (pixels) print("raw pixels", KnnEvaluation.pixels(train, test));
-        Path file = CheckpointStore.resolve(checkpoint);
-        try (IbotModel model = IbotModel.open(file, Threads.or(threads))) {
+        Path file = checkpoint.file();
+        Network which = checkpoint.which;
+        try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {
             EvalViews eval = EvalViews.of(file, model.config());
             print(which.name().toLowerCase(Locale.ROOT) + " of " + file.getFileName(),
                     KnnEvaluation.network(model, which, train, test, eval.views(), eval.size()));

@@ -5,8 +5,8 @@ import java.util.Locale;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.io.WeightExchange;
-import org.ibot4j.trainer.run.CheckpointStore;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ibot4j export}: one backbone as a PyTorch state_dict with timm's key names. */
@@ -15,11 +15,8 @@ import picocli.CommandLine.Option;
                 "torch.load(path, weights_only=True); either format loads into timm's VisionTransformer with strict=True",
                 "(the student's mask token is not part of it). The same weights always give the same bytes."})
 final class ExportCommand extends Ibot4jCommand {
-    @Option(names = "--checkpoint", required = true, paramLabel = "FILE|RUN", description = "a checkpoint, or a run folder (its newest checkpoint)")
-    Path checkpoint;
-
-    @Option(names = "--which", description = "network: ${COMPLETION-CANDIDATES}")
-    Network which = Network.TEACHER;
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @Option(names = "--format", description = "pth or safetensors")
     String format = "pth";
@@ -29,9 +26,10 @@ final class ExportCommand extends Ibot4jCommand {
 
     @Override
     public Integer call() throws Exception {
-        Path file = CheckpointStore.resolve(checkpoint);
+        Path file = checkpoint.file();
+        Network which = checkpoint.which;
         WeightExchange.Format chosen = WeightExchange.Format.of(format);
-        try (IbotModel model = IbotModel.open(file, 0)) {
+        try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {
             WeightExchange.export(model, which, chosen, output);
         }
         out.println("wrote the " + which.name().toLowerCase(Locale.ROOT) + " backbone of " + file + " to " + output + " (timm ViT key names)");

@@ -102,7 +102,7 @@ public final class MetricsLog implements AutoCloseable {
             }
             JsonNode row = JSON.readTree(line);
             return row != null && row.has("iteration") && row.size() == COLUMNS.length ? row.get("iteration").asLong() : null;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | IOException e) {  // a torn or foreign line
             return null;
         }
     }

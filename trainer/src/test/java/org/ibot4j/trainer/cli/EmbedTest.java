@@ -3,7 +3,6 @@ package org.ibot4j.trainer.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,10 +11,10 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import javax.imageio.ImageIO;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.io.SafeTensors;
+import org.ibot4j.trainer.data.FashionPngs;
 import org.ibot4j.trainer.data.IdxDataset;
 import org.ibot4j.trainer.data.IdxDatasetTest;
 import org.ibot4j.trainer.data.IdxSource;
@@ -31,13 +30,8 @@ class EmbedTest {
     void featuresOfAFolderWithTheirFileNamesSkippingABrokenImage(@TempDir Path dir) throws IOException {
         Path checkpoint = Pretrainer.run(PretrainerTest.tiny(dir.resolve("run"), java.util.Map.of("max_steps", 2)),
                 new PrintStream(new ByteArrayOutputStream())).checkpoint();
-        Path images = Files.createDirectories(dir.resolve("images"));
+        Path images = FashionPngs.write(dir.resolve("images"), 5);
         IdxDataset fashion = IdxDataset.read(IdxDatasetTest.FASHION, "t10k").head(5);
-        for (int i = 0; i < 5; i++) {
-            BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
-            img.getRaster().setDataElements(0, 0, 28, 28, fashion.images()[i]);
-            ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
-        }
         Files.write(images.resolve("img2b.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});  // damaged
 
         Path safetensors = dir.resolve("out/features.safetensors"), npy = dir.resolve("out/features.npy");

@@ -2,7 +2,6 @@ package org.ibot4j.trainer.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,9 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import javax.imageio.ImageIO;
 import org.ibot4j.api.io.SafeTensors;
-import org.ibot4j.trainer.data.IdxDataset;
+import org.ibot4j.trainer.data.FashionPngs;
 import org.ibot4j.trainer.data.IdxDatasetTest;
 import org.ibot4j.trainer.run.Pretrainer;
 import org.ibot4j.trainer.run.PretrainerTest;
@@ -35,13 +33,7 @@ class LauncherIT {
     @BeforeAll
     static void aUsersFolder() throws IOException {
         Pretrainer.run(PretrainerTest.tiny(home.resolve("runs/demo"), Map.of("max_steps", 2)), PretrainerTest.QUIET);
-        Path images = Files.createDirectories(home.resolve("myimgs"));
-        IdxDataset fashion = IdxDataset.read(IdxDatasetTest.FASHION, "t10k").head(3);
-        for (int i = 0; i < 3; i++) {
-            BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
-            img.getRaster().setDataElements(0, 0, 28, 28, fashion.images()[i]);
-            ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
-        }
+        FashionPngs.write(home.resolve("myimgs"), 3);
     }
 
     record Run(int code, String output) {}
