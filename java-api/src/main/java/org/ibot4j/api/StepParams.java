@@ -4,6 +4,14 @@ package org.ibot4j.api;
  * The scalars one training step uses, chosen by the caller's schedules: learning rate, weight decay
  * (on the regularised group only), teacher EMA momentum, teacher temperatures, whether the last layer
  * is frozen this step, and the per-parameter gradient clip (0 disables).
+ *
+ * @param lr learning rate, finite and >= 0
+ * @param weightDecay AdamW weight decay of the regularised group (weights with 2 or more dimensions), >= 0
+ * @param teacherMomentum EMA momentum m in [0, 1]: teacher = m * teacher + (1 - m) * student
+ * @param teacherTemp teacher [CLS] softmax temperature, > 0
+ * @param teacherPatchTemp teacher patch softmax temperature, > 0
+ * @param freezeLastLayer whether the heads' last layers skip this step's update
+ * @param clipGrad per-parameter gradient norm clip, 0 disables
  */
 public record StepParams(
         double lr,

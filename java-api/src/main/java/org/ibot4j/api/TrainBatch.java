@@ -11,6 +11,11 @@ import java.lang.foreign.ValueLayout;
  * @param globalCrops float32 {@code [batchSize * nGlobal, C, globalSize, globalSize]}
  * @param localCrops  float32 {@code [batchSize * nLocal, C, localSize, localSize]}; {@link MemorySegment#NULL} when nLocal is 0
  * @param masks       uint8 {@code [batchSize * nGlobal, globalSize / p, globalSize / p]}, non-zero = masked
+ * @param batchSize   images per step (B)
+ * @param nGlobal     global crops per image (G, 2 in iBOT)
+ * @param nLocal      local crops per image (L, may be 0)
+ * @param globalSize  side of a global crop in pixels, a multiple of the patch size
+ * @param localSize   side of a local crop in pixels, a multiple of the patch size
  */
 public record TrainBatch(
         MemorySegment globalCrops,

@@ -17,10 +17,20 @@ import java.util.zip.ZipFile;
  * returned as {@link OtherTensor} and otherwise ignored.
  */
 public final class PthReader {
-    /** A float tensor read from a checkpoint. */
+    /**
+     * A float tensor read from a checkpoint.
+     *
+     * @param shape its sizes
+     * @param data its values as float32, row-major
+     */
     public record FloatTensor(long[] shape, float[] data) {}
 
-    /** A tensor of a dtype ibot4j does not use (integers, bools). */
+    /**
+     * A tensor of a dtype ibot4j does not use (integers, bools).
+     *
+     * @param storageType PyTorch's storage class name, e.g. LongStorage
+     * @param shape its sizes
+     */
     public record OtherTensor(String storageType, long[] shape) {}
 
     private record Storage(String type, String key, long numel) {}

@@ -45,7 +45,14 @@ public final class WeightExchange {
         }
     }
 
-    /** What an import did: tensors written, model tensors the file lacked, file tensors with no place. */
+    /**
+     * What an import did.
+     *
+     * @param loaded model tensors written from the file
+     * @param missing model tensors the file lacked (kept at initialisation)
+     * @param unknown file tensors with no place in the model
+     * @param aliases file tensors skipped as aliases of a shared head
+     */
     public record ImportReport(List<String> loaded, List<String> missing, List<String> unknown, List<String> aliases) {}
 
     private WeightExchange() {}
