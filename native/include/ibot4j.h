@@ -27,6 +27,7 @@ extern "C" {
 #define IBOT4J_ERR_INTERNAL 3         /* a failure inside LibTorch or ibot4j that the arguments do not explain */
 #define IBOT4J_ERR_IO 4               /* a file could not be opened, read or written */
 #define IBOT4J_ERR_DEVICE 5           /* the accelerator (CUDA) reported an error */
+#define IBOT4J_ERR_DISTRIBUTED 6      /* the process group failed: a rank was lost, timed out or disagreed */
 
 /* Which network of a model (int32). */
 #define IBOT4J_STUDENT 0
@@ -37,6 +38,16 @@ extern "C" {
 #define IBOT4J_DEVICE_CUDA 1
 
 typedef struct ibot4j_model ibot4j_model;
+typedef struct ibot4j_group ibot4j_group;
+
+/* Collective backends (int32). */
+#define IBOT4J_BACKEND_GLOO 0
+#define IBOT4J_BACKEND_NCCL 1
+
+/* Reductions (int32). */
+#define IBOT4J_REDUCE_SUM 0
+#define IBOT4J_REDUCE_MIN 1
+#define IBOT4J_REDUCE_MAX 2
 
 typedef struct ibot4j_build_info {
     int32_t abi_version;          /* IBOT4J_ABI_VERSION the library was built with */
@@ -47,7 +58,7 @@ typedef struct ibot4j_build_info {
     int32_t num_threads;          /* current intra-op threads */
 } ibot4j_build_info;
 
-#define IBOT4J_ABI_VERSION 2
+#define IBOT4J_ABI_VERSION 3
 
 /*
  * The model configuration, one row per field: X(type, name, role). This list is the single
@@ -91,6 +102,18 @@ typedef struct ibot4j_config {
     IBOT4J_CONFIG_FIELDS(IBOT4J_CONFIG_MEMBER)
 } ibot4j_config;
 #undef IBOT4J_CONFIG_MEMBER
+
+/* One process of a data-parallel group, as torchrun describes it (RANK, WORLD_SIZE, LOCAL_RANK,
+ * MASTER_ADDR, MASTER_PORT). Rank 0 hosts the rendezvous store at master_addr:master_port. */
+typedef struct ibot4j_dist_config {
+    int32_t rank;
+    int32_t world_size;
+    int32_t local_rank;
+    const char* master_addr;      /* UTF-8 host name or address */
+    int32_t master_port;
+    int32_t backend;              /* IBOT4J_BACKEND_*: Gloo on CPU, NCCL on CUDA */
+    double timeout_s;             /* a collective or the rendezvous waiting longer fails */
+} ibot4j_dist_config;
 
 typedef struct ibot4j_batch {
     const float* global_crops;    /* [batch_size * n_global, in_chans, global_size, global_size] */
@@ -171,6 +194,24 @@ int32_t ibot4j_loss(ibot4j_model* model, const float* student_cls, const float* 
                     int32_t n_global, int32_t n_local, int64_t num_patches, double teacher_temp,
                     double teacher_patch_temp, int32_t update_center, ibot4j_step_result* out, char* err,
                     size_t err_len);
+
+/* Joins the process group described by config (c10d: TCPStore rendezvous and ProcessGroupGloo or
+ * ProcessGroupNCCL), then checks it: the backend's rank and size, and an all-reduce of a known
+ * tensor. A rank that does not answer within timeout_s fails the call. */
+int32_t ibot4j_group_create(const ibot4j_dist_config* config, ibot4j_group** out, char* err, size_t err_len);
+
+/* Leaves the group and frees it; NULL is allowed. */
+int32_t ibot4j_group_free(ibot4j_group* group, char* err, size_t err_len);
+
+/* values (n doubles) reduced over every rank with op (IBOT4J_REDUCE_*), in place; every rank must call it. */
+int32_t ibot4j_group_all_reduce(ibot4j_group* group, double* values, int64_t n, int32_t op, char* err,
+                                size_t err_len);
+
+/* The model trains data-parallel in the group from now on: rank 0's weights and centres are broadcast,
+ * each step averages the gradients (one flat buffer, one all-reduce, before clipping), the centre
+ * updates and the reported losses over the ranks, and drop-path draws from (seed, rank, step). Every
+ * rank must call it, with models of the same configuration. The group must outlive the model. */
+int32_t ibot4j_model_join(ibot4j_model* model, ibot4j_group* group, char* err, size_t err_len);
 
 /* Named state: "student.<param>", "teacher.<param>", "loss.center", "loss.center2".
  * Names are written '\n'-separated into buf; *needed receives the size required including the NUL.

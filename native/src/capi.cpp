@@ -10,12 +10,17 @@
 
 #include "api.h"
 #include "common.h"
+#include "dist.h"
 #include "model.h"
 #include "trace.h"
 
 struct ibot4j_model {
   explicit ibot4j_model(const ibot4j_config& config) : model(config) {}
   ibot4j::Model model;
+};
+
+struct ibot4j_group {
+  std::shared_ptr<ibot4j::Communicator> comm;
 };
 
 namespace {
@@ -43,6 +48,10 @@ int32_t guarded(char* err, size_t err_len, Fn&& fn) noexcept {
     return IBOT4J_OK;
   } catch (const c10::OutOfMemoryError& e) {
     return report(err, err_len, IBOT4J_ERR_OUT_OF_MEMORY, e.what_without_backtrace());
+  } catch (const c10::DistError& e) {
+    return report(err, err_len, IBOT4J_ERR_DISTRIBUTED, e.what_without_backtrace());
+  } catch (const ibot4j::DistFailure& e) {
+    return report(err, err_len, IBOT4J_ERR_DISTRIBUTED, e.what());
   } catch (const c10::AcceleratorError& e) {
     return report(err, err_len, IBOT4J_ERR_DEVICE, e.what_without_backtrace());
   } catch (const c10::IndexError& e) {
@@ -247,6 +256,38 @@ int32_t ibot4j_loss(ibot4j_model* model, const float* student_cls, const float* 
     result = ibot4j_step_result{};
     fill_result(result, m.loss(a, update_center != 0));
   });
+}
+
+int32_t ibot4j_group_create(const ibot4j_dist_config* config, ibot4j_group** out, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& result = deref(out, "out");
+    result = nullptr;
+    auto group = std::make_unique<ibot4j_group>();
+    group->comm = ibot4j::create_group(deref(config, "config"));
+    result = group.release();
+  });
+}
+
+int32_t ibot4j_group_free(ibot4j_group* group, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] { delete group; });
+}
+
+int32_t ibot4j_group_all_reduce(ibot4j_group* group, double* values, int64_t n, int32_t op, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& comm = *deref(group, "group").comm;
+    require(op == IBOT4J_REDUCE_SUM || op == IBOT4J_REDUCE_MIN || op == IBOT4J_REDUCE_MAX, "op must be IBOT4J_REDUCE_*, got ", op);
+    auto host = wrap(values, {n}, torch::kFloat64, "values");
+    auto data = host.clone();
+    comm.all_reduce(data, op == IBOT4J_REDUCE_SUM ? ibot4j::Communicator::Op::Sum
+                          : op == IBOT4J_REDUCE_MIN ? ibot4j::Communicator::Op::Min
+                                                    : ibot4j::Communicator::Op::Max,
+                    "an all-reduce of run values");
+    host.copy_(data);
+  });
+}
+
+int32_t ibot4j_model_join(ibot4j_model* model, ibot4j_group* group, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] { model_of(model).join(deref(group, "group").comm); });
 }
 
 int32_t ibot4j_tensor_names(ibot4j_model* model, char* buf, size_t buf_len, size_t* needed, char* err,

@@ -49,6 +49,12 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
   return {cls + patch, cls, patch};
 }
 
+void IbotLoss::update_centers_from_sums(const torch::Tensor& cls_sum, const torch::Tensor& patch_sum, double count) {
+  torch::NoGradGuard no_grad;
+  center.mul_(center_momentum).add_(cls_sum.to(center.scalar_type()) * ((1.0 - center_momentum) / count));
+  center2.mul_(center_momentum2).add_(patch_sum.to(center2.scalar_type()) * ((1.0 - center_momentum2) / count));
+}
+
 void IbotLoss::update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch) {
   // In place: the tensors stay the ones exposed by name.
   torch::NoGradGuard no_grad;

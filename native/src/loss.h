@@ -33,6 +33,8 @@ class IbotLoss {
   LossValues compute(const LossInputs& in) const;
   // center <- m*center + (1-m)*batch mean of the raw teacher logits (all patch tokens for center2).
   void update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch);
+  // The same from sums over a whole group's batch: cls_sum [1, K], patch_sum [1, 1, K'] of `count` crops.
+  void update_centers_from_sums(const torch::Tensor& cls_sum, const torch::Tensor& patch_sum, double count);
 
   double student_temp, center_momentum, center_momentum2, lambda1, lambda2;
   torch::Tensor center;   // [1, K]

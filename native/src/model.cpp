@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -33,6 +34,15 @@ class AutocastScope {
  private:
   bool enabled_;
 };
+
+uint64_t mix_seed(uint64_t seed, int64_t rank, int64_t step) {
+  uint64_t h = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(rank) * 0xC2B2AE3D27D4EB4FULL +
+               static_cast<uint64_t>(step) * 0x165667B19E3779F9ULL;
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDULL;
+  h ^= h >> 33;
+  return h;
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -186,6 +196,9 @@ int64_t check_step(const Config& c, const Batch& batch, const StepParams& params
 StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   const int64_t n_patches = check_step(config_, batch, params);
   const int64_t b = batch.batch_size, g = batch.n_global, l = batch.n_local;
+  // In a group each rank draws its own drop-path masks from (seed, rank, step): a resumed rank draws
+  // what it would have drawn, whatever generator state the checkpoint (rank 0's) holds.
+  if (comm_) gen_.set_current_seed(mix_seed(static_cast<uint64_t>(config_.seed), comm_->rank(), step_));
   const bool autocast = config_.bf16_autocast != 0;
   const auto device = device_;
   auto global = batch.global_crops.to(device);
@@ -230,16 +243,25 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   }
 
   StepResult result;
-  auto values = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach()}).to(torch::kCPU, torch::kFloat64);
+  torch::Tensor reduced;  // in a group: the losses' and centres' sums over the ranks
+  torch::Tensor values;
+  if (comm_) {
+    reduced = reduce_step_values(loss, teacher_cls, teacher_patch);
+    values = reduced.narrow(0, 0, 3).to(torch::kCPU) / static_cast<double>(comm_->size());
+  } else {
+    values = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach()}).to(torch::kCPU, torch::kFloat64);
+  }
   result.loss = values[0].item<double>();
   result.cls_loss = values[1].item<double>();
   result.patch_loss = values[2].item<double>();
+  // In a group the sum is non-finite when any rank's loss is: every rank skips the same steps.
   result.finite = std::isfinite(result.loss);
   result.step = step_;
   if (!result.finite) return result;  // nothing is updated: weights, optimiser, centres, step
 
   optimizer_->zero_grad();
   loss.total.backward();
+  if (comm_) average_gradients();  // before clipping, as DDP's averaged gradients reach clip_gradients
   result.grad_norm = clip_gradients(params.clip_grad);
   if (params.freeze_last_layer != 0) {
     // A gradient of None makes AdamW skip the parameter entirely, as in cancel_gradients_last_layer.
@@ -254,7 +276,14 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   optimizer_->step();
   // Gradients stay until the next step's zero_grad (as in the official loop), readable as "grad.*".
   ema_update(params.teacher_momentum);
-  loss_.update_centers(teacher_cls, teacher_patch);
+  if (comm_) {
+    // The official loss all-reduces the batch's centre sums and divides by the global batch.
+    const int64_t k = loss_.center.size(1), kp = loss_.center2.size(2);
+    const double crops = static_cast<double>(teacher_cls.size(0)) * comm_->size();
+    loss_.update_centers_from_sums(reduced.narrow(0, 3, k).view({1, k}), reduced.narrow(0, 3 + k, kp).view({1, 1, kp}), crops);
+  } else {
+    loss_.update_centers(teacher_cls, teacher_patch);
+  }
   result.step = ++step_;
   return result;
 }
@@ -299,6 +328,73 @@ torch::Tensor Model::tensor(const std::string& name) {
   auto it = named_.find(name);
   require(it != named_.end(), "no tensor named '", name, "' (names: student.*, teacher.*, loss.center, loss.center2)");
   return it->second;
+}
+
+void Model::join(std::shared_ptr<Communicator> comm) {
+  require(comm != nullptr, "group is NULL");
+  // Every rank must hold the same architecture before tensors are exchanged by position.
+  const auto fingerprint = architecture_fingerprint(config_);
+  const double local = static_cast<double>(std::hash<std::string>{}(fingerprint) & ((1ULL << 52) - 1));
+  auto low = torch::full({1}, local, torch::kFloat64).to(device_), high = low.clone();
+  comm->all_reduce(low, Communicator::Op::Min, "the configuration check");
+  comm->all_reduce(high, Communicator::Op::Max, "the configuration check");
+  require(low.item<double>() == high.item<double>(),
+          "the ranks' models differ in architecture (this rank: ", fingerprint, "); every rank must use the same options");
+  std::vector<torch::Tensor> state;
+  for (const auto& name : names_) state.push_back(named_.at(name));
+  {
+    torch::NoGradGuard no_grad;
+    comm->broadcast(state, 0, "the broadcast of rank 0's weights");
+  }
+  comm_ = std::move(comm);
+}
+
+void Model::average_gradients() {
+  int64_t total = 0;
+  for (const auto& entry : student_params_) total += entry.second.numel();
+  const int64_t n_params = static_cast<int64_t>(student_params_.size());
+  if (!flat_grads_.defined()) flat_grads_ = torch::zeros({total + n_params}, torch::TensorOptions().device(device_));
+  auto flags = flat_grads_.narrow(0, total, n_params);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < n_params; ++i) {
+    const auto& p = student_params_[static_cast<size_t>(i)].second;
+    auto slot = flat_grads_.narrow(0, offset, p.numel());
+    // A parameter may have no gradient on one rank and one on another (the mask token when a rank
+    // masked nothing): it counts as zero here and gets the average wherever any rank had one.
+    if (p.grad().defined()) {
+      slot.copy_(p.grad().reshape({-1}));
+      flags[i].fill_(1.0);
+    } else {
+      slot.zero_();
+      flags[i].fill_(0.0);
+    }
+    offset += p.numel();
+  }
+  comm_->all_reduce(flat_grads_, Communicator::Op::Sum, "the gradient all-reduce");
+  auto had = flags.to(torch::kCPU);
+  auto had_acc = had.accessor<float, 1>();
+  const double scale = 1.0 / comm_->size();
+  offset = 0;
+  for (int64_t i = 0; i < n_params; ++i) {
+    auto& p = student_params_[static_cast<size_t>(i)].second;
+    auto slot = flat_grads_.narrow(0, offset, p.numel()).view(p.sizes());
+    if (had_acc[i] > 0) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::empty_like(p);
+      p.mutable_grad().copy_(slot).mul_(scale);
+    }
+    offset += p.numel();
+  }
+}
+
+torch::Tensor Model::reduce_step_values(const LossValues& loss, const torch::Tensor& teacher_cls,
+                                        const torch::Tensor& teacher_patch) {
+  // One small all-reduce: the three loss terms, then the centre sums of the official loss.
+  auto t_cls = teacher_cls.to(torch::kFloat64);
+  auto t_patch = teacher_patch.to(torch::kFloat64);
+  auto packed = torch::cat({torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach()}).to(torch::kFloat64),
+                            torch::sum(t_cls, 0), torch::sum(t_patch.mean(1), 0)});
+  comm_->all_reduce(packed, Communicator::Op::Sum, "the loss and centre all-reduce");
+  return packed;
 }
 
 StepResult Model::loss(const LossArguments& a, bool update_center) {

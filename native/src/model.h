@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "comm.h"
 #include "head.h"
 #include "loss.h"
 #include "vit.h"
@@ -54,6 +55,8 @@ class Model {
   // The loss of given head outputs with the current centres (step and grad_norm are 0); with
   // update_center the centres then move as after a step.
   StepResult loss(const LossArguments& in, bool update_center);
+  // Data-parallel from now on: rank 0's state is broadcast; steps average over the group.
+  void join(std::shared_ptr<Communicator> comm);
   // Backbone tokens [n, 1+N, D] of the student (is_teacher false) or teacher, no grad, no drop-path.
   torch::Tensor embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
   // CLS and patch logits of a head for tokens [n, T, D].
@@ -77,6 +80,9 @@ class Model {
   void build_optimizer();
   void copy_student_into_teacher();
   double clip_gradients(double clip);
+  void average_gradients();
+  torch::Tensor reduce_step_values(const LossValues& loss, const torch::Tensor& teacher_cls,
+                                   const torch::Tensor& teacher_patch);
   void ema_update(double momentum);
   Config config_;
   torch::Device device_;
@@ -91,6 +97,8 @@ class Model {
   std::map<std::string, torch::Tensor> named_;
   std::vector<std::string> names_;
   int64_t step_ = 0;
+  std::shared_ptr<Communicator> comm_;
+  torch::Tensor flat_grads_;  // persistent: every parameter's gradient, then one has-gradient flag each
 };
 
 }  // namespace ibot4j

@@ -77,6 +77,15 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_ERR_DEVICE() {
         return IBOT4J_ERR_DEVICE;
     }
+    private static final int IBOT4J_ERR_DISTRIBUTED = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_ERR_DISTRIBUTED 6
+     * }
+     */
+    public static int IBOT4J_ERR_DISTRIBUTED() {
+        return IBOT4J_ERR_DISTRIBUTED;
+    }
     private static final int IBOT4J_STUDENT = (int)0L;
     /**
      * {@snippet lang=c :
@@ -113,10 +122,55 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_DEVICE_CUDA() {
         return IBOT4J_DEVICE_CUDA;
     }
-    private static final int IBOT4J_ABI_VERSION = (int)2L;
+    private static final int IBOT4J_BACKEND_GLOO = (int)0L;
     /**
      * {@snippet lang=c :
-     * #define IBOT4J_ABI_VERSION 2
+     * #define IBOT4J_BACKEND_GLOO 0
+     * }
+     */
+    public static int IBOT4J_BACKEND_GLOO() {
+        return IBOT4J_BACKEND_GLOO;
+    }
+    private static final int IBOT4J_BACKEND_NCCL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_BACKEND_NCCL 1
+     * }
+     */
+    public static int IBOT4J_BACKEND_NCCL() {
+        return IBOT4J_BACKEND_NCCL;
+    }
+    private static final int IBOT4J_REDUCE_SUM = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_REDUCE_SUM 0
+     * }
+     */
+    public static int IBOT4J_REDUCE_SUM() {
+        return IBOT4J_REDUCE_SUM;
+    }
+    private static final int IBOT4J_REDUCE_MIN = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_REDUCE_MIN 1
+     * }
+     */
+    public static int IBOT4J_REDUCE_MIN() {
+        return IBOT4J_REDUCE_MIN;
+    }
+    private static final int IBOT4J_REDUCE_MAX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_REDUCE_MAX 2
+     * }
+     */
+    public static int IBOT4J_REDUCE_MAX() {
+        return IBOT4J_REDUCE_MAX;
+    }
+    private static final int IBOT4J_ABI_VERSION = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_ABI_VERSION 3
      * }
      */
     public static int IBOT4J_ABI_VERSION() {
@@ -893,6 +947,259 @@ public class Ibot4jC extends Ibot4jC$shared {
                 traceDowncall("ibot4j_loss", model, student_cls, student_patch, teacher_cls, teacher_patch, masks, batch_size, n_global, n_local, num_patches, teacher_temp, teacher_patch_temp, update_center, out, err, err_len);
             }
             return (int)mh$.invokeExact(model, student_cls, student_patch, teacher_cls, teacher_patch, masks, batch_size, n_global, n_local, num_patches, teacher_temp, teacher_patch_temp, update_center, out, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_group_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_group_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_create(const ibot4j_dist_config *config, ibot4j_group **out, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_group_create$descriptor() {
+        return ibot4j_group_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_create(const ibot4j_dist_config *config, ibot4j_group **out, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_group_create$handle() {
+        return ibot4j_group_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_create(const ibot4j_dist_config *config, ibot4j_group **out, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_group_create$address() {
+        return ibot4j_group_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_create(const ibot4j_dist_config *config, ibot4j_group **out, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_group_create(MemorySegment config, MemorySegment out, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_group_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_group_create", config, out, err, err_len);
+            }
+            return (int)mh$.invokeExact(config, out, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_group_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_group_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_free(ibot4j_group *group, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_group_free$descriptor() {
+        return ibot4j_group_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_free(ibot4j_group *group, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_group_free$handle() {
+        return ibot4j_group_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_free(ibot4j_group *group, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_group_free$address() {
+        return ibot4j_group_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_free(ibot4j_group *group, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_group_free(MemorySegment group, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_group_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_group_free", group, err, err_len);
+            }
+            return (int)mh$.invokeExact(group, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_group_all_reduce {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_group_all_reduce");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_all_reduce(ibot4j_group *group, double *values, int64_t n, int32_t op, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_group_all_reduce$descriptor() {
+        return ibot4j_group_all_reduce.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_all_reduce(ibot4j_group *group, double *values, int64_t n, int32_t op, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_group_all_reduce$handle() {
+        return ibot4j_group_all_reduce.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_all_reduce(ibot4j_group *group, double *values, int64_t n, int32_t op, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_group_all_reduce$address() {
+        return ibot4j_group_all_reduce.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_group_all_reduce(ibot4j_group *group, double *values, int64_t n, int32_t op, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_group_all_reduce(MemorySegment group, MemorySegment values, long n, int op, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_group_all_reduce.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_group_all_reduce", group, values, n, op, err, err_len);
+            }
+            return (int)mh$.invokeExact(group, values, n, op, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_model_join {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_model_join");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_model_join(ibot4j_model *model, ibot4j_group *group, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_model_join$descriptor() {
+        return ibot4j_model_join.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_model_join(ibot4j_model *model, ibot4j_group *group, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_model_join$handle() {
+        return ibot4j_model_join.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_model_join(ibot4j_model *model, ibot4j_group *group, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_model_join$address() {
+        return ibot4j_model_join.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_model_join(ibot4j_model *model, ibot4j_group *group, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_model_join(MemorySegment model, MemorySegment group, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_model_join.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_model_join", model, group, err, err_len);
+            }
+            return (int)mh$.invokeExact(model, group, err, err_len);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -16,7 +16,9 @@ public class Ibot4jException extends RuntimeException {
         /** A file could not be opened, read or written. */
         IO(Ibot4jC.IBOT4J_ERR_IO()),
         /** The accelerator (CUDA) reported an error. */
-        DEVICE(Ibot4jC.IBOT4J_ERR_DEVICE());
+        DEVICE(Ibot4jC.IBOT4J_ERR_DEVICE()),
+        /** The process group failed: a rank was lost, timed out or disagreed. */
+        DISTRIBUTED(Ibot4jC.IBOT4J_ERR_DISTRIBUTED());
 
         private final int status;
 

@@ -81,6 +81,19 @@ public final class IbotModel implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Trains data-parallel in {@code group} from now on: rank 0's weights and centres are broadcast,
+     * and every step averages gradients, centre updates and the reported losses over the ranks. Every
+     * rank must call it with a model of the same configuration; close this model before the group.
+     *
+     * @param group the process group this process joined
+     * @throws Ibot4jException (DISTRIBUTED) when a rank fails or the models differ
+     */
+    public void join(ProcessGroup group) {
+        ensureUsable();
+        NativeErrors.check(Ibot4jC.ibot4j_model_join(handle, group.handle(), err, NativeErrors.BUFFER_BYTES), err, "model_join");
+    }
+
     /** One iBOT optimisation step; returns with {@code finite == false} and nothing updated on a non-finite loss. */
     public StepResult trainStep(TrainBatch batch, StepParams params) {
         fillStepArguments(batch, params);

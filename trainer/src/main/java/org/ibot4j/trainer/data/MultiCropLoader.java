@@ -34,6 +34,7 @@ public final class MultiCropLoader implements AutoCloseable {
     private final MaskingPolicy masking;
     private final int patchSize, batchSize;
     private final long seed;
+    private final Shard shard;
     private final Arena arena = Arena.ofShared();
     private final TrainBatch[] slots;
     @SuppressWarnings("unchecked")
@@ -46,14 +47,45 @@ public final class MultiCropLoader implements AutoCloseable {
     private boolean closed;
 
     /**
+     * Which part of every global batch this process loads. Rank r of N takes the positions
+     * {@code (b * batchSize + i) * N + r} of the epoch's order, as PyTorch's DistributedSampler
+     * interleaves them, so N ranks with batch B see together the images one rank with batch N*B would.
+     *
+     * @param rank this process's rank, 0 to worldSize - 1
+     * @param worldSize the number of processes
+     */
+    public record Shard(int rank, int worldSize) {
+        /** One process: the whole batch. */
+        public static final Shard SINGLE = new Shard(0, 1);
+
+        public Shard {
+            if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+                throw new IllegalArgumentException("rank " + rank + " is out of range for world size " + worldSize);
+            }
+        }
+    }
+
+    /**
      * @param firstBatch batch number (counted from epoch 0) to start at, for resuming
+     */
+    public MultiCropLoader(ImageSource source, MultiCropAugmentation augmentation, MaskingPolicy masking, IbotConfig config,
+            int batchSize, int numWorkers, int prefetch, long seed, long firstBatch) {
+        this(source, augmentation, masking, config, batchSize, numWorkers, prefetch, seed, firstBatch, Shard.SINGLE);
+    }
+
+    /**
+     * @param batchSize images per step of this process
+     * @param firstBatch batch number (counted from epoch 0) to start at, for resuming
+     * @param shard this process's part of every global batch
      */
     @SuppressWarnings("unchecked")
     public MultiCropLoader(ImageSource source, MultiCropAugmentation augmentation, MaskingPolicy masking, IbotConfig config,
-            int batchSize, int numWorkers, int prefetch, long seed, long firstBatch) {
-        if (source.size() < batchSize) {
-            throw new IllegalArgumentException("the dataset has " + source.size() + " images, fewer than one batch of " + batchSize);
+            int batchSize, int numWorkers, int prefetch, long seed, long firstBatch, Shard shard) {
+        if (source.size() < (long) batchSize * shard.worldSize()) {
+            throw new IllegalArgumentException("the dataset has " + source.size() + " images, fewer than one batch of " + batchSize
+                    + (shard.worldSize() > 1 ? " on each of " + shard.worldSize() + " processes" : ""));
         }
+        this.shard = shard;
         this.source = source;
         this.augmentation = augmentation;
         this.masking = masking;
@@ -81,8 +113,9 @@ public final class MultiCropLoader implements AutoCloseable {
         return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
     }
 
+    /** Steps per epoch: whole global batches (this batch size times the world size); the rest is dropped. */
     public int batchesPerEpoch() {
-        return source.size() / batchSize;
+        return source.size() / (batchSize * shard.worldSize());
     }
 
     /** Distinct images skipped as unreadable so far. */
@@ -123,7 +156,7 @@ public final class MultiCropLoader implements AutoCloseable {
         int grid = o.globalSize() / patchSize;
         boolean[] mask = new boolean[grid * grid];
         for (int i = 0; i < batchSize; i++) {
-            int position = index * batchSize + i;
+            int position = (index * batchSize + i) * shard.worldSize() + shard.rank();
             SplittableRandom random = new SplittableRandom(mix(seed, epoch, position));
             RgbImage image = readable(order, position);
             for (int c = 0; c < o.nGlobal(); c++) {

@@ -157,6 +157,21 @@ public final class PretrainOptions {
     public int knnTrain = 10000;
     @Option(names = "--knn_test", description = "k-NN query images for the monitor")
     public int knnTest = 2000;
+    // Distributed (torchrun's names; RANK, WORLD_SIZE, ... in the environment take precedence)
+    @Option(names = "--nproc_per_node", description = "start this many local worker processes (data-parallel ranks) and wait for them")
+    public int nprocPerNode = 1;
+    @Option(names = "--nnodes", description = "machines taking part, each running the same command with its own --node_rank")
+    public int nnodes = 1;
+    @Option(names = "--node_rank", description = "this machine's index, 0 to nnodes - 1 (node 0 hosts the rendezvous)")
+    public int nodeRank = 0;
+    @Option(names = "--master_addr", description = "host of node 0's rendezvous store")
+    public String masterAddr = "127.0.0.1";
+    @Option(names = "--master_port", description = "port of the rendezvous store")
+    public int masterPort = 29500;
+    @Option(names = "--dist_backend", description = "gloo or nccl (empty: nccl on cuda, gloo on cpu)")
+    public String distBackend = "";
+    @Option(names = "--dist_timeout", description = "seconds a collective may wait for a rank before the run stops")
+    public int distTimeout = 1800;
 
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 

@@ -19,13 +19,21 @@ import org.ibot4j.trainer.schedule.TeacherTemperature;
  * floor(images / batch) iterations, the last partial batch dropped as the official loader does).
  */
 public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCropAugmentation augmentation, MaskingPolicy masking,
-        Schedules schedules, int batchSize, long itersPerEpoch, long totalIters, int workers) {
+        Schedules schedules, int batchSize, long itersPerEpoch, long totalIters, int workers, int worldSize) {
 
     /** Largest image side (pixels) for which the small-image defaults apply. */
     public static final int SMALL_IMAGE = 64;
 
     /** Fills the defaults that depend on the data (crop and patch sizes for small images) and checks everything. */
     public static PretrainSetup of(PretrainOptions o, int datasetSize, int[] imageSize) {
+        return of(o, datasetSize, imageSize, 1);
+    }
+
+    /**
+     * The same for one of {@code worldSize} data-parallel processes: each takes batch_size_per_gpu images
+     * per step, an epoch has floor(images / (batch * world)) steps and the lr scales with the global batch.
+     */
+    public static PretrainSetup of(PretrainOptions o, int datasetSize, int[] imageSize, int worldSize) {
         if (Math.max(imageSize[0], imageSize[1]) <= SMALL_IMAGE) {
             if (!o.isExplicit("global_crop_size")) o.globalCropSize = 32;
             if (!o.isExplicit("local_crop_size")) o.localCropSize = 16;
@@ -34,9 +42,14 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         List<String> problems = new ArrayList<>();
         int batch = o.batchSizePerGpu;
         int images = o.subset > 0 ? Math.min(o.subset, datasetSize) : datasetSize;
-        long perEpoch = batch > 0 ? images / batch : 0;
+        long globalBatch = (long) batch * worldSize;
+        long perEpoch = batch > 0 ? images / globalBatch : 0;
         check(problems, batch > 0, "batch_size_per_gpu must be > 0");
-        check(problems, batch <= 0 || perEpoch > 0, "the dataset has " + images + " images, fewer than one batch of " + batch);
+        check(problems, batch <= 0 || perEpoch > 0, "the dataset has " + images + " images, fewer than one batch of " + globalBatch
+                + (worldSize > 1 ? " (" + batch + " on each of " + worldSize + " processes)" : ""));
+        check(problems, o.distBackend.isEmpty() || o.distBackend.equals("gloo") || o.distBackend.equals("nccl"),
+                "dist_backend must be gloo or nccl, got '" + o.distBackend + "'");
+        check(problems, o.distTimeout > 0, "dist_timeout must be > 0 seconds");
         check(problems, o.epochs > 0, "epochs must be > 0");
         check(problems, o.warmupEpochs >= 0 && o.warmupEpochs <= o.epochs,
                 "warmup_epochs (" + o.warmupEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
@@ -85,10 +98,11 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 o.globalCropsScale, o.localCropsScale, channels(o.mean), channels(o.std)));
         long total = o.epochs * perEpoch;
         int workers = o.numWorkers > 0 ? o.numWorkers : MultiCropLoader.defaultWorkers();
-        return new PretrainSetup(o, model, augmentation, masking, schedules(o, batch, perEpoch), batch, perEpoch, total, workers);
+        return new PretrainSetup(o, model, augmentation, masking, schedules(o, (int) globalBatch, perEpoch), batch, perEpoch, total, workers,
+                worldSize);
     }
 
-    /** The official schedules: lr scaled by batch/256 with a linear warm-up then cosine, wd and momentum cosine, temperatures per epoch. */
+    /** The official schedules (batch: the global batch): lr scaled by batch/256 with a linear warm-up then cosine, wd and momentum cosine, temperatures per epoch. */
     static Schedules schedules(PretrainOptions o, int batch, long perEpoch) {
         long total = o.epochs * perEpoch;
         double peakLr = o.lr * batch / 256.0;

@@ -16,7 +16,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.ProcessGroup;
 import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.NativeLibrary;
@@ -43,8 +45,9 @@ public final class Pretrainer {
     private static final Logger LOG = LoggerFactory.getLogger(Pretrainer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Options that may change when a run resumes: they steer the run, not what it computes. */
-    private static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
-            "resume", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite");
+    static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
+            "resume", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite",
+            "nproc_per_node", "nnodes", "node_rank", "master_addr", "master_port", "dist_backend", "dist_timeout");
 
     /** How a run ended: the iteration reached, the last step's losses, and the k-NN monitor's results by iteration. */
     public record Outcome(Path output, Path checkpoint, long iteration, double lastLoss, List<Knn> knn) {}
@@ -54,57 +57,81 @@ public final class Pretrainer {
     private Pretrainer() {}
 
     public static Outcome run(PretrainOptions requested, PrintStream out) throws IOException {
+        return run(requested, DistSetup.fromEnvironment(requested), out);
+    }
+
+    /**
+     * One process of a run: alone when {@code dist} is null, else rank {@code dist.rank()} of a
+     * data-parallel group (every rank calls this with the same options; rank 0 alone writes).
+     */
+    public static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out) throws IOException {
         if (requested.outputDir.isBlank()) throw new IllegalArgumentException("--output DIR is required");
+        int world = dist == null ? 1 : dist.worldSize();
+        boolean writer = dist == null || dist.rank() == 0;
         Path output = Files.createDirectories(Path.of(requested.outputDir));
         CheckpointStore store = new CheckpointStore(output.resolve("checkpoints"), requested.keepCheckpoints);
         Optional<Path> resumeFrom = resumePoint(requested, store);
-        PretrainOptions options = resumeFrom.isPresent() ? merge(storedOptions(resumeFrom.get()), requested) : requested;
+        PretrainOptions options = resumeFrom.isPresent() ? merge(storedOptions(resumeFrom.get()), requested,
+                storedWorldSize(resumeFrom.get()), world) : requested;
 
         ImageSource all = Datasets.open(options.dataPath, Datasets.Split.TRAIN);
         ImageSource train = Datasets.head(all, options.subset);
-        PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train));
-        Monitor monitor = Monitor.of(setup, all);
-        AtomicFiles.writeString(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
+        PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train), world);
+        Monitor monitor = writer ? Monitor.of(setup, all) : new Monitor(setup, null, null);
+        if (writer) {
+            AtomicFiles.writeString(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
+        }
 
-        try (IbotModel model = resumeFrom.isPresent() ? IbotModel.open(resumeFrom.get(), setup.model().numThreads())
-                : IbotModel.create(setup.model())) {
+        try (ProcessGroup group = dist == null ? null : ProcessGroup.join(dist);
+                IbotModel model = resumeFrom.isPresent() ? IbotModel.open(resumeFrom.get(), setup.model().numThreads())
+                        : IbotModel.create(setup.model())) {
+            if (group != null) {
+                DistSetup.requireSameRun(group, options, train.size());
+                model.join(group);
+            }
             long start = resumeFrom.map(Pretrainer::iterationOf).orElse(0L);
             long last = setup.lastIteration();
             out.printf(Locale.ROOT, "%s %s (%d x %d, patch %d) on %d images from %s: %d iterations per epoch, %d in the schedule; "
-                            + "%s at %d, until %d%n", resumeFrom.isPresent() ? "resuming" : "pretraining", options.arch,
+                            + "%s at %d, until %d%s%n", resumeFrom.isPresent() ? "resuming" : "pretraining", options.arch,
                     model.config().embedDim(), model.config().depth(), model.config().patchSize(), train.size(), options.dataPath,
-                    setup.itersPerEpoch(), setup.totalIters(), resumeFrom.map(p -> "from " + p.getFileName()).orElse("starting"), start, last);
+                    setup.itersPerEpoch(), setup.totalIters(), resumeFrom.map(p -> "from " + p.getFileName()).orElse("starting"), start, last,
+                    dist == null ? "" : "; " + dist + ", global batch " + (long) setup.batchSize() * world);
             if (start >= last) {
                 out.println("nothing to do: the run already reached iteration " + start + " (raise --max_steps or --epochs to go on)");
                 return new Outcome(output, resumeFrom.orElse(null), start, Double.NaN, List.of());
             }
-            return train(setup, model, train, monitor, store, output, start, last, out);
+            MultiCropLoader.Shard shard = dist == null ? MultiCropLoader.Shard.SINGLE : new MultiCropLoader.Shard(dist.rank(), world);
+            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, out);
         }
     }
 
+    /** {@code store} is null on ranks other than 0: they train but write nothing. */
     private static Outcome train(PretrainSetup setup, IbotModel model, ImageSource train, Monitor monitor, CheckpointStore store,
-            Path output, long start, long last, PrintStream out) throws IOException {
+            Path output, long start, long last, MultiCropLoader.Shard shard, PrintStream out) throws IOException {
+        boolean writer = store != null;
         PretrainOptions o = setup.options();
         long saveEvery = o.saveckpIters > 0 ? o.saveckpIters : o.saveckpFreq * setup.itersPerEpoch();
         long knnEvery = o.knnEvery * setup.itersPerEpoch();
         List<Knn> knn = new ArrayList<>();
         double[] lastLoss = {Double.NaN};
         Path[] lastCheckpoint = {null};
-        ProgressBar bar = new ProgressBar("pretrain", start, last);
+        ProgressBar bar = writer ? new ProgressBar("pretrain", start, last) : null;
+        long globalBatch = (long) setup.batchSize() * shard.worldSize();
         try (MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), model.config(), setup.batchSize(),
-                setup.workers(), 3, o.seed, start);
-                MetricsLog metrics = new MetricsLog(output, start)) {
+                setup.workers(), 3, o.seed, start, shard);
+                MetricsLog metrics = writer ? new MetricsLog(output, start) : null) {
             long[] stepStart = {System.nanoTime()};
             new TrainingLoop(model, loader, setup.schedules(), o.maxNonfinite).run(start, last, (it, p, r, wait) -> {
                 long now = System.nanoTime();
                 double stepSeconds = (now - stepStart[0]) / 1e9;
                 stepStart[0] = now;
                 int epoch = setup.schedules().epochOf(it);
+                if (r.finite()) lastLoss[0] = r.loss();
+                if (!writer) return;
                 try {
                     metrics.append(it, epoch, r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
-                            p.teacherTemp(), p.teacherPatchTemp(), r.gradNorm(), setup.batchSize() / stepSeconds, wait, stepSeconds,
+                            p.teacherTemp(), p.teacherPatchTemp(), r.gradNorm(), globalBatch / stepSeconds, wait, stepSeconds,
                             r.finite(), loader.skippedImages());
-                    if (r.finite()) lastLoss[0] = r.loss();
                     bar.update(it + 1, String.format(Locale.ROOT, "loss %.3f (cls %.3f, patch %.3f)", r.loss(), r.clsLoss(), r.patchLoss()));
                     long done = it + 1;
                     if (knnEvery > 0 && done % knnEvery == 0) {
@@ -118,7 +145,7 @@ public final class Pretrainer {
                                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
                     }
                     if (done % saveEvery == 0 || done == last) {
-                        lastCheckpoint[0] = store.save(model, done, metadata(setup, done));
+                        lastCheckpoint[0] = store.save(model, done, metadata(setup, done, shard.worldSize()));
                         LOG.info("checkpoint {} written", lastCheckpoint[0]);
                     }
                 } catch (IOException e) {
@@ -128,11 +155,17 @@ public final class Pretrainer {
         } catch (UncheckedIOException e) {
             throw e.getCause();
         } finally {
-            bar.finish();
-            curve(output);
+            if (writer) {
+                bar.finish();
+                curve(output);
+            }
         }
-        out.printf(Locale.ROOT, "done: iteration %d, last loss %.4f; checkpoint %s; metrics in %s%n", last, lastLoss[0], lastCheckpoint[0],
-                output.resolve("metrics.jsonl"));
+        if (writer) {
+            out.printf(Locale.ROOT, "done: iteration %d, last loss %.4f; checkpoint %s; metrics in %s%n", last, lastLoss[0],
+                    lastCheckpoint[0], output.resolve("metrics.jsonl"));
+        } else {
+            out.printf(Locale.ROOT, "done: iteration %d, last loss %.4f (rank %d; rank 0 writes the run)%n", last, lastLoss[0], shard.rank());
+        }
         return new Outcome(output, lastCheckpoint[0], last, lastLoss[0], knn);
     }
 
@@ -200,10 +233,30 @@ public final class Pretrainer {
      * value: changing it would make the resumed run a different run.
      */
     static PretrainOptions merge(PretrainOptions stored, PretrainOptions requested) {
+        return merge(stored, requested, 1, 1);
+    }
+
+    /**
+     * The same when the stored run had {@code storedWorld} processes and this one has {@code world}:
+     * the global batch (per-process batch times processes) must stay, so the schedules and the data
+     * order stay; the per-process batch follows from it.
+     */
+    static PretrainOptions merge(PretrainOptions stored, PretrainOptions requested, int storedWorld, int world) {
         ObjectNode now = JSON.valueToTree(requested), merged = JSON.valueToTree(stored);
         List<String> conflicts = new ArrayList<>();
+        long globalBatch = (long) stored.batchSizePerGpu * storedWorld;
+        if (world != storedWorld) {
+            if (globalBatch % world != 0) {
+                throw new IllegalArgumentException("cannot resume a run of " + storedWorld + " process(es) on " + world + ": its global batch of "
+                        + globalBatch + " images is not divisible by " + world);
+            }
+            merged.put("batch_size_per_gpu", globalBatch / world);
+            LOG.info("resuming a run of {} process(es) on {}: same global batch of {} ({} per process), so the same schedules and data order",
+                    storedWorld, world, globalBatch, globalBatch / world);
+        }
         for (String name : (Iterable<String>) now::fieldNames) {
             JsonNode value = now.get(name);
+            if (name.equals("batch_size_per_gpu") && requested.isExplicit(name) && value.asLong() * world == globalBatch) continue;
             if (RUN_CONTROL.contains(name)) {
                 boolean location = name.equals("data_path") || name.equals("output_dir");
                 if (!location || !value.asText().isBlank()) merged.set(name, value);
@@ -216,6 +269,11 @@ public final class Pretrainer {
                     + String.join("\n  ", conflicts));
         }
         return readOptions(merged, "the merged options");
+    }
+
+    /** Processes of the run that wrote a checkpoint (1 for checkpoints from before data parallelism). */
+    static int storedWorldSize(Path checkpoint) {
+        return metadataOf(checkpoint).path("loader").path("world_size").asInt(1);
     }
 
     static long iterationOf(Path checkpoint) {
@@ -231,7 +289,7 @@ public final class Pretrainer {
     }
 
     /** Everything needed to continue the run and to know where it came from. */
-    static String metadata(PretrainSetup setup, long iteration) {
+    static String metadata(PretrainSetup setup, long iteration, int worldSize) {
         ObjectNode m = JSON.createObjectNode();
         m.put("iteration", iteration);
         m.put("epoch", setup.schedules().epochOf(iteration));
@@ -240,6 +298,7 @@ public final class Pretrainer {
         loader.put("seed", setup.options().seed);
         loader.put("next_batch", iteration);
         loader.put("batch_size", setup.batchSize());
+        loader.put("world_size", worldSize);
         loader.put("iterations_per_epoch", setup.itersPerEpoch());
         m.set("options", JSON.valueToTree(setup.options()));
         ObjectNode versions = m.putObject("versions");
