@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** The benchmark programs ci/bench, ci/bench-data, ci/bench-malloc and ci/gpu-check run; not part of the shipped CLI. */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class})
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.AllReduce.class})
 public final class Bench {
     private static final String FASHION_MNIST = "/usr/share/datasets/fashion-mnist";
 
@@ -37,6 +37,36 @@ public final class Bench {
         public Integer call() throws Exception {
             int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
             StepBench.run(config, data, steps, batchSize, t, device, bf16, System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "allreduce", mixinStandardHelpOptions = true, showDefaultValues = true,
+            description = "one rank of a group (torchrun's environment): all-reduces a buffer of the config's gradient size")
+    static final class AllReduce implements Callable<Integer> {
+        @Option(names = "--config", description = "tiny, demo or vit_s16")
+        String config = "tiny";
+        @Option(names = "--iters", description = "timed all-reduces")
+        int iters = 10;
+
+        @Override
+        public Integer call() throws Exception {
+            org.ibot4j.api.DistConfig dist = org.ibot4j.api.DistConfig.fromEnvironment(System.getenv(),
+                    org.ibot4j.api.DistConfig.Backend.GLOO, 600);
+            if (dist == null) throw new IllegalArgumentException("run it under torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
+            long floats = StepBench.trainableParameters(config);
+            // The model's gradients are float32; ProcessGroup.allReduce takes doubles: half as many of them are the same bytes.
+            double[] buffer = new double[(int) (floats / 2)];
+            try (org.ibot4j.api.ProcessGroup group = org.ibot4j.api.ProcessGroup.join(dist)) {
+                for (int i = 0; i < 2; i++) group.allReduce(buffer, org.ibot4j.api.ProcessGroup.Reduce.SUM);
+                long start = System.nanoTime();
+                for (int i = 0; i < iters; i++) group.allReduce(buffer, org.ibot4j.api.ProcessGroup.Reduce.SUM);
+                double ms = (System.nanoTime() - start) / 1e6 / iters;
+                if (dist.rank() == 0) {
+                    System.out.printf(java.util.Locale.ROOT, "allreduce: %d floats (%.1f MB) in %.2f ms, %.0f MB/s%n", floats, floats * 4 / 1e6, ms,
+                            floats * 4 / 1e3 / ms);
+                }
+            }
             return 0;
         }
     }

@@ -53,6 +53,22 @@ public final class StepBench {
         return PretrainSetup.of(o, train.size(), Datasets.sizeOfFirst(train));
     }
 
+    /** Trainable student parameters of a preset's model: the floats a data-parallel step all-reduces. */
+    public static long trainableParameters(String preset) throws IOException {
+        IdxSource train = new IdxSource(IdxDataset.read(Path.of("/usr/share/datasets/fashion-mnist"), "train").head(256));
+        IbotConfig config = setup(preset, train, 64, 1, "cpu", false).model();
+        long total = 0;
+        try (IbotModel model = IbotModel.create(config)) {
+            for (String name : model.tensorNames()) {
+                if (!name.startsWith("student.")) continue;
+                // weight-norm gains fixed at 1 (norm_last_layer) are not trained
+                if (config.normLastLayer() && name.endsWith("weight_g")) continue;
+                total += java.util.Arrays.stream(model.tensorShape(name)).reduce(1, Math::multiplyExact);
+            }
+        }
+        return total;
+    }
+
     public static void run(String preset, Path data, int steps, int batchSize, int threads, String device, boolean bf16,
             PrintStream out) throws IOException {
         IdxSource train = new IdxSource(IdxDataset.read(data, "train").head(4096));

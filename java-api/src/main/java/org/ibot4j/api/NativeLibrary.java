@@ -241,10 +241,7 @@ public final class NativeLibrary {
      */
     static boolean extract(byte[] content, Path root) throws IOException {
         Path target = extractedPath(root, content);
-        if (Files.isRegularFile(target) && Files.size(target) == content.length
-                && sha256(Files.readAllBytes(target)).equals(target.getParent().getFileName().toString())) {
-            return false;
-        }
+        if (alreadyExtracted(target, content.length)) return false;
         Files.createDirectories(target.getParent());
         Path tmp = Files.createTempFile(target.getParent(), FILE_NAME + ".", ".tmp");
         try {
@@ -260,6 +257,16 @@ public final class NativeLibrary {
             Files.deleteIfExists(tmp);
         }
         return true;
+    }
+
+    /** An identical earlier extraction; a file that vanishes while it is checked counts as none. */
+    private static boolean alreadyExtracted(Path target, long length) throws IOException {
+        try {
+            return Files.isRegularFile(target) && Files.size(target) == length
+                    && sha256(Files.readAllBytes(target)).equals(target.getParent().getFileName().toString());
+        } catch (java.nio.file.NoSuchFileException vanished) {
+            return false;
+        }
     }
 
     static String sha256(byte[] content) {
