@@ -277,12 +277,12 @@ int32_t ibot4j_group_all_reduce(ibot4j_group* group, double* values, int64_t n, 
     auto& comm = *deref(group, "group").comm;
     require(op == IBOT4J_REDUCE_SUM || op == IBOT4J_REDUCE_MIN || op == IBOT4J_REDUCE_MAX, "op must be IBOT4J_REDUCE_*, got ", op);
     auto host = wrap(values, {n}, torch::kFloat64, "values");
-    auto data = host.clone();
+    auto data = host.to(comm.device(), /*non_blocking=*/false, /*copy=*/true);
     comm.all_reduce(data, op == IBOT4J_REDUCE_SUM ? ibot4j::Communicator::Op::Sum
                           : op == IBOT4J_REDUCE_MIN ? ibot4j::Communicator::Op::Min
                                                     : ibot4j::Communicator::Op::Max,
                     "an all-reduce of run values");
-    host.copy_(data);
+    host.copy_(data.to(torch::kCPU));
   });
 }
 

@@ -154,7 +154,7 @@ class GroupImpl : public Communicator {
     }
   }
 
-  torch::Device device() const { return device_; }
+  torch::Device device() const override { return device_; }
 
  private:
   // The backend must report this rank and size, and an all-reduce of a known tensor must add up:

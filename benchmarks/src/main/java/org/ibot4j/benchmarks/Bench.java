@@ -48,11 +48,13 @@ public final class Bench {
         String config = "tiny";
         @Option(names = "--iters", description = "timed all-reduces")
         int iters = 10;
+        @Option(names = "--backend", description = "gloo or nccl")
+        String backend = "gloo";
 
         @Override
         public Integer call() throws Exception {
             org.ibot4j.api.DistConfig dist = org.ibot4j.api.DistConfig.fromEnvironment(System.getenv(),
-                    org.ibot4j.api.DistConfig.Backend.GLOO, 600);
+                    org.ibot4j.api.DistConfig.Backend.of(backend), 600);
             if (dist == null) throw new IllegalArgumentException("run it under torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
             long floats = StepBench.trainableParameters(config);
             // The model's gradients are float32; ProcessGroup.allReduce takes doubles: half as many of them are the same bytes.

@@ -70,7 +70,9 @@ class DistributedTest {
         // steps at lr 0.05 * 8/256. Measured: about 1e-7; the bound leaves room and is far below the
         // ~1e-3 a single differing image makes.
         Path singleLast = dir.resolve("single/checkpoints/ckpt-00000006.ibot4j"), pairLast = dir.resolve("pair/checkpoints/ckpt-00000006.ibot4j");
-        assertThat(maxTeacherDifference(singleLast, pairLast)).isLessThan(2e-5f);
+        float difference = maxTeacherDifference(singleLast, pairLast);
+        System.out.println("largest teacher weight difference, 2 ranks x 4 vs 1 rank x 8 after 6 steps: " + difference);
+        assertThat(difference).isLessThan(2e-5f);
         List<Map<String, String>> a = MetricsLog.readCsv(dir.resolve("single/metrics.csv")), b = MetricsLog.readCsv(dir.resolve("pair/metrics.csv"));
         assertThat(b).hasSize(6);
         for (int i = 0; i < 6; i++) {
