@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CheckpointStore {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
-    private static final Pattern NAME = Pattern.compile("ckpt-(\\d+)\\.ibot4j");
+    // At most 18 digits: every name that matches parses as a long.
+    private static final Pattern NAME = Pattern.compile("ckpt-(\\d{1,18})\\.ibot4j");
     private final Path dir;
     private final int keepLast;
 
@@ -113,8 +114,22 @@ public final class CheckpointStore {
         }
     }
 
+    /**
+     * Keeps the newest {@code keepLast} readable checkpoints. Only readable ones count and only they are
+     * deleted: a damaged or foreign file with a checkpoint's name is left alone (and warned about by
+     * {@link #latest()}), so it can never push the run's own checkpoints out.
+     */
     private void prune() throws IOException {
-        List<Path> all = checkpoints();
-        for (int i = 0; i < all.size() - keepLast; i++) Files.deleteIfExists(all.get(i));
+        List<Path> readable = checkpoints().stream().filter(CheckpointStore::readable).toList();
+        for (int i = 0; i < readable.size() - keepLast; i++) Files.deleteIfExists(readable.get(i));
+    }
+
+    private static boolean readable(Path checkpoint) {
+        try {
+            IbotModel.readMetadata(checkpoint);
+            return true;
+        } catch (Ibot4jException e) {
+            return false;
+        }
     }
 }

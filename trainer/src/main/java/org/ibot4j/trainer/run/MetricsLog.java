@@ -79,6 +79,24 @@ public final class MetricsLog implements AutoCloseable {
         return rows;
     }
 
+    /**
+     * A resumed run's k-NN log: rows measured after the checkpoint it resumes from are dropped (the
+     * resumed run measures them again), so every measurement appears once.
+     */
+    public static void keepKnnUpTo(Path knnJsonl, long iteration) throws IOException {
+        if (!Files.exists(knnJsonl)) return;
+        List<String> kept = new ArrayList<>();
+        for (String line : Files.readAllLines(knnJsonl)) {
+            try {
+                JsonNode row = JSON.readTree(line);
+                if (row != null && row.path("iteration").asLong(Long.MAX_VALUE) <= iteration) kept.add(line);
+            } catch (IOException torn) {
+                // a line cut by a crash mid-write: dropped
+            }
+        }
+        AtomicFiles.writeString(knnJsonl, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
+    }
+
     private static void keepBefore(Path file, long iteration, boolean hasHeader) throws IOException {
         if (!Files.exists(file)) return;
         List<String> kept = new ArrayList<>();

@@ -116,6 +116,7 @@ public final class Pretrainer {
         double[] lastLoss = {Double.NaN};
         Path[] lastCheckpoint = {null};
         ProgressBar bar = writer ? new ProgressBar("pretrain", start, last) : null;
+        if (writer) MetricsLog.keepKnnUpTo(output.resolve("knn.jsonl"), start);
         long globalBatch = (long) setup.batchSize() * shard.worldSize();
         try (MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), model.config(), setup.batchSize(),
                 setup.workers(), 3, o.seed, start, shard);
