@@ -101,7 +101,13 @@ final class EmbedCommand extends Ibot4jCommand {
         }
         if (rows.length == 0) throw new IOException("no readable images in " + images);
         int dim = rows[0].length;
-        float[] flat = new float[rows.length * dim];
+        long floats = (long) rows.length * dim;
+        if (floats > Integer.MAX_VALUE - 8) {
+            // One Java array holds the whole tensor; past 2^31 floats the file has to be split.
+            throw new IllegalArgumentException(rows.length + " images x " + dim + " features = " + floats
+                    + " floats, more than one output file can hold here (2^31 - 9); embed the folder in parts");
+        }
+        float[] flat = new float[(int) floats];
         for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * dim, dim);
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);

@@ -25,7 +25,7 @@ public final class Datasets {
             if (split == Split.TEST) throw new IllegalArgumentException(path + " is a list file: it has no test split; give a labelled folder");
             return FileImageSource.list(path);
         }
-        if (!Files.isDirectory(path)) throw new IOException("--data " + spec + ": " + path + " does not exist");
+        if (!Files.isDirectory(path)) throw new IOException(spec + ": " + path.toAbsolutePath() + " does not exist");
         if (hasIdx(path)) return new IdxSource(IdxDataset.read(path, split == Split.TRAIN ? "train" : "t10k"));
         Path cifar = Files.isDirectory(path.resolve("cifar-10-batches-bin")) ? path.resolve("cifar-10-batches-bin") : path;
         if (Files.exists(cifar.resolve("data_batch_1.bin")) || Files.exists(cifar.resolve("test_batch.bin"))) {

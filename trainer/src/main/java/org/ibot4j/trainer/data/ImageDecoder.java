@@ -4,6 +4,7 @@ import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import javax.imageio.ImageIO;
@@ -17,9 +18,19 @@ import javax.imageio.stream.ImageInputStream;
  * such files are skipped, not trained on half-grey.
  */
 public final class ImageDecoder {
+    /**
+     * The most pixels an image may declare: PIL's decompression-bomb limit (2 x MAX_IMAGE_PIXELS), which
+     * the official pipeline inherits. A larger header is refused before any pixel is decoded.
+     */
+    public static final long MAX_PIXELS = 178_956_970L;
+
     private ImageDecoder() {}
 
     public static RgbImage decode(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            // A FIFO or a device would block the loader forever; a folder is no image.
+            throw new IOException(file + ": not a regular file");
+        }
         BufferedImage image;
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) throw new IOException(file + ": cannot open");
@@ -30,6 +41,11 @@ public final class ImageDecoder {
                 StringBuilder warnings = new StringBuilder();
                 reader.addIIOReadWarningListener((source, warning) -> warnings.append(warning).append("; "));
                 reader.setInput(in, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    throw new IOException(file + ": " + reader.getWidth(0) + " x " + reader.getHeight(0) + " pixels is more than the "
+                            + MAX_PIXELS + " allowed (a decompression bomb, or an image to downscale first)");
+                }
                 image = reader.read(0);
                 if (!warnings.isEmpty()) throw new IOException(file + ": damaged image (" + warnings.toString().trim() + ")");
             } finally {
