@@ -155,8 +155,8 @@ int32_t ibot4j_model_create(const ibot4j_config* config, ibot4j_model** out, cha
 /* Frees the model; NULL is allowed. */
 int32_t ibot4j_model_free(ibot4j_model* model, char* err, size_t err_len);
 
-/* One iBOT optimisation step: forward, loss, backward, clip, AdamW, EMA. A non-finite loss
- * updates nothing (finite = 0 in the result, status OK). */
+/* One iBOT optimisation step: forward, loss, backward, clip, AdamW, EMA. A non-finite loss or
+ * gradient norm updates nothing (finite = 0 in the result, status OK). */
 int32_t ibot4j_train_step(ibot4j_model* model, const ibot4j_batch* batch, const ibot4j_step_params* params,
                           ibot4j_step_result* out, char* err, size_t err_len);
 

@@ -263,6 +263,14 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   loss.total.backward();
   if (comm_) average_gradients();  // before clipping, as DDP's averaged gradients reach clip_gradients
   result.grad_norm = clip_gradients(params.clip_grad);
+  if (!std::isfinite(result.grad_norm)) {
+    // A finite loss whose gradient norm overflowed must not reach the weights either (clipping by an
+    // infinite norm zeroes the gradients, and weight decay and momentum would still move them). In a
+    // group every rank sees the same averaged gradients, so every rank skips the same step.
+    optimizer_->zero_grad();
+    result.finite = false;
+    return result;
+  }
   if (params.freeze_last_layer != 0) {
     // A gradient of None makes AdamW skip the parameter entirely, as in cancel_gradients_last_layer.
     for (auto& param : last_layer_params_) param.mutable_grad() = torch::Tensor();

@@ -276,10 +276,11 @@ public final class IbotModel implements AutoCloseable {
 
     /** Creates a model with the config stored in a checkpoint and loads the checkpoint into it. */
     public static IbotModel open(Path path, int numThreads) {
+        verifyIntegrity(path);
         IbotConfig stored = readConfig(path).toBuilder().numThreads(numThreads).build();
         IbotModel model = create(stored);
         try {
-            model.load(path);
+            model.loadVerified(path);
             return model;
         } catch (RuntimeException e) {
             model.close();
@@ -295,9 +296,30 @@ public final class IbotModel implements AutoCloseable {
     /** Restores state saved by a model of the same architecture; a bad file leaves this model unchanged. */
     public void load(Path path) {
         ensureUsable();
+        verifyIntegrity(path);
+        loadVerified(path);
+    }
+
+    private void loadVerified(Path path) {
+        ensureUsable();
         try (Arena scratch = Arena.ofConfined()) {
             NativeErrors.check(Ibot4jC.ibot4j_checkpoint_load(handle, scratch.allocateFrom(path.toString()), err,
                     NativeErrors.BUFFER_BYTES), err, "checkpoint_load(" + path + ")");
+        }
+    }
+
+    /**
+     * Checks every byte of a checkpoint against the CRC-32s it records, before anything is loaded from
+     * it ({@link #load} and {@link #open} do this themselves).
+     *
+     * @param path a checkpoint file
+     * @throws Ibot4jException (IO) naming the file and the damaged entry
+     */
+    public static void verifyIntegrity(Path path) {
+        try {
+            org.ibot4j.api.io.ZipIntegrity.verify(path);
+        } catch (java.io.IOException e) {
+            throw new Ibot4jException(Ibot4jException.Category.IO, "checkpoint_verify(" + path + ")", e.getMessage());
         }
     }
 

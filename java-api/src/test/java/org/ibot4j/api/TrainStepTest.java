@@ -122,4 +122,31 @@ class TrainStepTest {
     private static double mean(List<StepResult> results) {
         return results.stream().mapToDouble(StepResult::loss).average().orElseThrow();
     }
+
+    /**
+     * A weight-norm gain of 1e25 keeps the loss finite (log-softmax only shifts the huge logits) while
+     * the gradients behind it reach ~1e26 and their norm overflows float32: the step must update
+     * nothing, as for a non-finite loss (official iBOT stops on a non-finite loss only; the gradient
+     * norm is checked here because clipping by an infinite norm would zero the gradients and let
+     * weight decay and the optimiser's momentum move the weights anyway).
+     */
+    @Test
+    void aFiniteLossWithANonFiniteGradientNormUpdatesNothing() {
+        IbotConfig config = TinyModels.config(21);
+        try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config)) {
+            TrainBatch batch = TinyModels.fixedBatch(arena, config);
+            String gain = "student.head.last_layer.weight_g";
+            float[] g = model.readTensor(gain);
+            java.util.Arrays.fill(g, 1e25f);
+            model.writeTensor(gain, g);
+            List<float[]> before = new ArrayList<>();
+            for (String name : model.tensorNames()) before.add(model.readTensor(name));
+            StepResult r = model.trainStep(batch, TinyModels.params(0.99));
+            assertThat(Double.isFinite(r.loss())).as("the setup keeps the loss finite: %s", r).isTrue();
+            assertThat(r.finite()).isFalse();
+            assertThat(r.step()).isZero();
+            List<String> names = model.tensorNames();
+            for (int i = 0; i < names.size(); i++) assertThat(model.readTensor(names.get(i))).as(names.get(i)).containsExactly(before.get(i));
+        }
+    }
 }

@@ -54,10 +54,11 @@ public final class CheckpointStore {
         AtomicFiles.writeToPath(target, temporary -> model.save(temporary, metadata));
     }
 
-    /** The newest checkpoint whose metadata reads back; damaged ones are skipped with a warning. */
+    /** The newest intact checkpoint (every byte matches its CRC-32, metadata reads back); damaged ones are skipped with a warning. */
     public Optional<Path> latest() throws IOException {
         for (Path p : checkpoints().reversed()) {
             try {
+                IbotModel.verifyIntegrity(p);
                 IbotModel.readMetadata(p);
                 return Optional.of(p);
             } catch (Ibot4jException e) {
@@ -126,6 +127,7 @@ public final class CheckpointStore {
 
     private static boolean readable(Path checkpoint) {
         try {
+            IbotModel.verifyIntegrity(checkpoint);
             IbotModel.readMetadata(checkpoint);
             return true;
         } catch (Ibot4jException e) {
