@@ -133,6 +133,28 @@ public final class AtomicFiles {
         return name != null && name.toString().matches("\\..+\\.\\d+-[0-9a-f]+\\.tmp");
     }
 
+    /**
+     * Deletes the temporary files in {@code folder} whose writing process has ended: what a kill in
+     * the middle of a write leaves. Files of a live writer are left alone.
+     *
+     * @param folder a folder that atomic writes target (not searched recursively)
+     * @return how many were removed
+     * @throws IOException when the folder cannot be listed
+     */
+    public static int removeStale(Path folder) throws IOException {
+        if (!Files.isDirectory(folder)) return 0;
+        int removed = 0;
+        try (java.util.stream.Stream<Path> files = Files.list(folder)) {
+            for (Path file : files.filter(AtomicFiles::isTemporary).toList()) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.(\\d+)-[0-9a-f]+\\.tmp$").matcher(file.getFileName().toString());
+                boolean writerAlive = m.find() && ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false)
+                        && Long.parseLong(m.group(1)) != ProcessHandle.current().pid();
+                if (!writerAlive && Files.deleteIfExists(file)) removed++;
+            }
+        }
+        return removed;
+    }
+
     /** CREATE_NEW makes the name ours even if pid and random number ever coincide with another writer's. */
     private static Path createTemp(Path folder, String name) throws IOException {
         String base = name.length() > MAX_NAME_CHARS ? name.substring(0, MAX_NAME_CHARS) : name;

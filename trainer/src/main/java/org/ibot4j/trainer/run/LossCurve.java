@@ -55,6 +55,6 @@ public final class LossCurve {
             }
         }
         g.dispose();
-        ImageIO.write(image, "png", file.toFile());
+        org.ibot4j.api.io.AtomicFiles.write(file, out -> ImageIO.write(image, "png", out));
     }
 }

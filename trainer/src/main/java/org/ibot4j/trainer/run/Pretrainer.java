@@ -79,6 +79,8 @@ public final class Pretrainer {
         PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train), world);
         Monitor monitor = writer ? Monitor.of(setup, all) : new Monitor(setup, null, null);
         if (writer) {
+            int stale = AtomicFiles.removeStale(output) + AtomicFiles.removeStale(output.resolve("checkpoints"));
+            if (stale > 0) LOG.info("removed {} temporary file(s) left in {} by an interrupted write", stale, output);
             AtomicFiles.writeString(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
         }
 
