@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,27 @@ namespace ibot4j {
 
 namespace {
 constexpr const char* kCheckpointFormat = "ibot4j-checkpoint-1";
+
+// LibTorch's file writer throws from its destructor when a write fails (a full disk), which ends the
+// process (std::terminate). So LibTorch only ever sees successful writes: the bytes go through this
+// callback, which records the first failure, and the failure is reported after LibTorch is done.
+void write_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) throw IoError("cannot write checkpoint '" + path + "': " + std::strerror(errno));
+  int failure = 0;
+  try {
+    archive.save_to([&](const void* data, size_t n) -> size_t {
+      if (failure == 0 && n > 0 && std::fwrite(data, 1, n, file) != n) failure = errno != 0 ? errno : EIO;
+      return n;
+    });
+  } catch (...) {
+    std::fclose(file);
+    throw;
+  }
+  if (std::fflush(file) != 0 && failure == 0) failure = errno;
+  if (std::fclose(file) != 0 && failure == 0) failure = errno;
+  if (failure != 0) throw IoError("cannot write checkpoint '" + path + "': " + std::strerror(failure));
+}
 }  // namespace
 
 void Model::save(const std::string& path, const std::string& metadata) {
@@ -35,11 +57,7 @@ void Model::save(const std::string& path, const std::string& metadata) {
   torch::serialize::OutputArchive optimizer_archive;
   optimizer_->save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
-  try {
-    archive.save_to(path);
-  } catch (const c10::Error& e) {
-    throw IoError("cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
-  }
+  write_archive(archive, path);
 }
 
 namespace {

@@ -126,11 +126,18 @@ final class Launcher {
     }
 
     /** The same JVM (flags, class path, system properties) running the CLI with the worker's arguments. */
-    private static List<String> workerCommand(List<String> args) {
+    static List<String> workerCommand(List<String> args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+        List<String> flags = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        for (String flag : flags) {
             if (!flag.startsWith("-agentlib:jdwp") && !flag.startsWith("-javaagent")) command.add(flag);
+        }
+        // ibot4j's own settings (where libibot4j is), also when they were set inside this JVM.
+        for (String name : System.getProperties().stringPropertyNames()) {
+            if (name.startsWith("ibot4j.") && flags.stream().noneMatch(f -> f.startsWith("-D" + name + "="))) {
+                command.add("-D" + name + "=" + System.getProperty(name));
+            }
         }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));

@@ -1,0 +1,53 @@
+package org.ibot4j.trainer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.io.AtomicFiles;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The output on a file system that fills up in the middle of a checkpoint write (a 1.1 MB tmpfs: two
+ * checkpoints of this model fit, the third does not): the run stops with a message, the JVM does not
+ * crash (LibTorch's own file writer would abort the process), the previous checkpoint loads, and no
+ * temporary file is left. Needs root for the mount (CI and these machines run as root); skipped otherwise.
+ */
+class DiskFullTest {
+    @Test
+    void aFullDiskStopsTheRunWithAMessageAndKeepsThePreviousCheckpoint(@TempDir Path dir) throws Exception {
+        Path mount = Files.createDirectories(dir.resolve("small"));
+        assumeTrue(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1100k", "tmpfs", mount.toString()).start().waitFor() == 0,
+                "mounting a tmpfs needs root");
+        try {
+            Path output = mount.resolve("run");
+            List<String> args = DistributedTest.tiny(output, 8, 24, "--save_every", "1", "--keep_checkpoints", "2");
+            List<String> command = Launcher.workerCommand(args);
+            Path log = dir.resolve("run.log");
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            assertThat(p.exitValue()).as(out).isEqualTo(1);
+            assertThat(out).contains("No space left on device").doesNotContain("terminate called");
+            List<Path> left;
+            try (Stream<Path> files = Files.list(output.resolve("checkpoints"))) {
+                left = files.toList();
+            }
+            assertThat(left.stream().filter(AtomicFiles::isTemporary).toList()).isEmpty();
+            Path newest = left.stream().sorted().reduce((a, b) -> b).orElseThrow();
+            try (IbotModel model = IbotModel.open(newest, 1)) {
+                assertThat(model.tensorNames()).isNotEmpty();
+            }
+        } finally {
+            new ProcessBuilder("umount", mount.toString()).start().waitFor();
+        }
+    }
+}
