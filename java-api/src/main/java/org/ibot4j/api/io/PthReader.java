@@ -39,6 +39,9 @@ public final class PthReader {
 
     /** The unpickled top-level object. */
     public static Object read(Path file) throws IOException {
+        // torch.save's zip records a CRC-32 per entry, which nothing else checks: a flipped bit in a tensor
+        // is refused here instead of imported.
+        ZipIntegrity.verify(file);
         try (ZipFile zip = new ZipFile(file.toFile())) {
             ZipEntry pkl = zip.stream().filter(e -> e.getName().endsWith("/data.pkl") || e.getName().equals("data.pkl"))
                     .findFirst().orElseThrow(() -> new IOException(file + " has no data.pkl: not a torch.save zip file"));

@@ -1,6 +1,8 @@
 package org.ibot4j.trainer.data;
 
 import java.io.BufferedInputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,6 +34,9 @@ public record IdxDataset(byte[][] images, int[] labels, int rows, int cols) {
     }
 
     /** Reads {@code <prefix>-images-idx3-ubyte[.gz]} and {@code <prefix>-labels-idx1-ubyte[.gz]} from {@code dir}. */
+    /** Largest image an IDX header may declare (64 Mi pixels); MNIST-style files hold 28 x 28. */
+    static final long MAX_IMAGE_PIXELS = 1L << 26;
+
     public static IdxDataset read(Path dir, String prefix) throws IOException {
         Path images = find(dir, prefix + "-images-idx3-ubyte");
         Path labels = find(dir, prefix + "-labels-idx1-ubyte");
@@ -43,13 +48,20 @@ public record IdxDataset(byte[][] images, int[] labels, int rows, int cols) {
             if (labelMagic != LABEL_MAGIC) throw new IOException(labels + " is not an IDX label file (magic 0x" + Integer.toHexString(labelMagic) + ")");
             int nLabels = lab.readInt();
             if (nLabels != n) throw new IOException(images + " has " + n + " images but " + labels + " has " + nLabels + " labels");
-            byte[][] pixels = new byte[n][rows * cols];
-            int[] classes = new int[n];
-            for (int i = 0; i < n; i++) {
-                img.readFully(pixels[i]);
-                classes[i] = lab.readUnsignedByte();
+            if (n < 0 || rows < 1 || cols < 1 || (long) rows * cols > MAX_IMAGE_PIXELS) {
+                throw new IOException(images + " declares " + n + " images of " + rows + " x " + cols + " pixels: not a valid IDX image file");
             }
-            return new IdxDataset(pixels, classes, rows, cols);
+            // Images are allocated as they are read, so a header that claims more than the file holds
+            // costs only what the file holds before it ends early.
+            List<byte[]> pixels = new ArrayList<>();
+            List<Integer> classes = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                byte[] image = new byte[rows * cols];
+                img.readFully(image);
+                pixels.add(image);
+                classes.add(lab.readUnsignedByte());
+            }
+            return new IdxDataset(pixels.toArray(new byte[0][]), classes.stream().mapToInt(Integer::intValue).toArray(), rows, cols);
         } catch (java.io.EOFException e) {
             throw new IOException("IDX file ended early (truncated?) in " + dir + " for '" + prefix + "'", e);
         }
