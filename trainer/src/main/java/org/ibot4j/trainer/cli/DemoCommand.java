@@ -27,7 +27,7 @@ import org.ibot4j.trainer.run.Pretrainer;
  * initialisation, after training, and on raw pixels. Every pretrain option can be given to override
  * the recipe. The report folder holds the run (checkpoints, metrics, loss.png) and summary.txt.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "demo", header = "short iBOT pretraining on Fashion-MNIST with a k-NN report", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Pretrains a small ViT with iBOT on Fashion-MNIST (recipe: demo-recipe.yaml, printed in DIR/options.json), then",
                 "prints k-NN top-1 (k=20, T=0.07, --knn_train / --knn_test images) of the teacher at initialisation, after",
                 "training, and on raw pixels. Report: --output (default runs/demo); running it again on a finished folder",

@@ -6,7 +6,7 @@ import org.ibot4j.api.NativeLibraryException;
 import picocli.CommandLine.Command;
 
 /** {@code ibot4j doctor}: what Java, native library and LibTorch this setup uses, and whether it loads. */
-@Command(name = "doctor", mixinStandardHelpOptions = true,
+@Command(name = "doctor", header = "check the JDK, the native library and LibTorch", mixinStandardHelpOptions = true,
         description = {"Shows the JDK, each place libibot4j and LibTorch are looked for and what was found there, the",
                 "LibTorch version check, threads and CUDA; exits 1 with the reason and the fix when something is missing."})
 final class DoctorCommand extends Ibot4jCommand {

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * JSON list) or as .npy (float32 [N, D]) with the file names one per line in {@code <out>.files.txt}.
  * Unreadable images are skipped, logged and left out of both.
  */
-@Command(name = "embed", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "embed", header = "CLS features of a folder of images to .safetensors or .npy", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"CLS features of every readable image of a folder (resized, centre-cropped, normalised as in training).",
                 ".safetensors: tensor 'features' [N, D], file names as a JSON list in the metadata key 'files'.",
                 ".npy: float32 [N, D], file names one per line in FILE.npy.files.txt. Unreadable images are skipped."})

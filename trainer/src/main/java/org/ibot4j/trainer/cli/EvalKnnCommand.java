@@ -15,7 +15,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ibot4j eval-knn}: weighted k-NN (k = 20, T = 0.07) of a checkpoint's frozen CLS features on a labelled dataset. */
-@Command(name = "eval-knn", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "eval-knn", header = "k-NN top-1/top-5 of a checkpoint on a labelled dataset", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Weighted k-NN (k=20, T=0.07) on L2-normalised CLS features of a checkpoint's teacher (default):",
                 "memory = the train split, queries = the test split (IDX t10k, CIFAR test_batch, or val/), or two labelled",
                 "folders. Prints top-1 and top-5; --pixels adds the raw-pixel baseline."})

@@ -10,7 +10,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ibot4j export}: one backbone as a PyTorch state_dict with timm's key names. */
-@Command(name = "export", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "export", header = "a backbone as .pth / .safetensors with timm key names", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Writes one backbone as a state_dict with timm's ViT key names. The .pth loads with",
                 "torch.load(path, weights_only=True); either format loads into timm's VisionTransformer with strict=True",
                 "(the student's mask token is not part of it). The same weights always give the same bytes."})

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
  * {@code ibot4j import}: an official iBOT checkpoint or a backbone-only file into an ibot4j checkpoint;
  * tensors it cannot place make it fail unless {@code --allow_unknown}, and every missing one is listed.
  */
-@Command(name = "import", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "import", header = "an official iBOT checkpoint or backbone file into an ibot4j checkpoint", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Converts an official iBOT checkpoint (main_ibot.py: student/teacher, module./backbone. prefixes, heads,",
                 "centres) or a backbone-only .pth/.safetensors into an ibot4j checkpoint. The architecture is read from the",
                 "weights; heads cannot be: --num_heads (default embed_dim / 64). Missing and unknown tensors are listed by",

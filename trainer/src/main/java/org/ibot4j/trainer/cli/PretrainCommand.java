@@ -11,7 +11,7 @@ import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
 /** {@code ibot4j pretrain}: iBOT pretraining from a config file and/or flags, with resume. */
-@Command(name = "pretrain", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "pretrain", header = "iBOT pretraining from a config file and/or flags, with resume and data parallelism", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"iBOT pretraining. DATA: an image folder (ImageFolder classes or flat; train/ and val/ sub-folders are",
                 "the splits), a folder of IDX or CIFAR-10 binary files, a list file of image paths, or 'fashion-mnist'.",
                 "Options as main_ibot.py names them ('_' or '-'); a YAML/JSON --config sets them too, flags override it.",
