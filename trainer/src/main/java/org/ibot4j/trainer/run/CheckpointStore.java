@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -26,6 +27,11 @@ public final class CheckpointStore {
     private static final Pattern NAME = Pattern.compile("ckpt-(\\d{1,18})\\.ibot4j");
     private final Path dir;
     private final int keepLast;
+    /**
+     * Checkpoints found intact, with the modification time they had then: retention runs after every
+     * save, and re-reading every kept checkpoint each time would cost their whole size in I/O.
+     */
+    private final java.util.Map<Path, java.nio.file.attribute.FileTime> intact = new java.util.HashMap<>();
 
     public CheckpointStore(Path dir, int keepLast) throws IOException {
         if (keepLast < 1) throw new IllegalArgumentException("keep at least one checkpoint, got " + keepLast);
@@ -42,6 +48,7 @@ public final class CheckpointStore {
     public Path save(IbotModel model, long iteration, String metadata) throws IOException {
         Path target = dir.resolve(String.format("ckpt-%08d.ibot4j", iteration));
         saveAtomically(model, target, metadata);
+        intact.put(target, Files.getLastModifiedTime(target));  // written whole by this process just now
         prune();
         return target;
     }
@@ -121,8 +128,20 @@ public final class CheckpointStore {
      * {@link #latest()}), so it can never push the run's own checkpoints out.
      */
     private void prune() throws IOException {
-        List<Path> readable = checkpoints().stream().filter(CheckpointStore::readable).toList();
-        for (int i = 0; i < readable.size() - keepLast; i++) Files.deleteIfExists(readable.get(i));
+        List<Path> readable = new ArrayList<>();
+        for (Path p : checkpoints()) if (knownIntact(p)) readable.add(p);
+        for (int i = 0; i < readable.size() - keepLast; i++) {
+            Files.deleteIfExists(readable.get(i));
+            intact.remove(readable.get(i));
+        }
+    }
+
+    private boolean knownIntact(Path checkpoint) throws IOException {
+        java.nio.file.attribute.FileTime modified = Files.getLastModifiedTime(checkpoint);
+        if (modified.equals(intact.get(checkpoint))) return true;
+        if (!readable(checkpoint)) return false;
+        intact.put(checkpoint, modified);
+        return true;
     }
 
     private static boolean readable(Path checkpoint) {
