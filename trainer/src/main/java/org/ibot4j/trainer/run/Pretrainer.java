@@ -233,14 +233,8 @@ public final class Pretrainer {
     /**
      * The stored run's training options with this command's run controls (max_steps, checkpointing,
      * threads, monitor; data and output when given). Any training option given now must equal the stored
-     * value: changing it would make the resumed run a different run.
-     */
-    static PretrainOptions merge(PretrainOptions stored, PretrainOptions requested) {
-        return merge(stored, requested, 1, 1);
-    }
-
-    /**
-     * The same when the stored run had {@code storedWorld} processes and this one has {@code world}:
+     * value: changing it would make the resumed run a different run. The stored run had
+     * {@code storedWorld} processes and this one has {@code world}:
      * the global batch (per-process batch times processes) must stay, so the schedules and the data
      * order stay; the per-process batch follows from it.
      */
