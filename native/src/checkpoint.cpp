@@ -128,12 +128,31 @@ void Model::load_checked(const std::string& path) {
   for (const auto& name : names_) require(loaded.count(name) > 0, "checkpoint '", path, "' lacks tensor ", name);
   c10::IValue step_value;
   archive.read("step", step_value);
+  if (!step_value.isInt() || step_value.toInt() < 0) {
+    throw IoError("checkpoint '" + path + "' is damaged: its step count is not a count (" + step_value.tagKind() + ")");
+  }
   torch::Tensor rng_state;
   archive.read("rng_state", rng_state);
+  // A generator state of the wrong kind or size (another device's generator, a damaged record) is found
+  // on a scratch generator, before the model's own state changes.
+  try {
+    gen_.clone().set_state(rng_state);
+  } catch (const c10::Error& e) {
+    throw IoError("checkpoint '" + path + "' is damaged: its random generator state does not fit this model's " +
+                  "generator (" + e.what_without_backtrace() + ")");
+  }
   torch::serialize::InputArchive optimizer_archive;
   archive.read("optimizer", optimizer_archive);
+  auto optimizer = make_optimizer();
+  try {
+    optimizer->load(optimizer_archive);
+  } catch (const c10::Error& e) {
+    throw IoError("checkpoint '" + path + "' is damaged: its optimiser state does not fit the model (" +
+                  e.what_without_backtrace() + ")");
+  }
 
-  optimizer_->load(optimizer_archive);
+  // Nothing below can fail on a file that got this far: the model changes all at once.
+  optimizer_ = std::move(optimizer);
   torch::NoGradGuard no_grad;
   for (auto& entry : loaded) named_.at(entry.first).copy_(entry.second);
   gen_.set_state(rng_state);

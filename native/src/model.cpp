@@ -110,29 +110,23 @@ void Model::copy_student_into_teacher() {
 }
 
 void Model::build_optimizer() {
-  std::vector<torch::Tensor> regularized, not_regularized;
   for (const auto& item : student_->named_parameters()) {
     auto p = item.value();
     if (!p.requires_grad()) continue;
     student_params_.emplace_back(item.key(), p);
     // iBOT's get_params_groups: no weight decay on biases and 1-D tensors (norms).
     if (ends_with(item.key(), ".bias") || p.dim() == 1) {
-      not_regularized.push_back(p);
+      not_regularized_.push_back(p);
     } else {
-      regularized.push_back(p);
+      regularized_.push_back(p);
     }
     if (item.key().find("last_layer") != std::string::npos) last_layer_params_.push_back(p);
   }
-  auto adamw = [&] {
-    return torch::optim::AdamWOptions(0.0)
-        .betas({config_.beta1, config_.beta2})
-        .eps(config_.eps)
-        .weight_decay(0.0);
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(regularized, std::make_unique<torch::optim::AdamWOptions>(adamw()));
-  groups.emplace_back(not_regularized, std::make_unique<torch::optim::AdamWOptions>(adamw()));
-  optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups), adamw());
+  optimizer_ = make_optimizer();
+}
+
+std::unique_ptr<AdamW> Model::make_optimizer() const {
+  return std::make_unique<AdamW>(regularized_, not_regularized_, config_.beta1, config_.beta2, config_.eps);
 }
 
 double Model::clip_gradients(double clip) {
@@ -275,13 +269,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     // A gradient of None makes AdamW skip the parameter entirely, as in cancel_gradients_last_layer.
     for (auto& param : last_layer_params_) param.mutable_grad() = torch::Tensor();
   }
-  auto& groups = optimizer_->param_groups();
-  for (size_t i = 0; i < groups.size(); ++i) {
-    auto& opts = static_cast<torch::optim::AdamWOptions&>(groups[i].options());
-    opts.lr(params.lr);
-    opts.weight_decay(i == 0 ? params.weight_decay : 0.0);
-  }
-  optimizer_->step();
+  optimizer_->step(params.lr, params.weight_decay);
   // Gradients stay until the next step's zero_grad (as in the official loop), readable as "grad.*".
   ema_update(params.teacher_momentum);
   if (comm_) {

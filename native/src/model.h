@@ -13,6 +13,7 @@
 #include "comm.h"
 #include "head.h"
 #include "loss.h"
+#include "optimizer.h"
 #include "vit.h"
 
 namespace ibot4j {
@@ -78,6 +79,7 @@ class Model {
  private:
   void load_checked(const std::string& path);
   void build_optimizer();
+  std::unique_ptr<AdamW> make_optimizer() const;
   void copy_student_into_teacher();
   double clip_gradients(double clip);
   void average_gradients();
@@ -90,7 +92,8 @@ class Model {
   Network student_{nullptr};
   Network teacher_{nullptr};
   IbotLoss loss_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::vector<torch::Tensor> regularized_, not_regularized_;  // the optimiser's two groups
   std::vector<std::pair<std::string, torch::Tensor>> student_params_;  // trainable, optimiser order
   std::vector<torch::Tensor> last_layer_params_;
   std::vector<torch::Tensor> ema_teacher_, ema_student_;

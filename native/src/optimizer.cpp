@@ -1,0 +1,89 @@
+#include "optimizer.h"
+
+#include <ATen/ops/_fused_adamw.h>
+
+namespace ibot4j {
+
+AdamW::AdamW(std::vector<torch::Tensor> regularized, std::vector<torch::Tensor> not_regularized, double beta1,
+             double beta2, double eps)
+    : groups_{regularized, not_regularized}, beta1_(beta1), beta2_(beta2), eps_(eps) {
+  auto options = [&] { return torch::optim::AdamWOptions(0.0).betas({beta1, beta2}).eps(eps).weight_decay(0.0); };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::move(regularized), std::make_unique<torch::optim::AdamWOptions>(options()));
+  groups.emplace_back(std::move(not_regularized), std::make_unique<torch::optim::AdamWOptions>(options()));
+  state_ = std::make_unique<torch::optim::AdamW>(std::move(groups), options());
+}
+
+void AdamW::zero_grad() { state_->zero_grad(); }
+
+torch::optim::AdamWParamState& AdamW::state_of(const torch::Tensor& param) {
+  auto& states = state_->state();
+  auto it = states.find(param.unsafeGetTensorImpl());
+  if (it == states.end()) {
+    auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+    fresh->exp_avg(torch::zeros_like(param, torch::MemoryFormat::Preserve));
+    fresh->exp_avg_sq(torch::zeros_like(param, torch::MemoryFormat::Preserve));
+    it = states.emplace(param.unsafeGetTensorImpl(), std::move(fresh)).first;
+  }
+  return static_cast<torch::optim::AdamWParamState&>(*it->second);
+}
+
+torch::Tensor& AdamW::step_count_of(const torch::Tensor& param) {
+  auto it = step_counts_.find(param.unsafeGetTensorImpl());
+  if (it == step_counts_.end()) {
+    const double saved = static_cast<double>(state_of(param).step());
+    auto count = torch::full({}, saved, torch::TensorOptions().dtype(torch::kFloat32).device(param.device()));
+    it = step_counts_.emplace(param.unsafeGetTensorImpl(), count).first;
+  }
+  return it->second;
+}
+
+void AdamW::step(double lr, double weight_decay, const std::optional<torch::Tensor>& found_inf) {
+  torch::NoGradGuard no_grad;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+    for (const auto& p : groups_[g]) {
+      if (!p.grad().defined()) continue;
+      auto& s = state_of(p);
+      params.push_back(p);
+      grads.push_back(p.grad());
+      exp_avgs.push_back(s.exp_avg());
+      exp_avg_sqs.push_back(s.exp_avg_sq());
+      steps.push_back(step_count_of(p));
+    }
+    if (params.empty()) continue;
+    at::_foreach_add_(steps, 1.0);
+    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1_, beta2_,
+                      g == 0 ? weight_decay : 0.0, eps_, /*amsgrad=*/false, /*maximize=*/false, std::nullopt, found_inf);
+    if (found_inf.has_value()) at::_foreach_sub_(steps, *found_inf);
+  }
+}
+
+void AdamW::save(torch::serialize::OutputArchive& archive) {
+  for (const auto& group : groups_) {
+    for (const auto& p : group) {
+      auto it = step_counts_.find(p.unsafeGetTensorImpl());
+      if (it != step_counts_.end()) state_of(p).step(static_cast<int64_t>(it->second.item<float>()));
+    }
+  }
+  state_->save(archive);
+}
+
+void AdamW::load(torch::serialize::InputArchive& archive) {
+  state_->load(archive);
+  step_counts_.clear();
+  for (const auto& group : groups_) {
+    for (const auto& p : group) {
+      auto& states = state_->state();
+      auto it = states.find(p.unsafeGetTensorImpl());
+      if (it == states.end()) continue;
+      auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
+      s.exp_avg(s.exp_avg().to(p.device()));
+      s.exp_avg_sq(s.exp_avg_sq().to(p.device()));
+      TORCH_CHECK(s.exp_avg().sizes() == p.sizes() && s.exp_avg_sq().sizes() == p.sizes(),
+                  "optimiser state of shape ", s.exp_avg().sizes(), " for a parameter of shape ", p.sizes());
+    }
+  }
+}
+
+}  // namespace ibot4j
