@@ -56,9 +56,10 @@ typedef struct ibot4j_build_info {
     int32_t torch_patch;
     int32_t cuda_available;       /* whether the loaded LibTorch sees a CUDA device */
     int32_t num_threads;          /* current intra-op threads */
+    int32_t cpu_native_bf16;      /* whether this CPU has bf16 instructions (avx512_bf16 or AMX-BF16) */
 } ibot4j_build_info;
 
-#define IBOT4J_ABI_VERSION 3
+#define IBOT4J_ABI_VERSION 4
 
 /*
  * The model configuration, one row per field: X(type, name, role). This list is the single
@@ -95,7 +96,8 @@ typedef struct ibot4j_build_info {
     X(int64_t, seed, RUNTIME) \
     X(int32_t, num_threads, RUNTIME)      /* LibTorch intra-op threads (process-wide); 0 keeps the current */ \
     X(int32_t, device, RUNTIME)           /* IBOT4J_DEVICE_* */ \
-    X(int32_t, bf16_autocast, RUNTIME)    /* bool: bf16 autocast for forward passes (CUDA only) */
+    X(int32_t, bf16_autocast, RUNTIME)    /* bool: bf16 autocast for forward passes (CUDA, or a CPU with native bf16) */ \
+    X(int32_t, force_bf16, RUNTIME)       /* bool: allow bf16_autocast on a CPU without native bf16 (emulated: slower) */
 
 #define IBOT4J_CONFIG_MEMBER(type, name, role) type name;
 typedef struct ibot4j_config {

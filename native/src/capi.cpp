@@ -150,6 +150,7 @@ int32_t ibot4j_build_info_get(ibot4j_build_info* out, char* err, size_t err_len)
     info.torch_patch = TORCH_VERSION_PATCH;
     info.cuda_available = torch::cuda::is_available() ? 1 : 0;
     info.num_threads = at::get_num_threads();
+    info.cpu_native_bf16 = ibot4j::cpu_has_native_bf16() ? 1 : 0;
   });
 }
 

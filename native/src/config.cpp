@@ -9,6 +9,14 @@
 
 namespace ibot4j {
 
+bool cpu_has_native_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+#else
+  return false;
+#endif
+}
+
 void validate(const Config& c) {
   std::ostringstream problems;
   auto check = [&](bool ok, const auto&... message) {
@@ -37,7 +45,9 @@ void validate(const Config& c) {
   check(c.eps > 0, "eps must be > 0");
   check(c.num_threads >= 0, "num_threads must be >= 0");
   check(c.device == IBOT4J_DEVICE_CPU || c.device == IBOT4J_DEVICE_CUDA, "device must be CPU (0) or CUDA (1)");
-  check(c.bf16_autocast == 0 || c.device == IBOT4J_DEVICE_CUDA, "bf16_autocast needs device CUDA");
+  check(c.bf16_autocast == 0 || c.device != IBOT4J_DEVICE_CPU || c.force_bf16 != 0 || cpu_has_native_bf16(),
+        "bf16_autocast on this CPU: it has no native bf16 instructions (avx512_bf16 or AMX-BF16), so bf16 matrix products "
+        "would be emulated and run slower than fp32; leave bf16 off, or set force_bf16 to use it anyway");
   const auto listed = problems.str();
   if (!listed.empty()) fail("invalid ibot4j config:", listed);
   if (c.device == IBOT4J_DEVICE_CUDA && !torch::cuda::is_available()) {

@@ -20,6 +20,9 @@ std::string architecture_fingerprint(const Config& c);
 
 torch::Device device_of(const Config& c);
 
+// Whether bf16 matrix products run natively here (avx512_bf16 or AMX-BF16) rather than emulated.
+bool cpu_has_native_bf16();
+
 // Width of the patch logits: out_dim when either side shares its head, as the official loss sizes center2.
 inline int64_t patch_logits_dim(const Config& c) {
   return (c.shared_head != 0 || c.shared_head_teacher != 0) ? c.out_dim : c.patch_out_dim;

@@ -13,18 +13,19 @@ namespace ibot4j {
 
 namespace {
 
-// bf16 autocast around forward passes on CUDA; a no-op elsewhere.
+// bf16 autocast around forward passes, on the model's device; a no-op when disabled. Weights stay
+// fp32 (the optimiser and the EMA see fp32); the loss casts its inputs to fp32 itself.
 class AutocastScope {
  public:
-  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+  AutocastScope(bool enabled, c10::DeviceType device) : enabled_(enabled), device_(device) {
     if (enabled_) {
-      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-      at::autocast::set_autocast_enabled(at::kCUDA, true);
+      at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+      at::autocast::set_autocast_enabled(device_, true);
     }
   }
   ~AutocastScope() {
     if (enabled_) {
-      at::autocast::set_autocast_enabled(at::kCUDA, false);
+      at::autocast::set_autocast_enabled(device_, false);
       at::autocast::clear_cache();
     }
   }
@@ -33,6 +34,7 @@ class AutocastScope {
 
  private:
   bool enabled_;
+  c10::DeviceType device_;
 };
 
 uint64_t mix_seed(uint64_t seed, int64_t rank, int64_t step) {
@@ -202,7 +204,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   torch::Tensor teacher_cls, teacher_patch;
   {
     torch::NoGradGuard no_grad;
-    AutocastScope autocast_scope(autocast);
+    AutocastScope autocast_scope(autocast, device.type());
     auto z = teacher_->head->embed(teacher_->backbone->forward(global, std::nullopt, nullptr));
     teacher_cls = teacher_->head->cls_logits(z.select(1, 0));
     teacher_patch = teacher_->head->patch_logits(z.narrow(1, 1, n_patches));
@@ -210,7 +212,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
 
   LossValues loss;
   {
-    AutocastScope autocast_scope(autocast);
+    AutocastScope autocast_scope(autocast, device.type());
     auto student_global = student_->backbone->forward(global, masks, &gen_);
     std::vector<torch::Tensor> cls_tokens{student_global.select(1, 0)};
     if (l > 0) {

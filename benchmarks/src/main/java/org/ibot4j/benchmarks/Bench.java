@@ -30,7 +30,7 @@ public final class Bench {
         int threads = 0;
         @Option(names = "--device", description = "cpu or cuda")
         String device = "cpu";
-        @Option(names = "--bf16", description = "bf16 autocast (CUDA)")
+        @Option(names = "--bf16", description = "bf16 autocast (CUDA, or a CPU with native bf16)")
         boolean bf16;
 
         @Override

@@ -167,10 +167,10 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_REDUCE_MAX() {
         return IBOT4J_REDUCE_MAX;
     }
-    private static final int IBOT4J_ABI_VERSION = (int)3L;
+    private static final int IBOT4J_ABI_VERSION = (int)4L;
     /**
      * {@snippet lang=c :
-     * #define IBOT4J_ABI_VERSION 3
+     * #define IBOT4J_ABI_VERSION 4
      * }
      */
     public static int IBOT4J_ABI_VERSION() {

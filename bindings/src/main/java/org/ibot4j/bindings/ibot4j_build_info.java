@@ -21,6 +21,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t torch_patch;
  *     int32_t cuda_available;
  *     int32_t num_threads;
+ *     int32_t cpu_native_bf16;
  * }
  * }
  */
@@ -36,7 +37,8 @@ public class ibot4j_build_info {
         Ibot4jC.C_INT.withName("torch_minor"),
         Ibot4jC.C_INT.withName("torch_patch"),
         Ibot4jC.C_INT.withName("cuda_available"),
-        Ibot4jC.C_INT.withName("num_threads")
+        Ibot4jC.C_INT.withName("num_threads"),
+        Ibot4jC.C_INT.withName("cpu_native_bf16")
     ).withName("ibot4j_build_info");
 
     /**
@@ -308,6 +310,50 @@ public class ibot4j_build_info {
      */
     public static void num_threads(MemorySegment struct, int fieldValue) {
         struct.set(num_threads$LAYOUT, num_threads$OFFSET, fieldValue);
+    }
+
+    private static final OfInt cpu_native_bf16$LAYOUT = (OfInt)$LAYOUT.select(groupElement("cpu_native_bf16"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t cpu_native_bf16
+     * }
+     */
+    public static final OfInt cpu_native_bf16$layout() {
+        return cpu_native_bf16$LAYOUT;
+    }
+
+    private static final long cpu_native_bf16$OFFSET = $LAYOUT.byteOffset(groupElement("cpu_native_bf16"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t cpu_native_bf16
+     * }
+     */
+    public static final long cpu_native_bf16$offset() {
+        return cpu_native_bf16$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t cpu_native_bf16
+     * }
+     */
+    public static int cpu_native_bf16(MemorySegment struct) {
+        return struct.get(cpu_native_bf16$LAYOUT, cpu_native_bf16$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t cpu_native_bf16
+     * }
+     */
+    public static void cpu_native_bf16(MemorySegment struct, int fieldValue) {
+        struct.set(cpu_native_bf16$LAYOUT, cpu_native_bf16$OFFSET, fieldValue);
     }
 
     /**

@@ -43,6 +43,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t num_threads;
  *     int32_t device;
  *     int32_t bf16_autocast;
+ *     int32_t force_bf16;
  * }
  * }
  */
@@ -83,7 +84,7 @@ public class ibot4j_config {
         Ibot4jC.C_INT.withName("num_threads"),
         Ibot4jC.C_INT.withName("device"),
         Ibot4jC.C_INT.withName("bf16_autocast"),
-        MemoryLayout.paddingLayout(4)
+        Ibot4jC.C_INT.withName("force_bf16")
     ).withName("ibot4j_config");
 
     /**
@@ -1323,6 +1324,50 @@ public class ibot4j_config {
      */
     public static void bf16_autocast(MemorySegment struct, int fieldValue) {
         struct.set(bf16_autocast$LAYOUT, bf16_autocast$OFFSET, fieldValue);
+    }
+
+    private static final OfInt force_bf16$LAYOUT = (OfInt)$LAYOUT.select(groupElement("force_bf16"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t force_bf16
+     * }
+     */
+    public static final OfInt force_bf16$layout() {
+        return force_bf16$LAYOUT;
+    }
+
+    private static final long force_bf16$OFFSET = $LAYOUT.byteOffset(groupElement("force_bf16"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t force_bf16
+     * }
+     */
+    public static final long force_bf16$offset() {
+        return force_bf16$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t force_bf16
+     * }
+     */
+    public static int force_bf16(MemorySegment struct) {
+        return struct.get(force_bf16$LAYOUT, force_bf16$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t force_bf16
+     * }
+     */
+    public static void force_bf16(MemorySegment struct, int fieldValue) {
+        struct.set(force_bf16$LAYOUT, force_bf16$OFFSET, fieldValue);
     }
 
     /**

@@ -47,7 +47,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param seed seed of initialisation and drop-path
  * @param numThreads LibTorch intra-op threads (process-wide); 0 keeps the current setting
  * @param device where the model lives
- * @param bf16Autocast bf16 autocast for forward passes (CUDA only)
+ * @param bf16Autocast bf16 autocast for forward passes (CUDA, or a CPU with native bf16: see {@link LibTorchInfo#cpuNativeBf16()})
+ * @param forceBf16 allow bf16 autocast on a CPU without native bf16 (emulated, slower than fp32)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonDeserialize(builder = IbotConfig.Builder.class)
@@ -79,7 +80,8 @@ public record IbotConfig(
         long seed,
         int numThreads,
         Device device,
-        boolean bf16Autocast) {
+        boolean bf16Autocast,
+        boolean forceBf16) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -109,7 +111,6 @@ public record IbotConfig(
         p.positive("eps", eps);
         p.require(numThreads >= 0, "num_threads must be >= 0 (0 keeps LibTorch's default), got " + numThreads);
         p.require(device != null, "device must be set");
-        p.require(!bf16Autocast || device == Device.CUDA, "bf16_autocast needs device CUDA");
         p.throwIfAny("ibot4j config");
     }
 
@@ -197,6 +198,7 @@ public record IbotConfig(
         private int numThreads = 0;
         private Device device = Device.CPU;
         private boolean bf16Autocast = false;
+        private boolean forceBf16 = false;
 
         private Builder() {}
 
@@ -207,7 +209,7 @@ public record IbotConfig(
             sharedHead = c.sharedHead; sharedHeadTeacher = c.sharedHeadTeacher; normLastLayer = c.normLastLayer;
             studentTemp = c.studentTemp; centerMomentum = c.centerMomentum; centerMomentum2 = c.centerMomentum2;
             lambda1 = c.lambda1; lambda2 = c.lambda2; beta1 = c.beta1; beta2 = c.beta2; eps = c.eps; seed = c.seed;
-            numThreads = c.numThreads; device = c.device; bf16Autocast = c.bf16Autocast;
+            numThreads = c.numThreads; device = c.device; bf16Autocast = c.bf16Autocast; forceBf16 = c.forceBf16;
         }
 
         /**
@@ -281,8 +283,10 @@ public record IbotConfig(
         public Builder numThreads(int v) { numThreads = v; return this; }
         /** @param v device @return this builder */
         public Builder device(Device v) { device = v; return this; }
-        /** @param v bf16 autocast (CUDA) @return this builder */
+        /** @param v bf16 autocast (CUDA, or a CPU with native bf16) @return this builder */
         public Builder bf16Autocast(boolean v) { bf16Autocast = v; return this; }
+        /** @param v allow bf16 autocast on a CPU that would emulate it @return this builder */
+        public Builder forceBf16(boolean v) { forceBf16 = v; return this; }
 
         /**
          * The configuration.
@@ -294,7 +298,7 @@ public record IbotConfig(
             return new IbotConfig(imgSize, patchSize, inChans, embedDim, depth, numHeads, mlpRatio, qkvBias,
                     dropPathRate, outDim, patchOutDim, hiddenDim, bottleneckDim, sharedHead, sharedHeadTeacher,
                     normLastLayer, studentTemp, centerMomentum, centerMomentum2, lambda1, lambda2, beta1, beta2, eps,
-                    seed, numThreads, device, bf16Autocast);
+                    seed, numThreads, device, bf16Autocast, forceBf16);
         }
     }
 }

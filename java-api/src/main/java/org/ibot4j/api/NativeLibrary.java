@@ -497,7 +497,7 @@ public final class NativeLibrary {
                         + compiled + " one.");
             }
             return new LibTorchInfo(library, compiled, loaded, ibot4j_build_info.cuda_available(buildInfo) != 0,
-                    ibot4j_build_info.num_threads(buildInfo), torchConfig);
+                    ibot4j_build_info.num_threads(buildInfo), ibot4j_build_info.cpu_native_bf16(buildInfo) != 0, torchConfig);
         }
     }
 }

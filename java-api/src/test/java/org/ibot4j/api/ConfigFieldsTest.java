@@ -27,7 +27,7 @@ class ConfigFieldsTest {
                 .qkvBias(false).dropPathRate(0.25).outDim(300).patchOutDim(300).hiddenDim(128).bottleneckDim(32)
                 .sharedHead(true).sharedHeadTeacher(true).normLastLayer(false).studentTemp(0.2).centerMomentum(0.8)
                 .centerMomentum2(0.7).lambda1(0.5).lambda2(1.5).beta1(0.8).beta2(0.99).eps(1e-6).seed(1L << 40)
-                .numThreads(2).device(Device.CUDA).bf16Autocast(true).build();
+                .numThreads(2).device(Device.CUDA).bf16Autocast(true).forceBf16(true).build();
     }
 
     /** The two head flags cannot both leave their defaults (false, true) at once: the other one here. */
@@ -95,6 +95,7 @@ class ConfigFieldsTest {
             assertThat(ibot4j_config.seed(s)).isEqualTo(1L << 40);
             assertThat(ibot4j_config.device(s)).isEqualTo(org.ibot4j.bindings.Ibot4jC.IBOT4J_DEVICE_CUDA());
             assertThat(ibot4j_config.bf16_autocast(s)).isEqualTo(1);
+            assertThat(ibot4j_config.force_bf16(s)).isEqualTo(1);
         }
     }
 

@@ -31,6 +31,9 @@ final class DoctorCommand extends Ibot4jCommand {
         out.println("LibTorch: compiled against " + info.compiledVersion() + ", loaded " + info.loadedVersion());
         out.println("intra-op threads: " + info.threads() + " (cores: " + Runtime.getRuntime().availableProcessors() + ")");
         out.println("CUDA: " + (info.cudaAvailable() ? "available" : "not available (CPU only)"));
+        out.println("CPU bf16: " + (info.cpuNativeBf16()
+                ? "native (avx512_bf16 or AMX): --bf16 speeds up training on this CPU"
+                : "not native: --bf16 on this CPU would be emulated and slower (refused unless --force_bf16)"));
         out.println("status: OK");
         return 0;
     }

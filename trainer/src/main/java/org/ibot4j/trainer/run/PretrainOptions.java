@@ -85,8 +85,11 @@ public final class PretrainOptions {
     // Optimisation
     @Option(names = "--use_fp16", arity = "1", description = "fp16 mixed precision: not supported (CPU and bf16 only); see --bf16")
     public boolean useFp16 = false;
-    @Option(names = "--bf16", arity = "0..1", description = "bf16 autocast (CUDA only)")
+    @Option(names = "--bf16", arity = "0..1", description = "bf16 autocast of the forward passes (fp32 weights, optimiser, "
+            + "EMA and loss): on CUDA, or on a CPU with native bf16 (avx512_bf16 or AMX; './ibot4j doctor' says)")
     public boolean bf16 = false;
+    @Option(names = "--force_bf16", arity = "0..1", description = "allow --bf16 on a CPU without native bf16 (emulated: slower than fp32)")
+    public boolean forceBf16 = false;
     @Option(names = "--weight_decay", description = "weight decay at the start, cosine to weight_decay_end")
     public double weightDecay = 0.04;
     @Option(names = "--weight_decay_end", description = "weight decay at the end")

@@ -56,7 +56,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, o.warmupTeacherTempEpochs >= 0 && o.warmupTeacherTempEpochs <= o.epochs,
                 "warmup_teacher_temp_epochs (" + o.warmupTeacherTempEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
         check(problems, !o.useFp16,
-                "use_fp16: fp16 mixed precision is not supported (the official default; ibot4j trains in fp32, or bf16 autocast on CUDA with --bf16)");
+                "use_fp16: fp16 mixed precision is not supported (the official default; ibot4j trains in fp32, or bf16 autocast with --bf16)");
         check(problems, o.maxSteps >= 0 && o.saveckpIters >= 0 && o.saveckpFreq > 0,
                 "max_steps and saveckp_iters must be >= 0, saveckp_freq > 0");
         check(problems, o.keepCheckpoints > 0, "keep_checkpoints must be > 0");
@@ -68,7 +68,6 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, range(o.globalCropsScale) && range(o.localCropsScale),
                 "global_crops_scale and local_crops_scale take two values 0 < min <= max <= 1");
         check(problems, o.localCropsNumber >= 0, "local_crops_number must be >= 0");
-        check(problems, !o.bf16 || o.device == Device.CUDA, "bf16 needs --device cuda");
         MaskingPolicy masking = null;
         try {
             masking = masking(o);
@@ -92,6 +91,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 .numThreads(o.threads > 0 ? o.threads : Runtime.getRuntime().availableProcessors())
                 .device(o.device)
                 .bf16Autocast(o.bf16)
+                .forceBf16(o.forceBf16)
                 .build();
         MultiCropAugmentation augmentation = new MultiCropAugmentation(new MultiCropAugmentation.Options(
                 o.globalCropsNumber, o.localCropsNumber, o.globalCropSize, o.localCropSize,
