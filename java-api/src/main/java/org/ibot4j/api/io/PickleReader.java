@@ -51,7 +51,20 @@ final class PickleReader {
         this.resolver = resolver;
     }
 
+    /**
+     * Reads the pickle. Damaged input fails with an IOException in time and memory bounded by the
+     * input's size: lengths are checked against the bytes left before anything is allocated, and
+     * self-referencing containers are neither hashed nor printed.
+     */
     Object read() throws IOException {
+        try {
+            return readOps();
+        } catch (java.nio.BufferUnderflowException e) {
+            throw new IOException("pickle ends in the middle of an instruction (truncated or damaged)");
+        }
+    }
+
+    private Object readOps() throws IOException {
         while (in.hasRemaining()) {
             int op = in.get() & 0xff;
             switch (op) {
@@ -66,17 +79,17 @@ final class PickleReader {
                 case 0x85 -> stack.push(new Tuple(popN(1)));
                 case 0x86 -> stack.push(new Tuple(popN(2)));
                 case 0x87 -> stack.push(new Tuple(popN(3)));
-                case 'X' -> stack.push(string(in.getInt()));
+                case 'X' -> stack.push(string(Integer.toUnsignedLong(in.getInt())));
                 case 0x8c -> stack.push(string(in.get() & 0xff));
-                case 0x8d -> stack.push(string((int) in.getLong()));
-                case 'T' -> stack.push(bytes(in.getInt()));
+                case 0x8d -> stack.push(string(in.getLong()));
+                case 'T' -> stack.push(bytes(Integer.toUnsignedLong(in.getInt())));
                 case 'U', 'C' -> stack.push(bytes(in.get() & 0xff));
-                case 'B' -> stack.push(bytes(in.getInt()));
+                case 'B' -> stack.push(bytes(Integer.toUnsignedLong(in.getInt())));
                 case 'J' -> stack.push((long) in.getInt());
                 case 'K' -> stack.push((long) (in.get() & 0xff));
                 case 'M' -> stack.push((long) (in.getShort() & 0xffff));
                 case 0x8a -> stack.push(longOf(in.get() & 0xff));
-                case 0x8b -> stack.push(longOf(in.getInt()));
+                case 0x8b -> stack.push(longOf(Integer.toUnsignedLong(in.getInt())));
                 case 'G' -> stack.push(in.order(ByteOrder.BIG_ENDIAN).getDouble());
                 case 0x88 -> stack.push(Boolean.TRUE);
                 case 0x89 -> stack.push(Boolean.FALSE);
@@ -87,8 +100,13 @@ final class PickleReader {
                 case 0x81 -> { Tuple args = (Tuple) pop(); stack.push(call(pop(), args.items())); }   // NEWOBJ
                 case 'b' -> build(pop(), peek());
                 case 'Q' -> stack.push(resolver.persistent(pop()));
-                case 's' -> { Object v = pop(); Object k = pop(); map(peek()).put(k, v); }
-                case 'u' -> { List<Object> items = popMark(); Map<Object, Object> m = map(peek()); for (int i = 0; i < items.size(); i += 2) m.put(items.get(i), items.get(i + 1)); }
+                case 's' -> { Object v = pop(); Object k = key(pop()); map(peek()).put(k, v); }
+                case 'u' -> {
+                    List<Object> items = popMark();
+                    if (items.size() % 2 != 0) throw new IOException("pickle SETITEMS with an odd number of items");
+                    Map<Object, Object> m = map(peek());
+                    for (int i = 0; i < items.size(); i += 2) m.put(key(items.get(i)), items.get(i + 1));
+                }
                 case 'a' -> { Object v = pop(); list(peek()).add(v); }
                 case 'e' -> { List<Object> items = popMark(); list(peek()).addAll(items); }
                 case 0x8f -> stack.push(new ArrayList<>());          // EMPTY_SET, as a list
@@ -97,8 +115,8 @@ final class PickleReader {
                 case 'q' -> memo.put(in.get() & 0xff, peek());
                 case 'r' -> memo.put(in.getInt(), peek());
                 case 0x94 -> memo.put(memo.size(), peek());
-                case 'h' -> stack.push(memo.get(in.get() & 0xff));
-                case 'j' -> stack.push(memo.get(in.getInt()));
+                case 'h' -> stack.push(memoized(in.get() & 0xff));
+                case 'j' -> stack.push(memoized(in.getInt()));
                 case '0' -> pop();
                 case '1' -> popMark();
                 case '2' -> stack.push(peek());
@@ -117,8 +135,34 @@ final class PickleReader {
         }
     };
 
+    private Object memoized(int index) throws IOException {
+        Object value = memo.get(index);
+        if (value == null) throw new IOException("pickle reads memo entry " + index + " before storing it");
+        return value;
+    }
+
+    /** Python refuses unhashable dict keys; here they could also be cyclic, and hashing a cycle never ends. */
+    private static Object key(Object k) throws IOException {
+        if (k instanceof List<?> || k instanceof Map<?, ?> || k instanceof PyObject) {
+            throw new IOException("pickle uses an unhashable " + kind(k) + " as a dict key");
+        }
+        if (k instanceof Tuple t) for (Object item : t.items()) key(item);
+        return k;
+    }
+
+    /** What a value is, for messages: never its contents, which may be huge or refer to themselves. */
+    private static String kind(Object o) {
+        if (o == null || o == NONE) return "None";
+        if (o instanceof Global g) return "global " + g.qualified();
+        if (o instanceof PyObject p) return "object of " + p.type().qualified();
+        if (o instanceof List<?>) return "list";
+        if (o instanceof Map<?, ?>) return "dict";
+        if (o instanceof Tuple) return "tuple";
+        return o.getClass().getSimpleName();
+    }
+
     private Object call(Object callable, List<Object> args) throws IOException {
-        if (!(callable instanceof Global g)) throw new IOException("cannot call " + callable);
+        if (!(callable instanceof Global g)) throw new IOException("cannot call a " + kind(callable));
         if (g.qualified().equals("collections.OrderedDict")) return new LinkedHashMap<>();
         Object resolved = resolver.call(g, args);
         return resolved != null ? resolved : new PyObject(g, args, new Object[1]);
@@ -137,16 +181,25 @@ final class PickleReader {
     @SuppressWarnings("unchecked")
     private static Map<Object, Object> map(Object o) throws IOException {
         if (o instanceof Map<?, ?> m) return (Map<Object, Object>) m;
-        throw new IOException("expected a dict, found " + o);
+        throw new IOException("expected a dict, found a " + kind(o));
     }
 
     @SuppressWarnings("unchecked")
     private static List<Object> list(Object o) throws IOException {
         if (o instanceof List<?> l) return (List<Object>) l;
-        throw new IOException("expected a list, found " + o);
+        throw new IOException("expected a list, found a " + kind(o));
     }
 
-    private Object longOf(int n) {
+    /** A length read from the pickle, checked against the bytes that are left before it is allocated. */
+    private int length(long n) throws IOException {
+        if (n < 0 || n > in.remaining()) {
+            throw new IOException("pickle declares " + n + " bytes at byte " + in.position() + " but " + in.remaining() + " are left");
+        }
+        return (int) n;
+    }
+
+    private Object longOf(long declared) throws IOException {
+        int n = length(declared);
         byte[] b = new byte[n];
         in.get(b);
         byte[] be = new byte[n];
@@ -155,14 +208,14 @@ final class PickleReader {
         return v.bitLength() < 64 ? (Object) v.longValue() : v;
     }
 
-    private String string(int n) {
-        byte[] b = new byte[n];
+    private String string(long declared) throws IOException {
+        byte[] b = new byte[length(declared)];
         in.get(b);
         return new String(b, StandardCharsets.UTF_8);
     }
 
-    private byte[] bytes(int n) {
-        byte[] b = new byte[n];
+    private byte[] bytes(long declared) throws IOException {
+        byte[] b = new byte[length(declared)];
         in.get(b);
         return b;
     }
@@ -194,8 +247,9 @@ final class PickleReader {
         while (true) {
             Object o = pop();
             if (o == MARK) break;
-            items.add(0, o);
+            items.add(o);
         }
+        java.util.Collections.reverse(items);  // linear: adding at the front is quadratic in the run's length
         return items;
     }
 }
