@@ -127,6 +127,14 @@ final class Launcher {
 
     /** The same JVM (flags, class path, system properties) running the CLI with the worker's arguments. */
     static List<String> workerCommand(List<String> args) {
+        return javaCommand(Ibot4jCli.class.getName(), List.of(), args);
+    }
+
+    /**
+     * A command that runs {@code mainClass} in a new JVM like this one: same java, JVM flags (debugger
+     * and agents left out), ibot4j's system properties and class path, then {@code extraFlags}.
+     */
+    static List<String> javaCommand(String mainClass, List<String> extraFlags, List<String> args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> flags = ManagementFactory.getRuntimeMXBean().getInputArguments();
@@ -139,9 +147,10 @@ final class Launcher {
                 command.add("-D" + name + "=" + System.getProperty(name));
             }
         }
+        command.addAll(extraFlags);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
-        command.add(Ibot4jCli.class.getName());
+        command.add(mainClass);
         command.addAll(args);
         return command;
     }
