@@ -23,6 +23,23 @@ public final class ZipIntegrity {
      * @throws IOException naming the file, the entry and what does not match; or when it is no zip at all
      */
     public static void verify(Path file) throws IOException {
+        verifyEntries(file);
+    }
+
+    /** Largest expansion accepted for a compressed entry over 1 GiB; tensor data deflates far less. */
+    static final long MAX_RATIO = 200;
+
+    private static void refuseLikelyBomb(Path file, ZipEntry entry) throws IOException {
+        if (entry.getMethod() != ZipEntry.DEFLATED) return;
+        long size = entry.getSize(), compressed = Math.max(1, entry.getCompressedSize());
+        if (size < 0 || (size > (1L << 30) && size / compressed > MAX_RATIO)) {
+            throw new IOException(file + " looks like a zip bomb: entry " + entry.getName() + " would inflate "
+                    + compressed + " bytes to " + (size < 0 ? "an unknown size" : size + " bytes")
+                    + " (PyTorch and ibot4j store tensors uncompressed)");
+        }
+    }
+
+    private static void verifyEntries(Path file) throws IOException {
         int entries = 0;
         byte[] buffer = new byte[1 << 16];
         // The central directory's sizes and CRCs: LibTorch writes stored entries with data descriptors,
@@ -30,10 +47,18 @@ public final class ZipIntegrity {
         try (ZipFile zip = new ZipFile(file.toFile())) {
             for (var it = zip.entries(); it.hasMoreElements(); entries++) {
                 ZipEntry entry = it.nextElement();
+                refuseLikelyBomb(file, entry);
                 CRC32 crc = new CRC32();
                 long size = 0;
                 try (InputStream in = zip.getInputStream(entry)) {
-                    for (int n; (n = in.read(buffer)) > 0; size += n) crc.update(buffer, 0, n);
+                    for (int n; (n = in.read(buffer)) > 0; size += n) {
+                        crc.update(buffer, 0, n);
+                        // Inflating past the recorded size would only find out later, after as long as the data lasts.
+                        if (entry.getSize() >= 0 && size + n > entry.getSize()) {
+                            throw new IOException(file + " is damaged: entry " + entry.getName() + " holds more than the "
+                                    + entry.getSize() + " bytes its header says");
+                        }
+                    }
                 }
                 if (entry.getSize() >= 0 && entry.getSize() != size) {
                     throw new IOException(file + " is damaged: entry " + entry.getName() + " holds " + size + " bytes, its header says "
