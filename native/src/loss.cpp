@@ -36,11 +36,16 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
   // the mean over all B images of the crop (unmasked images count as 0), then over the G crops.
   // Only masked rows are ever read, so only they are passed in.
   auto masks = in.masks.to(torch::kBool);
+  const int64_t n_patches = masks.size(1);
+  // Selecting by index rather than by boolean mask: a boolean selection's size is known only after the
+  // device has counted, so it would wait for the device every step.
+  auto mask_index = in.mask_index.defined() ? in.mask_index : masks.flatten().nonzero().squeeze(1);  // [M]
   auto per_image_count = masks.sum(1).clamp_min(1).to(torch::kFloat32);  // [G*B]
-  auto image_of_token = masks.nonzero().select(1, 0);                    // [M]
+  auto image_of_token = mask_index.div(n_patches, "floor");             // [M]
   auto teacher_patch_p = torch::softmax((in.teacher_patch.to(torch::kFloat32) - center2) / in.teacher_patch_temp, -1)
                              .detach()
-                             .index({masks});  // [M, K']
+                             .flatten(0, 1)
+                             .index_select(0, mask_index);  // [M, K']
   auto student_patch_ls = torch::log_softmax(in.student_patch_masked.to(torch::kFloat32) / student_temp, -1);
   auto token_ce = torch::sum(-teacher_patch_p * student_patch_ls, -1);  // [M]
   auto token_weight = per_image_count.index_select(0, image_of_token).reciprocal();
@@ -49,21 +54,29 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
   return {cls + patch, cls, patch};
 }
 
-void IbotLoss::update_centers_from_sums(const torch::Tensor& cls_sum, const torch::Tensor& patch_sum, double count) {
+namespace {
+// center <- m*center + (1-m)*batch_center, in place (the tensors stay the ones exposed by name); a
+// skipped step keeps the old values even where batch_center is not finite.
+void move_center(torch::Tensor& center, const torch::Tensor& batch_center, double momentum, const torch::Tensor& skip) {
+  auto moved = center * momentum + batch_center * (1.0 - momentum);
+  center.copy_(skip.defined() ? torch::where(skip > 0, center, moved) : moved);
+}
+}  // namespace
+
+void IbotLoss::update_centers_from_sums(const torch::Tensor& cls_sum, const torch::Tensor& patch_sum, double count,
+                                        const torch::Tensor& skip) {
   torch::NoGradGuard no_grad;
-  center.mul_(center_momentum).add_(cls_sum.to(center.scalar_type()) * ((1.0 - center_momentum) / count));
-  center2.mul_(center_momentum2).add_(patch_sum.to(center2.scalar_type()) * ((1.0 - center_momentum2) / count));
+  move_center(center, cls_sum.to(center.scalar_type()) / count, center_momentum, skip);
+  move_center(center2, patch_sum.to(center2.scalar_type()) / count, center_momentum2, skip);
 }
 
-void IbotLoss::update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch) {
-  // In place: the tensors stay the ones exposed by name.
+void IbotLoss::update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch,
+                              const torch::Tensor& skip) {
   torch::NoGradGuard no_grad;
   auto t_cls = teacher_cls.to(torch::kFloat32);
   auto t_patch = teacher_patch.to(torch::kFloat32);
-  auto batch_center = torch::sum(t_cls, 0, true) / static_cast<double>(t_cls.size(0));
-  center.mul_(center_momentum).add_(batch_center * (1.0 - center_momentum));
-  auto batch_center2 = torch::sum(t_patch.mean(1), 0, true) / static_cast<double>(t_patch.size(0));
-  center2.mul_(center_momentum2).add_(batch_center2 * (1.0 - center_momentum2));
+  move_center(center, torch::sum(t_cls, 0, true) / static_cast<double>(t_cls.size(0)), center_momentum, skip);
+  move_center(center2, torch::sum(t_patch.mean(1), 0, true) / static_cast<double>(t_patch.size(0)), center_momentum2, skip);
 }
 
 }  // namespace ibot4j

@@ -13,6 +13,7 @@ struct LossInputs {
   torch::Tensor teacher_cls;           // [G*B, K]
   torch::Tensor teacher_patch;         // [G*B, N, K']
   torch::Tensor masks;                 // bool [G*B, N]; the rows of student_patch_masked are masks' true cells in order
+  torch::Tensor mask_index;            // optional: int64 [M], masks' true cells as flat indices (saves a device sync)
   int64_t batch_size = 0;
   int64_t n_global = 2;
   int64_t n_local = 0;
@@ -32,9 +33,12 @@ class IbotLoss {
   // Uses the current centres; does not update them.
   LossValues compute(const LossInputs& in) const;
   // center <- m*center + (1-m)*batch mean of the raw teacher logits (all patch tokens for center2).
-  void update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch);
+  // skip (optional, a 0-d device tensor): when non-zero the centres stay as they are.
+  void update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch,
+                      const torch::Tensor& skip = {});
   // The same from sums over a whole group's batch: cls_sum [1, K], patch_sum [1, 1, K'] of `count` crops.
-  void update_centers_from_sums(const torch::Tensor& cls_sum, const torch::Tensor& patch_sum, double count);
+  void update_centers_from_sums(const torch::Tensor& cls_sum, const torch::Tensor& patch_sum, double count,
+                                const torch::Tensor& skip = {});
 
   double student_temp, center_momentum, center_momentum2, lambda1, lambda2;
   torch::Tensor center;   // [1, K]

@@ -131,30 +131,29 @@ std::unique_ptr<AdamW> Model::make_optimizer() const {
   return std::make_unique<AdamW>(regularized_, not_regularized_, config_.beta1, config_.beta2, config_.eps);
 }
 
-double Model::clip_gradients(double clip) {
+torch::Tensor Model::clip_gradients(double clip) {
   std::vector<torch::Tensor> grads;
   grads.reserve(student_params_.size());
   for (auto& entry : student_params_) {
     if (entry.second.grad().defined()) grads.push_back(entry.second.grad());
   }
-  if (grads.empty()) return 0.0;
-  auto norms = torch::stack(at::_foreach_norm(grads, 2)).to(torch::kCPU, torch::kFloat64);
-  auto norms_acc = norms.accessor<double, 1>();
-  double total_sq = 0.0;
-  for (size_t i = 0; i < grads.size(); ++i) {
-    const double norm = norms_acc[static_cast<int64_t>(i)];
-    total_sq += norm * norm;
-    // Per-parameter clipping, as the official clip_gradients (not a global norm).
-    const double coef = clip / (norm + 1e-6);
-    if (clip > 0.0 && coef < 1.0) grads[i].mul_(coef);
+  auto options = torch::TensorOptions().device(device_).dtype(torch::kFloat64);
+  if (grads.empty()) return torch::zeros({}, options);
+  auto norms = torch::stack(at::_foreach_norm(grads, 2)).to(torch::kFloat64);
+  if (clip > 0.0) {
+    // Per-parameter clipping, as the official clip_gradients (not a global norm): a factor of 1 leaves
+    // a gradient as it is, so every gradient is scaled on the device without asking which ones exceed.
+    auto coefs = (clip / (norms + 1e-6)).clamp_max(1.0).to(torch::kFloat32);
+    at::_foreach_mul_(grads, coefs.unbind(0));
   }
-  return std::sqrt(total_sq);
+  return norms.square().sum().sqrt();
 }
 
-void Model::ema_update(double momentum) {
+void Model::ema_update(double momentum, const torch::Tensor& skip) {
   torch::NoGradGuard no_grad;
-  at::_foreach_mul_(ema_teacher_, momentum);
-  at::_foreach_add_(ema_teacher_, ema_student_, 1.0 - momentum);
+  // teacher += (1 - m) * (student - teacher) in one pass, with weight 0 when the step is skipped.
+  auto weight = (1.0 - skip) * (1.0 - momentum);
+  at::_foreach_lerp_(ema_teacher_, ema_student_, std::vector<torch::Tensor>(ema_teacher_.size(), weight));
 }
 
 namespace {
@@ -195,11 +194,24 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   // In a group each rank draws its own drop-path masks from (seed, rank, step): a resumed rank draws
   // what it would have drawn, whatever generator state the checkpoint (rank 0's) holds.
   if (comm_) gen_.set_current_seed(mix_seed(static_cast<uint64_t>(config_.seed), comm_->rank(), step_));
+  // On a GPU the masks come from a device generator seeded from (seed, rank, step): drawn where they
+  // are used, and a resumed run draws what it would have drawn.
+  at::Generator* drop_path_gen = &gen_;
+  if (device_.is_cuda()) {
+    if (!device_gen_.defined()) device_gen_ = at::globalContext().defaultGenerator(device_).clone();
+    device_gen_.set_current_seed(mix_seed(static_cast<uint64_t>(config_.seed), comm_ ? comm_->rank() : 0, step_));
+    drop_path_gen = &device_gen_;
+  }
   const bool autocast = config_.bf16_autocast != 0;
   const auto device = device_;
   auto global = batch.global_crops.to(device);
   auto masks = batch.masks.to(device, torch::kBool);
   auto masks_flat = masks.flatten(1);  // [G*B, N]
+  // The batch's masks are on the host: their true cells are counted there, not on the device.
+  auto host_index = batch.masks.to(torch::kBool).flatten().nonzero().squeeze(1);  // over [G*B, N]
+  auto mask_index = host_index.to(device);
+  // The same cells among the backbone's tokens [G*B, 1+N]: each crop's [CLS] comes first.
+  auto token_index = (host_index + host_index.div(n_patches, "floor") + 1).to(device);
 
   torch::Tensor teacher_cls, teacher_patch;
   {
@@ -213,14 +225,14 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   LossValues loss;
   {
     AutocastScope autocast_scope(autocast, device.type());
-    auto student_global = student_->backbone->forward(global, masks, &gen_);
+    auto student_global = student_->backbone->forward(global, masks, drop_path_gen);
     std::vector<torch::Tensor> cls_tokens{student_global.select(1, 0)};
     if (l > 0) {
-      auto student_local = student_->backbone->forward(batch.local_crops.to(device), std::nullopt, &gen_);
+      auto student_local = student_->backbone->forward(batch.local_crops.to(device), std::nullopt, drop_path_gen);
       cls_tokens.push_back(student_local.select(1, 0));
     }
     // The head runs only where the loss reads it: CLS of every crop and masked patches of global crops.
-    auto masked_tokens = student_global.narrow(1, 1, n_patches).index({masks_flat});
+    auto masked_tokens = student_global.reshape({-1, student_global.size(2)}).index_select(0, token_index);
     const int64_t n_cls = (g + l) * b;
     cls_tokens.push_back(masked_tokens);
     auto z = student_->head->embed(torch::cat(cls_tokens, 0));
@@ -230,6 +242,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     in.teacher_cls = teacher_cls;
     in.teacher_patch = teacher_patch;
     in.masks = masks_flat;
+    in.mask_index = mask_index;
     in.batch_size = b;
     in.n_global = g;
     in.n_local = l;
@@ -238,51 +251,53 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     loss = loss_.compute(in);
   }
 
-  StepResult result;
+  // From here on nothing waits for the device: whether the step counts (finite loss and gradient
+  // norm) is a device tensor that gates the optimiser, the EMA and the centres, and the step's
+  // numbers come back in one copy at the end. A skipped step changes nothing but the gradients.
   torch::Tensor reduced;  // in a group: the losses' and centres' sums over the ranks
-  torch::Tensor values;
+  torch::Tensor losses;
   if (comm_) {
     reduced = reduce_step_values(loss, teacher_cls, teacher_patch);
-    values = reduced.narrow(0, 0, 3).to(torch::kCPU) / static_cast<double>(comm_->size());
+    losses = reduced.narrow(0, 0, 3) / static_cast<double>(comm_->size());
   } else {
-    values = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach()}).to(torch::kCPU, torch::kFloat64);
+    losses = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach()}).to(torch::kFloat64);
   }
-  result.loss = values[0].item<double>();
-  result.cls_loss = values[1].item<double>();
-  result.patch_loss = values[2].item<double>();
-  // In a group the sum is non-finite when any rank's loss is: every rank skips the same steps.
-  result.finite = std::isfinite(result.loss);
-  result.step = step_;
-  if (!result.finite) return result;  // nothing is updated: weights, optimiser, centres, step
 
   optimizer_->zero_grad();
   loss.total.backward();
   if (comm_) average_gradients();  // before clipping, as DDP's averaged gradients reach clip_gradients
-  result.grad_norm = clip_gradients(params.clip_grad);
-  if (!std::isfinite(result.grad_norm)) {
-    // A finite loss whose gradient norm overflowed must not reach the weights either (clipping by an
-    // infinite norm zeroes the gradients, and weight decay and momentum would still move them). In a
-    // group every rank sees the same averaged gradients, so every rank skips the same step.
-    optimizer_->zero_grad();
-    result.finite = false;
-    return result;
-  }
+  auto grad_norm = clip_gradients(params.clip_grad);
+  // In a group the sums are non-finite when any rank's are: every rank skips the same steps. A finite
+  // loss whose gradient norm overflowed is skipped too (clipping by an infinite norm zeroes the
+  // gradients, and weight decay and momentum would still move the weights).
+  auto skip = torch::logical_not(torch::isfinite(losses[0]) & torch::isfinite(grad_norm)).to(torch::kFloat32);
   if (params.freeze_last_layer != 0) {
     // A gradient of None makes AdamW skip the parameter entirely, as in cancel_gradients_last_layer.
     for (auto& param : last_layer_params_) param.mutable_grad() = torch::Tensor();
   }
-  optimizer_->step(params.lr, params.weight_decay);
+  optimizer_->step(params.lr, params.weight_decay, skip);
   // Gradients stay until the next step's zero_grad (as in the official loop), readable as "grad.*".
-  ema_update(params.teacher_momentum);
+  ema_update(params.teacher_momentum, skip);
   if (comm_) {
     // The official loss all-reduces the batch's centre sums and divides by the global batch.
     const int64_t k = loss_.center.size(1), kp = loss_.center2.size(2);
     const double crops = static_cast<double>(teacher_cls.size(0)) * comm_->size();
-    loss_.update_centers_from_sums(reduced.narrow(0, 3, k).view({1, k}), reduced.narrow(0, 3 + k, kp).view({1, 1, kp}), crops);
+    loss_.update_centers_from_sums(reduced.narrow(0, 3, k).view({1, k}), reduced.narrow(0, 3 + k, kp).view({1, 1, kp}), crops,
+                                   skip);
   } else {
-    loss_.update_centers(teacher_cls, teacher_patch);
+    loss_.update_centers(teacher_cls, teacher_patch, skip);
   }
-  result.step = ++step_;
+
+  auto values = torch::cat({losses, grad_norm.to(torch::kFloat64).view({1}), skip.to(torch::kFloat64).view({1})}).to(torch::kCPU);
+  auto v = values.accessor<double, 1>();
+  StepResult result;
+  result.loss = v[0];
+  result.cls_loss = v[1];
+  result.patch_loss = v[2];
+  result.finite = v[4] == 0.0;
+  result.grad_norm = result.finite ? v[3] : 0.0;
+  if (result.finite) ++step_;
+  result.step = step_;
   return result;
 }
 

@@ -81,14 +81,16 @@ class Model {
   void build_optimizer();
   std::unique_ptr<AdamW> make_optimizer() const;
   void copy_student_into_teacher();
-  double clip_gradients(double clip);
+  // Clips each gradient in place; returns the L2 norm of all gradients before clipping (device, fp64).
+  torch::Tensor clip_gradients(double clip);
   void average_gradients();
   torch::Tensor reduce_step_values(const LossValues& loss, const torch::Tensor& teacher_cls,
                                    const torch::Tensor& teacher_patch);
-  void ema_update(double momentum);
+  void ema_update(double momentum, const torch::Tensor& skip);
   Config config_;
   torch::Device device_;
-  at::Generator gen_;
+  at::Generator gen_;         // CPU: initialisation, and drop-path on the CPU
+  at::Generator device_gen_;  // drop-path on a GPU, reseeded every step (undefined on the CPU)
   Network student_{nullptr};
   Network teacher_{nullptr};
   IbotLoss loss_;

@@ -55,7 +55,7 @@ void AdamW::step(double lr, double weight_decay, const std::optional<torch::Tens
     at::_foreach_add_(steps, 1.0);
     at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1_, beta2_,
                       g == 0 ? weight_decay : 0.0, eps_, /*amsgrad=*/false, /*maximize=*/false, std::nullopt, found_inf);
-    if (found_inf.has_value()) at::_foreach_sub_(steps, *found_inf);
+    if (found_inf.has_value()) at::_foreach_add_(steps, *found_inf, /*alpha=*/-1);
   }
 }
 

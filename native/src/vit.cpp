@@ -13,13 +13,16 @@ torch::nn::LayerNorm layer_norm(int64_t dim) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6));
 }
 
-// Per-sample stochastic depth: keep a sample's residual with probability 1-p, scaled by 1/(1-p).
+// Per-sample stochastic depth: keep a sample's residual with probability 1-p, scaled by 1/(1-p). The
+// mask is drawn on the generator's device (no host round trip on CUDA) and carries the scale, so the
+// residual is touched once.
 torch::Tensor drop_path(const torch::Tensor& x, double p, at::Generator* gen) {
   if (gen == nullptr || p <= 0.0) return x;
   const double keep = 1.0 - p;
-  auto keep_mask = torch::empty({x.size(0)}, torch::kFloat32).bernoulli_(keep, *gen);
-  keep_mask = keep_mask.to(x.device(), x.scalar_type()).view({x.size(0), 1, 1});
-  return x.div(keep) * keep_mask;
+  auto keep_mask = torch::empty({x.size(0)}, torch::TensorOptions().dtype(torch::kFloat32).device(gen->device()))
+                       .bernoulli_(keep, *gen)
+                       .div_(keep);
+  return x * keep_mask.to(x.device(), x.scalar_type()).view({x.size(0), 1, 1});
 }
 }  // namespace
 
