@@ -41,8 +41,13 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast around the step (CUDA)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast around the step (CUDA, or a CPU with native bf16)")
+    p.add_argument("--fp16", action="store_true",
+                   help="fp16 autocast around the step, the official --use_fp16 (CUDA; loss scaling left out: a few "
+                        "element-wise ops, it does not change the speed)")
     a = p.parse_args()
+    if a.bf16 and a.fp16:
+        sys.exit("--bf16 and --fp16 exclude each other")
     if a.device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: this torch sees no CUDA device")
     torch.set_num_threads(a.threads)
@@ -59,7 +64,8 @@ def main():
     masks = torch.rand(2 * a.batch, grid, grid, device=a.device) < 0.15
 
     def step():
-        with torch.autocast(device_type=a.device, dtype=torch.bfloat16, enabled=a.bf16):
+        dtype = torch.float16 if a.fp16 else torch.bfloat16
+        with torch.autocast(device_type=a.device, dtype=dtype, enabled=a.bf16 or a.fp16):
             trainer.train_step((g, l, masks), 1e-4, 0.04, 0.996, 0.04, 0.04, False, 3.0)
 
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)

@@ -110,7 +110,7 @@ public final class StepBench {
                 model.trainStep(next, params);
             }
             report(out, "end-to-end", steps, batchSize, System.nanoTime() - start, waited);
-            out.printf(Locale.ROOT, "peak RSS %d MiB%n", peakResidentKb() / 1024);
+            out.printf(Locale.ROOT, "peak RSS %d MiB%n", org.ibot4j.trainer.run.RunEstimate.peakResidentBytes() >> 20);
         }
     }
 
@@ -125,12 +125,5 @@ public final class StepBench {
         out.printf(Locale.ROOT, "%s: %d steps of batch %d in %.2f s: %.2f images/s, %.1f ms/step%s%n", what, steps, batchSize,
                 seconds, steps * batchSize / seconds, 1000 * seconds / steps,
                 waitNanos < 0 ? "" : String.format(Locale.ROOT, ", data wait %.2f %%", 100.0 * waitNanos / nanos));
-    }
-
-    private static long peakResidentKb() throws IOException {
-        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
-        }
-        return -1;
     }
 }

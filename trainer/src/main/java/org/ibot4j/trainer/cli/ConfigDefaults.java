@@ -23,16 +23,16 @@ import picocli.CommandLine.Model.OptionSpec;
 final class ConfigDefaults implements CommandLine.IDefaultValueProvider {
     private final Map<String, Object> recipe;
     private final Map<String, Object> file;
-    private final Set<String> fromFile = new LinkedHashSet<>();
+    private final Set<String> chosen = new LinkedHashSet<>();
 
     private ConfigDefaults(Map<String, Object> recipe, Map<String, Object> file) {
         this.recipe = recipe;
         this.file = file;
     }
 
-    /** Snake_case names of the options the config file set. */
+    /** Snake_case names of the options the config file or the command's recipe set: choices, not defaults. */
     Set<String> explicit() {
-        return Set.copyOf(fromFile);
+        return Set.copyOf(chosen);
     }
 
     /** Attaches the layers to the sub-command named in {@code args}, if it takes a config file. */
@@ -63,13 +63,16 @@ final class ConfigDefaults implements CommandLine.IDefaultValueProvider {
         for (String name : option.names()) {
             String key = name.replaceFirst("^-+", "");
             if (file.containsKey(key)) {
-                fromFile.add(option.longestName().substring(2));
+                chosen.add(option.longestName().substring(2));
                 return text(file.get(key));
             }
         }
         for (String name : option.names()) {
             String key = name.replaceFirst("^-+", "");
-            if (recipe.containsKey(key)) return text(recipe.get(key));
+            if (recipe.containsKey(key)) {
+                chosen.add(option.longestName().substring(2));
+                return text(recipe.get(key));
+            }
         }
         return null;
     }

@@ -14,7 +14,9 @@ import picocli.CommandLine.Option;
  * The options of {@code ibot4j pretrain}, named as {@code main_ibot.py} names them (the field
  * {@code patchSize} is {@code --patch_size} on the command line, {@code patch_size} in a config file
  * and in the run's options.json), with ibot4j's few additions. Defaults are the published ViT-S/16
- * run (the official README's command), not the bare code defaults (the spec, section 11).
+ * run (the official README's command), not the bare code defaults (the spec, section 11), except
+ * for images of 64 px or less, where {@link PretrainSetup} picks sizes a laptop trains at a useful
+ * speed (each option's help names both).
  * {@link #explicit} records which were given, so data-dependent defaults never override a choice
  * and a resumed run can refuse a changed training option. The official boolean options take a value
  * as its {@code bool_flag} does ({@code --norm_last_layer false}, also on/off, 1/0); ibot4j's own
@@ -30,7 +32,7 @@ public final class PretrainOptions {
     // Model
     @Option(names = "--arch", description = "backbone size: ${COMPLETION-CANDIDATES}", completionCandidates = ArchNames.class)
     public Arch arch = Arch.VIT_SMALL;
-    @Option(names = "--patch_size", description = "patch size in pixels (4 for images of 64 px or less when not given)")
+    @Option(names = "--patch_size", description = "patch size in pixels (published: 16; images of 64 px or less: 4)")
     public int patchSize = 16;
     @Option(names = "--embed_dim", description = "override the arch's width (0: the arch's)")
     public int embedDim = 0;
@@ -40,11 +42,11 @@ public final class PretrainOptions {
     public int numHeads = 0;
     @Option(names = "--drop_path", description = "stochastic depth rate of the student")
     public double dropPath = 0.1;
-    @Option(names = "--out_dim", description = "dimension of the [CLS] head output")
+    @Option(names = "--out_dim", description = "dimension of the [CLS] head output (published: 8192; images of 64 px or less: 1024)")
     public int outDim = 8192;
-    @Option(names = "--patch_out_dim", description = "dimension of the patch head output")
+    @Option(names = "--patch_out_dim", description = "dimension of the patch head output (published: 8192; images of 64 px or less: 1024)")
     public int patchOutDim = 8192;
-    @Option(names = "--head_hidden_dim", description = "hidden width of the head MLP")
+    @Option(names = "--head_hidden_dim", description = "hidden width of the head MLP (published: 2048; images of 64 px or less: 1024)")
     public int headHiddenDim = 2048;
     @Option(names = "--head_bottleneck_dim", description = "bottleneck width of the head")
     public int headBottleneckDim = 256;
@@ -96,7 +98,7 @@ public final class PretrainOptions {
     public double weightDecayEnd = 0.4;
     @Option(names = "--clip_grad", description = "per-parameter gradient norm clip (0 disables)")
     public double clipGrad = 3.0;
-    @Option(names = {"--batch_size_per_gpu", "--batch_size"}, description = "images per step (one process: the global batch)")
+    @Option(names = {"--batch_size_per_gpu", "--batch_size"}, description = "images per step and process (published: 128; images of 64 px or less: 64)")
     public int batchSizePerGpu = 128;
     @Option(names = "--epochs", description = "length of the schedules in epochs")
     public int epochs = 100;
@@ -115,13 +117,13 @@ public final class PretrainOptions {
     public int globalCropsNumber = 2;
     @Option(names = "--global_crops_scale", arity = "1..*", split = ",", description = "area range of global crops")
     public double[] globalCropsScale = {0.25, 1.0};
-    @Option(names = "--local_crops_number", description = "local crops per image")
+    @Option(names = "--local_crops_number", description = "local crops per image (published: 10; images of 64 px or less: 4)")
     public int localCropsNumber = 10;
     @Option(names = "--local_crops_scale", arity = "1..*", split = ",", description = "area range of local crops")
     public double[] localCropsScale = {0.05, 0.25};
-    @Option(names = "--global_crop_size", description = "global crop side in pixels (32 for images of 64 px or less when not given)")
+    @Option(names = "--global_crop_size", description = "global crop side in pixels (published: 224; images of 64 px or less: 32)")
     public int globalCropSize = 224;
-    @Option(names = "--local_crop_size", description = "local crop side in pixels (16 for images of 64 px or less when not given)")
+    @Option(names = "--local_crop_size", description = "local crop side in pixels (published: 96; images of 64 px or less: 16)")
     public int localCropSize = 96;
     @Option(names = "--mean", arity = "1..*", split = ",", description = "normalisation mean per channel (one value: all channels)")
     public double[] mean = {0.485, 0.456, 0.406};

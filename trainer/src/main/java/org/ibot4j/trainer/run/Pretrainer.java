@@ -124,6 +124,7 @@ public final class Pretrainer {
                 setup.workers(), 3, o.seed, start, shard);
                 MetricsLog metrics = writer ? new MetricsLog(output, start) : null) {
             long[] stepStart = {System.nanoTime()};
+            RunEstimate estimate = new RunEstimate(start, last, setup.itersPerEpoch());
             new TrainingLoop(model, loader, setup.schedules(), o.maxNonfinite).run(start, last, (it, p, r, wait) -> {
                 long now = System.nanoTime();
                 double stepSeconds = (now - stepStart[0]) / 1e9;
@@ -131,6 +132,7 @@ public final class Pretrainer {
                 int epoch = setup.schedules().epochOf(it);
                 if (r.finite()) lastLoss[0] = r.loss();
                 if (!writer) return;
+                estimate.observe(it, stepSeconds);
                 try {
                     metrics.append(it, epoch, r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
                             p.teacherTemp(), p.teacherPatchTemp(), r.gradNorm(), globalBatch / stepSeconds, wait, stepSeconds,

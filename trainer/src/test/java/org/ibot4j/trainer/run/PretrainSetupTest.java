@@ -59,9 +59,21 @@ class PretrainSetupTest {
         assertThat(s.model().imgSize()).isEqualTo(32);
         assertThat(s.model().patchSize()).isEqualTo(4);
         assertThat(s.augmentation().options().localSize()).isEqualTo(24);
+        assertThat(s.model().outDim()).isEqualTo(1024);
+        assertThat(s.model().hiddenDim()).isEqualTo(1024);
+        assertThat(s.augmentation().options().nLocal()).isEqualTo(4);
+        assertThat(s.batchSize()).isEqualTo(64);
+        PretrainSetup chosen = PretrainSetup.of(new PretrainOptions().given(Map.of("out_dim", 4096, "patch_out_dim", 4096,
+                "local_crops_number", 6, "batch_size_per_gpu", 32)), 1000, new int[] {28, 28});
+        assertThat(chosen.model().outDim()).isEqualTo(4096);
+        assertThat(chosen.augmentation().options().nLocal()).isEqualTo(6);
+        assertThat(chosen.batchSize()).isEqualTo(32);
         PretrainSetup large = PretrainSetup.of(new PretrainOptions(), 1000, new int[] {500, 375});
         assertThat(large.model().imgSize()).isEqualTo(224);
         assertThat(large.model().patchSize()).isEqualTo(16);
+        assertThat(large.model().outDim()).isEqualTo(8192);
+        assertThat(large.augmentation().options().nLocal()).isEqualTo(10);
+        assertThat(large.batchSize()).isEqualTo(128);
     }
 
     @Test
