@@ -84,5 +84,6 @@ public final class FileImageSource implements ImageSource {
     @Override public int label(int index) { return labels[index]; }
     @Override public int numClasses() { return classes.size(); }
     @Override public RgbImage load(int index) throws IOException { return ImageDecoder.decode(files.get(index)); }
+    @Override public EncodedImage open(int index) throws IOException { return ImageDecoder.open(files.get(index)); }
     @Override public String describe(int index) { return files.get(index).toString(); }
 }

@@ -20,6 +20,18 @@ public record RgbImage(int width, int height, float[][] planes) {
         return new RgbImage(width, height, new float[][] {grey, grey.clone(), grey.clone()});
     }
 
+    /** An RGB image from interleaved unsigned bytes (R, G, B per pixel). */
+    public static RgbImage fromInterleaved(byte[] rgb, int width, int height) {
+        int n = width * height;
+        float[] r = new float[n], g = new float[n], b = new float[n];
+        for (int i = 0, j = 0; i < n; i++, j += 3) {
+            r[i] = (rgb[j] & 0xff) / 255f;
+            g[i] = (rgb[j + 1] & 0xff) / 255f;
+            b[i] = (rgb[j + 2] & 0xff) / 255f;
+        }
+        return new RgbImage(width, height, new float[][] {r, g, b});
+    }
+
     public float get(int c, int x, int y) {
         return planes[c][y * width + x];
     }

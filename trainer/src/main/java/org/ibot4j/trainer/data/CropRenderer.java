@@ -1,0 +1,264 @@
+package org.ibot4j.trainer.data;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Renders a {@link CropPlan}: the same operations as {@link Augment} (which stays the plain reference),
+ * arranged for speed. The crop box is resampled straight from the source (no crop copy) with the flip
+ * folded into the horizontal weights; every later step is a loop over whole float planes that the JIT
+ * vectorises (the box blur runs down columns, on a transposed copy for the horizontal passes); scratch
+ * planes are reused between crops. One instance per thread.
+ */
+final class CropRenderer {
+    private float[] rows = new float[0];
+    private final float[][] planes = new float[3][];
+    private float[] scratch = new float[0], transposed = new float[0], accumulator = new float[0];
+    private final ResampleTable horizontal = new ResampleTable(), vertical = new ResampleTable();
+
+    void render(RgbImage image, int denominator, CropPlan plan, float[] mean, float[] std, MemorySegment out, long floatOffset) {
+        int size = plan.size(), n = size * size;
+        for (int c = 0; c < 3; c++) if (planes[c] == null || planes[c].length < n) planes[c] = new float[n];
+        resize(image, denominator, plan);
+        float[] r = planes[0], g = planes[1], b = planes[2];
+        if (plan.jitter() != null) jitter(plan.jitter(), r, g, b, n);
+        if (plan.grey()) grey(r, g, b, n);
+        if (plan.blurRadius() > 0) for (float[] p : planes) gaussianBlur(p, size, size, plan.blurRadius());
+        if (plan.solarize()) for (float[] p : planes) solarize(p, n);
+        for (int c = 0; c < 3; c++) {
+            float[] p = planes[c];
+            float m = mean[c], inv = 1f / std[c];
+            for (int i = 0; i < n; i++) p[i] = (p[i] - m) * inv;
+            MemorySegment.copy(p, 0, out, ValueLayout.JAVA_FLOAT, (floatOffset + (long) c * n) * Float.BYTES, n);
+        }
+    }
+
+    /** PIL's antialiased bicubic resample of the plan's box (in the decode's pixels) to size x size, into {@link #planes}. */
+    private void resize(RgbImage image, int denominator, CropPlan plan) {
+        int size = plan.size(), w = image.width();
+        double x0 = (double) plan.left() / denominator, x1 = (double) (plan.left() + plan.width()) / denominator;
+        double y0 = (double) plan.top() / denominator, y1 = (double) (plan.top() + plan.height()) / denominator;
+        horizontal.build(x0, x1, w, size, plan.flip());
+        vertical.build(y0, y1, image.height(), size, false);
+        int yLo = vertical.lowest(), yHi = vertical.highest();
+        int taps = horizontal.taps, vTaps = vertical.taps;
+        if (rows.length < (yHi - yLo) * size) rows = new float[(yHi - yLo) * size];
+        int[] hStart = horizontal.start, vStart = vertical.start;
+        float[] hw = horizontal.weights, vw = vertical.weights;
+        for (int c = 0; c < 3; c++) {
+            float[] in = image.planes()[c], tmp = rows, dst = planes[c];
+            // Horizontal pass over the rows the vertical taps read.
+            for (int y = yLo; y < yHi; y++) {
+                int rowIn = y * w, rowOut = (y - yLo) * size;
+                for (int i = 0; i < size; i++) {
+                    int base = rowIn + hStart[i], wb = i * taps;
+                    float sum = 0;
+                    for (int k = 0; k < taps; k++) sum += hw[wb + k] * in[base + k];
+                    tmp[rowOut + i] = sum;
+                }
+            }
+            // Vertical pass: each output row is a weighted sum of whole rows (vectorised).
+            for (int i = 0; i < size; i++) {
+                int outRow = i * size;
+                java.util.Arrays.fill(dst, outRow, outRow + size, 0f);
+                for (int k = 0; k < vTaps; k++) {
+                    float wk = vw[i * vTaps + k];
+                    if (wk == 0f) continue;
+                    int src = (vStart[i] + k - yLo) * size;
+                    for (int x = 0; x < size; x++) dst[outRow + x] += wk * tmp[src + x];
+                }
+                for (int x = 0; x < size; x++) dst[outRow + x] = Math.min(Math.max(dst[outRow + x], 0f), 1f);
+            }
+        }
+    }
+
+    /**
+     * PIL's precompute_coeffs for a (fractional) input box, padded to one tap count for all outputs.
+     * Taps are clamped to the whole pixels the box touches, as when the box is cropped out first
+     * (torchvision's resized_crop) for a box on whole pixels.
+     */
+    static final class ResampleTable {
+        int taps, outputs;
+        int[] start = new int[0];
+        float[] weights = new float[0];
+        private double[] raw = new double[0];
+
+        void build(double in0, double in1, int inSize, int outSize, boolean flip) {
+            double scale = (in1 - in0) / outSize, filterScale = Math.max(scale, 1.0), support = 2.0 * filterScale;
+            int lo = Math.max(0, (int) Math.floor(in0)), hi = Math.min(inSize, (int) Math.ceil(in1 - 1e-9));
+            if (hi <= lo) hi = Math.min(inSize, lo + 1);
+            int maxTaps = Math.min(hi - lo, (int) Math.ceil(support) * 2 + 1);
+            if (start.length < outSize) start = new int[outSize];
+            if (weights.length < outSize * maxTaps) weights = new float[outSize * maxTaps];
+            if (raw.length < maxTaps) raw = new double[maxTaps];
+            java.util.Arrays.fill(weights, 0, outSize * maxTaps, 0f);
+            taps = maxTaps;
+            outputs = outSize;
+            for (int i = 0; i < outSize; i++) {
+                double centre = in0 + (i + 0.5) * scale;
+                int min = Math.max((int) (centre - support + 0.5), lo);
+                int max = Math.min((int) (centre + support + 0.5), hi);
+                if (max <= min) { min = Math.min(Math.max((int) centre, lo), hi - 1); max = min + 1; }
+                int count = Math.min(max - min, maxTaps);
+                double total = 0;
+                for (int k = 0; k < count; k++) {
+                    raw[k] = bicubic((k + min - centre + 0.5) / filterScale);
+                    total += raw[k];
+                }
+                // Read a whole padded window inside [lo, hi) (never past the row), the weights shifted to match.
+                int first = Math.max(lo, Math.min(min, hi - maxTaps));
+                int slot = flip ? outSize - 1 - i : i;
+                start[slot] = first;
+                for (int k = 0; k < count; k++) weights[slot * maxTaps + (min - first) + k] = total == 0 ? 0f : (float) (raw[k] / total);
+            }
+        }
+
+        int lowest() {
+            int m = Integer.MAX_VALUE;
+            for (int i = 0; i < outputs; i++) m = Math.min(m, start[i]);
+            return m;
+        }
+
+        int highest() {
+            int m = 0;
+            for (int i = 0; i < outputs; i++) m = Math.max(m, start[i] + taps);
+            return m;
+        }
+
+        private static double bicubic(double x) {
+            double a = -0.5;
+            x = Math.abs(x);
+            if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+            if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+            return 0;
+        }
+    }
+
+    /** The four adjustments in the plan's order, each a plane loop; contrast reads the mean grey level at its turn. */
+    private static void jitter(CropPlan.ColourJitter j, float[] r, float[] g, float[] b, int n) {
+        for (int op : j.order()) {
+            switch (op) {
+                case 0 -> { float f = (float) j.brightness(); scale(r, n, f); scale(g, n, f); scale(b, n, f); }
+                case 1 -> contrast(r, g, b, n, (float) j.contrast());
+                case 2 -> saturation(r, g, b, n, (float) j.saturation());
+                default -> hue(r, g, b, n, (float) j.hue());
+            }
+        }
+    }
+
+    private static void scale(float[] p, int n, float f) {
+        for (int i = 0; i < n; i++) p[i] = Math.min(Math.max(p[i] * f, 0f), 1f);
+    }
+
+    private static void contrast(float[] r, float[] g, float[] b, int n, float f) {
+        double total = 0;
+        for (int start = 0; start < n; start += 1024) {
+            float partial = 0;
+            int end = Math.min(n, start + 1024);
+            for (int i = start; i < end; i++) partial += 0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i];
+            total += partial;
+        }
+        float mean = (float) (total / n), offset = mean * (1 - f);
+        for (float[] p : new float[][] {r, g, b}) {
+            for (int i = 0; i < n; i++) p[i] = Math.min(Math.max(offset + f * p[i], 0f), 1f);
+        }
+    }
+
+    private static void saturation(float[] r, float[] g, float[] b, int n, float f) {
+        float keep = 1 - f;
+        for (int i = 0; i < n; i++) {
+            float l = keep * (0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i]);
+            r[i] = Math.min(Math.max(l + f * r[i], 0f), 1f);
+            g[i] = Math.min(Math.max(l + f * g[i], 0f), 1f);
+            b[i] = Math.min(Math.max(l + f * b[i], 0f), 1f);
+        }
+    }
+
+    /**
+     * Hue rotation by {@code shift} turns in HSV, without branches on the data: hue from the channel
+     * order, then each channel as V - C * clamp(min(k, 4 - k), 0, 1) with k = (n + H') mod 6 (n = 5, 3, 1).
+     */
+    private static void hue(float[] r, float[] g, float[] b, int n, float shift) {
+        float turn = shift * 6f;
+        for (int i = 0; i < n; i++) {
+            float rv = r[i], gv = g[i], bv = b[i];
+            float max = Math.max(rv, Math.max(gv, bv)), min = Math.min(rv, Math.min(gv, bv)), chroma = max - min;
+            float inv = chroma > 0 ? 1f / chroma : 0f;
+            float h = max == rv ? (gv - bv) * inv : max == gv ? 2f + (bv - rv) * inv : 4f + (rv - gv) * inv;
+            h += turn;
+            h -= 6f * (float) Math.floor(h / 6f);
+            r[i] = max - chroma * ramp(5f + h);
+            g[i] = max - chroma * ramp(3f + h);
+            b[i] = max - chroma * ramp(1f + h);
+        }
+    }
+
+    private static float ramp(float k) {
+        k = k >= 6f ? k - 6f : k;
+        k = k >= 6f ? k - 6f : k;
+        return Math.min(Math.max(Math.min(k, 4f - k), 0f), 1f);
+    }
+
+    private static void grey(float[] r, float[] g, float[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            float l = 0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i];
+            r[i] = l;
+            g[i] = l;
+            b[i] = l;
+        }
+    }
+
+    private static void solarize(float[] p, int n) {
+        for (int i = 0; i < n; i++) p[i] = p[i] * 255f >= 128f ? 1f - p[i] : p[i];
+    }
+
+    /** PIL's GaussianBlur: three box blurs each way, of the radius {@link Augment#boxRadius} derives. */
+    private void gaussianBlur(float[] p, int w, int h, double radius) {
+        float box = (float) Augment.boxRadius(radius, 3);
+        int n = w * h;
+        if (transposed.length < n) transposed = new float[n];
+        if (scratch.length < n) scratch = new float[n];
+        if (accumulator.length < Math.max(w, h)) accumulator = new float[Math.max(w, h)];
+        transpose(p, transposed, w, h);
+        for (int pass = 0; pass < 3; pass++) boxColumns(transposed, h, w, box);
+        transpose(transposed, p, h, w);
+        for (int pass = 0; pass < 3; pass++) boxColumns(p, w, h, box);
+    }
+
+    /**
+     * One box-blur pass down the columns of a w x h plane (PIL's line blur, edges repeated): the
+     * 2r + 1 nearest pixels weigh 1 / (2R + 1) each and the next two share the rest, R the fractional radius.
+     */
+    private void boxColumns(float[] p, int w, int h, float radius) {
+        int r = (int) radius;
+        float ww = 1f / (2 * radius + 1), fw = (1f - (2 * r + 1) * ww) / 2;
+        float[] acc = accumulator, out = scratch;
+        java.util.Arrays.fill(acc, 0, w, 0f);
+        for (int k = -r; k <= r; k++) {
+            int row = clampIndex(k, h) * w;
+            for (int x = 0; x < w; x++) acc[x] += p[row + x];
+        }
+        for (int y = 0; y < h; y++) {
+            int before = clampIndex(y - r - 1, h) * w, after = clampIndex(y + r + 1, h) * w, leaving = clampIndex(y - r, h) * w, row = y * w;
+            for (int x = 0; x < w; x++) {
+                out[row + x] = ww * acc[x] + fw * (p[before + x] + p[after + x]);
+                acc[x] += p[after + x] - p[leaving + x];
+            }
+        }
+        System.arraycopy(out, 0, p, 0, w * h);
+    }
+
+    private static int clampIndex(int i, int size) {
+        return i < 0 ? 0 : i >= size ? size - 1 : i;
+    }
+
+    /** {@code dst} (h x w) = transpose of {@code src} (w x h, row-major), in cache-sized tiles. */
+    private static void transpose(float[] src, float[] dst, int w, int h) {
+        for (int y0 = 0; y0 < h; y0 += 32) {
+            for (int x0 = 0; x0 < w; x0 += 32) {
+                int yEnd = Math.min(h, y0 + 32), xEnd = Math.min(w, x0 + 32);
+                for (int y = y0; y < yEnd; y++) for (int x = x0; x < xEnd; x++) dst[x * h + y] = src[y * w + x];
+            }
+        }
+    }
+}
