@@ -11,9 +11,13 @@ import java.lang.foreign.ValueLayout;
  * planes are reused between crops. One instance per thread.
  */
 final class CropRenderer {
-    private float[] rows = new float[0];
     private final float[][] planes = new float[3][];
-    private float[] scratch = new float[0], transposed = new float[0], accumulator = new float[0];
+    /**
+     * Row buffers, one array per row. C2 (JDK 25) vectorises a loop only when its loads and stores use
+     * the same index into arrays it cannot tell apart; separate row arrays indexed by x give it that.
+     */
+    private float[][] rows, blurA, blurB;
+    private float[] line = new float[0], accumulator = new float[0];
     private final ResampleTable horizontal = new ResampleTable(), vertical = new ResampleTable();
 
     void render(RgbImage image, int denominator, CropPlan plan, float[] mean, float[] std, MemorySegment out, long floatOffset) {
@@ -42,32 +46,75 @@ final class CropRenderer {
         vertical.build(y0, y1, image.height(), size, false);
         int yLo = vertical.lowest(), yHi = vertical.highest();
         int taps = horizontal.taps, vTaps = vertical.taps;
-        if (rows.length < (yHi - yLo) * size) rows = new float[(yHi - yLo) * size];
+        rows = rowSet(0, yHi - yLo, size);
+        if (line.length < size) line = new float[size];
         int[] hStart = horizontal.start, vStart = vertical.start;
-        float[] hw = horizontal.weights, vw = vertical.weights;
+        float[] hw = horizontal.weights, vw = vertical.weights, acc = line;
         for (int c = 0; c < 3; c++) {
-            float[] in = image.planes()[c], tmp = rows, dst = planes[c];
+            float[] in = image.planes()[c], dst = planes[c];
             // Horizontal pass over the rows the vertical taps read.
-            for (int y = yLo; y < yHi; y++) {
-                int rowIn = y * w, rowOut = (y - yLo) * size;
-                for (int i = 0; i < size; i++) {
-                    int base = rowIn + hStart[i], wb = i * taps;
-                    float sum = 0;
-                    for (int k = 0; k < taps; k++) sum += hw[wb + k] * in[base + k];
-                    tmp[rowOut + i] = sum;
-                }
-            }
+            for (int y = yLo; y < yHi; y++) horizontalRow(in, y * w, rows[y - yLo], size, hStart, hw, taps);
             // Vertical pass: each output row is a weighted sum of whole rows (vectorised).
             for (int i = 0; i < size; i++) {
-                int outRow = i * size;
-                java.util.Arrays.fill(dst, outRow, outRow + size, 0f);
+                java.util.Arrays.fill(acc, 0, size, 0f);
                 for (int k = 0; k < vTaps; k++) {
                     float wk = vw[i * vTaps + k];
                     if (wk == 0f) continue;
-                    int src = (vStart[i] + k - yLo) * size;
-                    for (int x = 0; x < size; x++) dst[outRow + x] += wk * tmp[src + x];
+                    float[] src = rows[vStart[i] + k - yLo];
+                    for (int x = 0; x < size; x++) acc[x] += wk * src[x];
                 }
-                for (int x = 0; x < size; x++) dst[outRow + x] = Math.min(Math.max(dst[outRow + x], 0f), 1f);
+                for (int x = 0; x < size; x++) acc[x] = Math.min(Math.max(acc[x], 0f), 1f);
+                System.arraycopy(acc, 0, dst, i * size, size);
+            }
+        }
+    }
+
+    private final java.util.Map<Long, float[][]> rowSets = new java.util.HashMap<>();
+
+    /** At least {@code count} rows of {@code length} floats for buffer {@code kind}, kept per length (global and local crops alternate). */
+    private float[][] rowSet(int kind, int count, int length) {
+        long key = ((long) kind << 32) | length;
+        float[][] set = rowSets.get(key);
+        if (set == null || set.length < count) {
+            float[][] grown = new float[count][];
+            for (int i = 0; i < count; i++) grown[i] = set != null && i < set.length ? set[i] : new float[length];
+            rowSets.put(key, grown);
+            set = grown;
+        }
+        return set;
+    }
+
+    /** One output row of the horizontal pass: dot products of {@code taps} weights, unrolled for the common tap counts. */
+    private static void horizontalRow(float[] in, int rowIn, float[] out, int size, int[] start, float[] w, int taps) {
+        int rowOut = 0;
+        switch (taps) {
+            case 4 -> {
+                for (int i = 0; i < size; i++) {
+                    int s = rowIn + start[i], k = i * 4;
+                    out[rowOut + i] = w[k] * in[s] + w[k + 1] * in[s + 1] + w[k + 2] * in[s + 2] + w[k + 3] * in[s + 3];
+                }
+            }
+            case 6 -> {
+                for (int i = 0; i < size; i++) {
+                    int s = rowIn + start[i], k = i * 6;
+                    out[rowOut + i] = (w[k] * in[s] + w[k + 1] * in[s + 1] + w[k + 2] * in[s + 2])
+                            + (w[k + 3] * in[s + 3] + w[k + 4] * in[s + 4] + w[k + 5] * in[s + 5]);
+                }
+            }
+            case 8 -> {
+                for (int i = 0; i < size; i++) {
+                    int s = rowIn + start[i], k = i * 8;
+                    out[rowOut + i] = (w[k] * in[s] + w[k + 1] * in[s + 1] + w[k + 2] * in[s + 2] + w[k + 3] * in[s + 3])
+                            + (w[k + 4] * in[s + 4] + w[k + 5] * in[s + 5] + w[k + 6] * in[s + 6] + w[k + 7] * in[s + 7]);
+                }
+            }
+            default -> {
+                for (int i = 0; i < size; i++) {
+                    int s = rowIn + start[i], k = i * taps;
+                    float sum = 0;
+                    for (int t = 0; t < taps; t++) sum += w[k + t] * in[s + t];
+                    out[rowOut + i] = sum;
+                }
             }
         }
     }
@@ -87,7 +134,11 @@ final class CropRenderer {
             double scale = (in1 - in0) / outSize, filterScale = Math.max(scale, 1.0), support = 2.0 * filterScale;
             int lo = Math.max(0, (int) Math.floor(in0)), hi = Math.min(inSize, (int) Math.ceil(in1 - 1e-9));
             if (hi <= lo) hi = Math.min(inSize, lo + 1);
-            int maxTaps = Math.min(hi - lo, (int) Math.ceil(support) * 2 + 1);
+            // floor(c + support + 0.5) - floor(c - support + 0.5) <= ceil(2 * support): the most taps an output has.
+            int needed = (int) Math.ceil(2 * support);
+            // Padded to 4, 6 or 8 (zero weights) where the box is wide enough, for the unrolled loops.
+            int padded = needed <= 4 ? 4 : needed <= 6 ? 6 : needed <= 8 ? 8 : needed;
+            int maxTaps = padded <= hi - lo ? padded : Math.min(hi - lo, needed);
             if (start.length < outSize) start = new int[outSize];
             if (weights.length < outSize * maxTaps) weights = new float[outSize * maxTaps];
             if (raw.length < maxTaps) raw = new double[maxTaps];
@@ -182,21 +233,27 @@ final class CropRenderer {
         float turn = shift * 6f;
         for (int i = 0; i < n; i++) {
             float rv = r[i], gv = g[i], bv = b[i];
-            float max = Math.max(rv, Math.max(gv, bv)), min = Math.min(rv, Math.min(gv, bv)), chroma = max - min;
-            float inv = chroma > 0 ? 1f / chroma : 0f;
+            // Plain comparisons, not Math.max/min: the values are finite, no NaN or -0 rules to honour.
+            float max = rv > gv ? rv : gv, min = rv < gv ? rv : gv;
+            max = bv > max ? bv : max;
+            min = bv < min ? bv : min;
+            float chroma = max - min;
+            if (chroma == 0f) continue;  // grey: no hue to rotate
+            float inv = 1f / chroma;
             float h = max == rv ? (gv - bv) * inv : max == gv ? 2f + (bv - rv) * inv : 4f + (rv - gv) * inv;
-            h += turn;
-            h -= 6f * (float) Math.floor(h / 6f);
+            h += turn;  // in [-1.6, 5.6]: one wrap puts it in [0, 6)
+            h = h < 0f ? h + 6f : h >= 6f ? h - 6f : h;
             r[i] = max - chroma * ramp(5f + h);
             g[i] = max - chroma * ramp(3f + h);
             b[i] = max - chroma * ramp(1f + h);
         }
     }
 
+    /** clamp(min(k, 4 - k), 0, 1) for k mod 6, k in [0, 12). */
     private static float ramp(float k) {
         k = k >= 6f ? k - 6f : k;
-        k = k >= 6f ? k - 6f : k;
-        return Math.min(Math.max(Math.min(k, 4f - k), 0f), 1f);
+        float m = k < 4f - k ? k : 4f - k;
+        return m < 0f ? 0f : m > 1f ? 1f : m;
     }
 
     private static void grey(float[] r, float[] g, float[] b, int n) {
@@ -212,53 +269,74 @@ final class CropRenderer {
         for (int i = 0; i < n; i++) p[i] = p[i] * 255f >= 128f ? 1f - p[i] : p[i];
     }
 
-    /** PIL's GaussianBlur: three box blurs each way, of the radius {@link Augment#boxRadius} derives. */
-    private void gaussianBlur(float[] p, int w, int h, double radius) {
+    /**
+     * PIL's GaussianBlur: three box blurs each way, of the radius {@link Augment#boxRadius} derives.
+     * The horizontal passes run down the columns of a transposed copy, so every pass is a row loop.
+     */
+    private void gaussianBlur(float[] p, int size, int ignoredHeight, double radius) {
         float box = (float) Augment.boxRadius(radius, 3);
-        int n = w * h;
-        if (transposed.length < n) transposed = new float[n];
-        if (scratch.length < n) scratch = new float[n];
-        if (accumulator.length < Math.max(w, h)) accumulator = new float[Math.max(w, h)];
-        transpose(p, transposed, w, h);
-        for (int pass = 0; pass < 3; pass++) boxColumns(transposed, h, w, box);
-        transpose(transposed, p, h, w);
-        for (int pass = 0; pass < 3; pass++) boxColumns(p, w, h, box);
+        blurA = rowSet(1, size, size);
+        blurB = rowSet(2, size, size);
+        if (accumulator.length < size) accumulator = new float[size];
+        transposeToRows(p, blurA, size);
+        // Three passes ping-pong between the two row sets: A -> B -> A -> B.
+        boxColumns(blurA, blurB, size, box);
+        boxColumns(blurB, blurA, size, box);
+        boxColumns(blurA, blurB, size, box);
+        transposeRows(blurB, blurA, size);
+        boxColumns(blurA, blurB, size, box);
+        boxColumns(blurB, blurA, size, box);
+        boxColumns(blurA, blurB, size, box);
+        for (int y = 0; y < size; y++) System.arraycopy(blurB[y], 0, p, y * size, size);
     }
 
     /**
-     * One box-blur pass down the columns of a w x h plane (PIL's line blur, edges repeated): the
+     * One box-blur pass down the columns of a square of rows (PIL's line blur, edges repeated): the
      * 2r + 1 nearest pixels weigh 1 / (2R + 1) each and the next two share the rest, R the fractional radius.
      */
-    private void boxColumns(float[] p, int w, int h, float radius) {
+    private void boxColumns(float[][] p, float[][] out, int size, float radius) {
         int r = (int) radius;
         float ww = 1f / (2 * radius + 1), fw = (1f - (2 * r + 1) * ww) / 2;
-        float[] acc = accumulator, out = scratch;
-        java.util.Arrays.fill(acc, 0, w, 0f);
+        float[] acc = accumulator;
+        java.util.Arrays.fill(acc, 0, size, 0f);
         for (int k = -r; k <= r; k++) {
-            int row = clampIndex(k, h) * w;
-            for (int x = 0; x < w; x++) acc[x] += p[row + x];
+            float[] row = p[clampIndex(k, size)];
+            for (int x = 0; x < size; x++) acc[x] += row[x];
         }
-        for (int y = 0; y < h; y++) {
-            int before = clampIndex(y - r - 1, h) * w, after = clampIndex(y + r + 1, h) * w, leaving = clampIndex(y - r, h) * w, row = y * w;
-            for (int x = 0; x < w; x++) {
-                out[row + x] = ww * acc[x] + fw * (p[before + x] + p[after + x]);
-                acc[x] += p[after + x] - p[leaving + x];
-            }
+        for (int y = 0; y < size; y++) {
+            float[] before = p[clampIndex(y - r - 1, size)], after = p[clampIndex(y + r + 1, size)], leaving = p[clampIndex(y - r, size)];
+            float[] o = out[y];
+            for (int x = 0; x < size; x++) o[x] = ww * acc[x] + fw * (before[x] + after[x]);
+            for (int x = 0; x < size; x++) acc[x] += after[x] - leaving[x];
         }
-        System.arraycopy(out, 0, p, 0, w * h);
     }
 
     private static int clampIndex(int i, int size) {
         return i < 0 ? 0 : i >= size ? size - 1 : i;
     }
 
-    /** {@code dst} (h x w) = transpose of {@code src} (w x h, row-major), in cache-sized tiles. */
-    private static void transpose(float[] src, float[] dst, int w, int h) {
-        for (int y0 = 0; y0 < h; y0 += 32) {
-            for (int x0 = 0; x0 < w; x0 += 32) {
-                int yEnd = Math.min(h, y0 + 32), xEnd = Math.min(w, x0 + 32);
-                for (int y = y0; y < yEnd; y++) for (int x = x0; x < xEnd; x++) dst[x * h + y] = src[y * w + x];
+    /** {@code dst[x][y] = src[y * size + x]}, in 8 x 8 tiles. */
+    private static void transposeToRows(float[] src, float[][] dst, int size) {
+        int s8 = size - size % 8;
+        for (int y0 = 0; y0 < s8; y0 += 8) {
+            for (int x = 0; x < size; x++) {
+                float[] d = dst[x];
+                int s0 = y0 * size + x;
+                for (int k = 0; k < 8; k++) d[y0 + k] = src[s0 + k * size];
             }
         }
+        for (int y = s8; y < size; y++) for (int x = 0; x < size; x++) dst[x][y] = src[y * size + x];
+    }
+
+    /** {@code dst[x][y] = src[y][x]}. */
+    private static void transposeRows(float[][] src, float[][] dst, int size) {
+        int s8 = size - size % 8;
+        for (int y0 = 0; y0 < s8; y0 += 8) {
+            for (int x = 0; x < size; x++) {
+                float[] d = dst[x];
+                for (int k = 0; k < 8; k++) d[y0 + k] = src[y0 + k][x];
+            }
+        }
+        for (int y = s8; y < size; y++) for (int x = 0; x < size; x++) dst[x][y] = src[y][x];
     }
 }

@@ -9,6 +9,13 @@ public record RgbImage(int width, int height, float[][] planes) {
         }
     }
 
+    /** v / 255f for every byte value v. */
+    private static final float[] LEVELS = new float[256];
+
+    static {
+        for (int v = 0; v < 256; v++) LEVELS[v] = v / 255f;
+    }
+
     public static RgbImage blank(int width, int height) {
         return new RgbImage(width, height, new float[][] {new float[width * height], new float[width * height], new float[width * height]});
     }
@@ -24,10 +31,11 @@ public record RgbImage(int width, int height, float[][] planes) {
     public static RgbImage fromInterleaved(byte[] rgb, int width, int height) {
         int n = width * height;
         float[] r = new float[n], g = new float[n], b = new float[n];
+        float[] level = LEVELS;
         for (int i = 0, j = 0; i < n; i++, j += 3) {
-            r[i] = (rgb[j] & 0xff) / 255f;
-            g[i] = (rgb[j + 1] & 0xff) / 255f;
-            b[i] = (rgb[j + 2] & 0xff) / 255f;
+            r[i] = level[rgb[j] & 0xff];
+            g[i] = level[rgb[j + 1] & 0xff];
+            b[i] = level[rgb[j + 2] & 0xff];
         }
         return new RgbImage(width, height, new float[][] {r, g, b});
     }
