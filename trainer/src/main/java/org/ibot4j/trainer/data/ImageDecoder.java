@@ -37,11 +37,16 @@ public final class ImageDecoder {
      * read and its header checked here; other formats are decoded now.
      */
     public static EncodedImage open(Path file) throws IOException {
+        return open(file, true);
+    }
+
+    /** As {@link #open(Path)}; with {@code turboJpeg} false, JPEGs too are decoded by ImageIO. */
+    public static EncodedImage open(Path file, boolean turboJpeg) throws IOException {
         if (!Files.isRegularFile(file)) {
             // A FIFO or a device would block the loader forever; a folder is no image.
             throw new IOException(file + ": not a regular file");
         }
-        if (startsLikeJpeg(file) && TurboJpeg.usable()) return openJpeg(file);
+        if (turboJpeg && startsLikeJpeg(file) && TurboJpeg.usable()) return openJpeg(file);
         return EncodedImage.of(decodeWithImageIo(file));
     }
 
