@@ -46,25 +46,26 @@ public final class TurboJpeg {
         Availability a = availability;
         if (a == null) {
             synchronized (TurboJpeg.class) {
-                if (availability == null) availability = probe();
+                if (availability == null) availability = probe(LIBRARY);
                 a = availability;
             }
         }
         return a;
     }
 
-    private static Availability probe() {
+    /** Looks for {@code library} (by name) unless disabled; logs once when it is missing. */
+    static Availability probe(String library) {
         if ("false".equalsIgnoreCase(System.getProperty(DISABLE_PROPERTY))) {
             return new Availability(false, "disabled by -D" + DISABLE_PROPERTY + "=false; JPEGs are decoded by ImageIO");
         }
         try {
             // The generated bindings open the library in their static initialiser and would fail there
             // with an opaque error: check first, with the same lookup by name.
-            SymbolLookup.libraryLookup(LIBRARY, Arena.global()).findOrThrow("tjDecompress2");
-            TurboJpegC.TJPF_RGB();
-            return new Availability(true, LIBRARY + " found: JPEGs are decoded by libjpeg-turbo, scaled by the DCT when the crops allow");
+            SymbolLookup.libraryLookup(library, Arena.global()).findOrThrow("tjDecompress2");
+            if (library.equals(LIBRARY)) TurboJpegC.TJPF_RGB();  // loads the bindings, which open it by the same name
+            return new Availability(true, library + " found: JPEGs are decoded by libjpeg-turbo, scaled by the DCT when the crops allow");
         } catch (IllegalArgumentException | java.util.NoSuchElementException | LinkageError e) {
-            String message = LIBRARY + " not found by the system's library search path (" + e.getMessage()
+            String message = library + " not found by the system's library search path (" + e.getMessage()
                     + "); JPEGs are decoded by ImageIO, several times slower. Install it with: apt-get install libturbojpeg0";
             LOG.warn(message);
             return new Availability(false, message);
