@@ -23,7 +23,11 @@ final class CropRenderer {
     void render(RgbImage image, int denominator, CropPlan plan, float[] mean, float[] std, MemorySegment out, long floatOffset) {
         int size = plan.size(), n = size * size;
         for (int c = 0; c < 3; c++) if (planes[c] == null || planes[c].length < n) planes[c] = new float[n];
-        resize(image, denominator, plan);
+        if (image.sharedGrey()) {
+            renderGrey(image, denominator, plan, mean, std, out, floatOffset);
+            return;
+        }
+        resize(image, denominator, plan, 3);
         float[] r = planes[0], g = planes[1], b = planes[2];
         if (plan.jitter() != null) jitter(plan.jitter(), r, g, b, n);
         if (plan.grey()) grey(r, g, b, n);
@@ -37,8 +41,44 @@ final class CropRenderer {
         }
     }
 
+    /**
+     * A grey image on one plane: saturation, hue and grey-scale leave equal channels equal (up to float
+     * rounding of the luma weights, which sum to 1), brightness, contrast (the luma mean is the plain
+     * mean), blur and solarisation act the same on each; only the normalisation differs per channel.
+     */
+    private void renderGrey(RgbImage image, int denominator, CropPlan plan, float[] mean, float[] std, MemorySegment out, long floatOffset) {
+        int size = plan.size(), n = size * size;
+        resize(image, denominator, plan, 1);
+        float[] v = planes[0], normalised = planes[1];
+        if (plan.jitter() != null) {
+            for (int op : plan.jitter().order()) {
+                if (op == 0) scale(v, n, (float) plan.jitter().brightness());
+                else if (op == 1) contrastGrey(v, n, (float) plan.jitter().contrast());
+            }
+        }
+        if (plan.blurRadius() > 0) gaussianBlur(v, size, size, plan.blurRadius());
+        if (plan.solarize()) solarize(v, n);
+        for (int c = 0; c < 3; c++) {
+            float m = mean[c], inv = 1f / std[c];
+            for (int i = 0; i < n; i++) normalised[i] = (v[i] - m) * inv;
+            MemorySegment.copy(normalised, 0, out, ValueLayout.JAVA_FLOAT, (floatOffset + (long) c * n) * Float.BYTES, n);
+        }
+    }
+
+    private static void contrastGrey(float[] v, int n, float f) {
+        double total = 0;
+        for (int start = 0; start < n; start += 1024) {
+            float partial = 0;
+            int end = Math.min(n, start + 1024);
+            for (int i = start; i < end; i++) partial += v[i];
+            total += partial;
+        }
+        float offset = (float) (total / n) * (1 - f);
+        for (int i = 0; i < n; i++) v[i] = Math.min(Math.max(offset + f * v[i], 0f), 1f);
+    }
+
     /** PIL's antialiased bicubic resample of the plan's box (in the decode's pixels) to size x size, into {@link #planes}. */
-    private void resize(RgbImage image, int denominator, CropPlan plan) {
+    private void resize(RgbImage image, int denominator, CropPlan plan, int channels) {
         int size = plan.size(), w = image.width();
         double x0 = (double) plan.left() / denominator, x1 = (double) (plan.left() + plan.width()) / denominator;
         double y0 = (double) plan.top() / denominator, y1 = (double) (plan.top() + plan.height()) / denominator;
@@ -50,7 +90,7 @@ final class CropRenderer {
         if (line.length < size) line = new float[size];
         int[] hStart = horizontal.start, vStart = vertical.start;
         float[] hw = horizontal.weights, vw = vertical.weights, acc = line;
-        for (int c = 0; c < 3; c++) {
+        for (int c = 0; c < channels; c++) {
             float[] in = image.planes()[c], dst = planes[c];
             // Horizontal pass over the rows the vertical taps read.
             for (int y = yLo; y < yHi; y++) horizontalRow(in, y * w, rows[y - yLo], size, hStart, hw, taps);

@@ -1,6 +1,10 @@
 package org.ibot4j.trainer.data;
 
-/** A 3-channel image as float planes in [0, 1], channel-major ({@code [c][y * width + x]}). */
+/**
+ * A 3-channel image as float planes in [0, 1], channel-major ({@code [c][y * width + x]}). A grey
+ * image may hold one array as all three planes ({@link #sharedGrey()}), so that crops of it are
+ * computed once, not three times: treat a decoded image's planes as read-only, {@link #copy()} to change them.
+ */
 public record RgbImage(int width, int height, float[][] planes) {
     public RgbImage {
         if (planes.length != 3) throw new IllegalArgumentException("need 3 planes, got " + planes.length);
@@ -20,16 +24,32 @@ public record RgbImage(int width, int height, float[][] planes) {
         return new RgbImage(width, height, new float[][] {new float[width * height], new float[width * height], new float[width * height]});
     }
 
-    /** A grey image from unsigned bytes, replicated to three channels. */
+    /** A grey image from unsigned bytes: one plane shared by the three channels. */
     public static RgbImage fromGrey(byte[] pixels, int width, int height) {
         float[] grey = new float[width * height];
-        for (int i = 0; i < grey.length; i++) grey[i] = (pixels[i] & 0xff) / 255f;
-        return new RgbImage(width, height, new float[][] {grey, grey.clone(), grey.clone()});
+        float[] level = LEVELS;
+        for (int i = 0; i < grey.length; i++) grey[i] = level[pixels[i] & 0xff];
+        return new RgbImage(width, height, new float[][] {grey, grey, grey});
     }
 
-    /** An RGB image from interleaved unsigned bytes (R, G, B per pixel). */
+    /** Whether the three channels are one shared array (a grey image: every operation needs doing once). */
+    public boolean sharedGrey() {
+        return planes[0] == planes[1] && planes[1] == planes[2];
+    }
+
+    /**
+     * An RGB image from interleaved unsigned bytes (R, G, B per pixel); when every pixel has R = G = B
+     * (a grey picture stored in colour, as JPEG encoders keep it), a {@link #sharedGrey()} one.
+     */
     public static RgbImage fromInterleaved(byte[] rgb, int width, int height) {
         int n = width * height;
+        boolean grey = true;
+        for (int j = 0; j < 3 * n && grey; j += 3) grey = rgb[j] == rgb[j + 1] && rgb[j] == rgb[j + 2];
+        if (grey) {
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = LEVELS[rgb[3 * i] & 0xff];
+            return new RgbImage(width, height, new float[][] {v, v, v});
+        }
         float[] r = new float[n], g = new float[n], b = new float[n];
         float[] level = LEVELS;
         for (int i = 0, j = 0; i < n; i++, j += 3) {

@@ -52,7 +52,11 @@ class CropRendererTest {
         int crops = 0;
         double worst = 0, sum = 0;
         long values = 0, flippedSolarisation = 0;
-        for (RgbImage image : new RgbImage[] {noise, fashion}) {
+        // A grey image held as one shared plane takes the one-plane path.
+        RgbImage grey = Augment.resizeBicubic(RgbImage.fromGrey(MultiCropLoaderTest.fashionTest().images()[4], 28, 28), 90, 110);
+        grey = new RgbImage(grey.width(), grey.height(), new float[][] {grey.planes()[0], grey.planes()[0], grey.planes()[0]});
+        assertThat(grey.sharedGrey()).isTrue();
+        for (RgbImage image : new RgbImage[] {noise, fashion, grey}) {
             for (int k = 0; k < 40; k++) {
                 CropPlan plan = k % 3 == 2 ? AUG.planLocal(image.width(), image.height(), random)
                         : AUG.planGlobal(image.width(), image.height(), k % 3, random);

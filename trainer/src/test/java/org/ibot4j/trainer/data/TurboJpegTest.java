@@ -67,6 +67,20 @@ class TurboJpegTest {
     }
 
     @Test
+    void aGreyPictureStoredInColourDecodesToOneSharedPlane() throws IOException {
+        assumeTrue(TurboJpeg.usable(), "libturbojpeg0 is not installed");
+        byte[] grey = MultiCropLoaderTest.fashionTest().images()[5];
+        BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_INT_RGB);
+        for (int i = 0; i < grey.length; i++) img.setRGB(i % 28, i / 28, (grey[i] & 0xff) * 0x010101);
+        Path file = dir.resolve("grey-in-rgb.jpg");
+        ImageIO.write(img, "jpg", file.toFile());
+        RgbImage turbo = ImageDecoder.open(file).decode(1), imageIo = ImageDecoder.decodeWithImageIo(file);
+        // Neutral chroma decodes to R = G = B exactly: the crops of such an image are computed on one plane.
+        assertThat(turbo.sharedGrey()).isTrue();
+        for (int c = 0; c < 3; c++) assertThat(turbo.planes()[c]).containsExactly(imageIo.planes()[c]);
+    }
+
+    @Test
     void dctScaledDecodesAreTheFullDecodeAveragedOverBlocks() throws IOException {
         assumeTrue(TurboJpeg.usable(), "libturbojpeg0 is not installed");
         Path file = colourJpeg("scaled.jpg", 1, 203);  // not a multiple of 8: the sides round up
