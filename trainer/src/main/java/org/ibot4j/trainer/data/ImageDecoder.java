@@ -119,15 +119,11 @@ public final class ImageDecoder {
         if (direct && (bands == 1 || bands == 2)) {
             // Grey (with or without alpha): read samples, not getRGB, which would apply a gamma conversion.
             double max = (1L << image.getColorModel().getComponentSize(0)) - 1;
+            float[] grey = new float[w * h];
             for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    float v = (float) (raster.getSample(x, y, 0) / max);
-                    out.planes()[0][y * w + x] = v;
-                    out.planes()[1][y * w + x] = v;
-                    out.planes()[2][y * w + x] = v;
-                }
+                for (int x = 0; x < w; x++) grey[y * w + x] = (float) (raster.getSample(x, y, 0) / max);
             }
-            return out;
+            return new RgbImage(w, h, new float[][] {grey, grey, grey});
         }
         if (direct && image.getColorModel().getComponentSize(0) > 8) {
             double max = (1L << image.getColorModel().getComponentSize(0)) - 1;
@@ -139,6 +135,14 @@ public final class ImageDecoder {
             return out;
         }
         int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
+        boolean grey = true;
+        for (int i = 0; i < argb.length && grey; i++) grey = ((argb[i] >> 16) & 0xff) == (argb[i] & 0xff) && ((argb[i] >> 8) & 0xff) == (argb[i] & 0xff);
+        if (grey) {
+            // A grey picture stored in colour: one plane for the three channels (see RgbImage#sharedGrey).
+            byte[] levels = new byte[argb.length];
+            for (int i = 0; i < argb.length; i++) levels[i] = (byte) argb[i];
+            return RgbImage.fromGrey(levels, w, h);
+        }
         for (int i = 0; i < argb.length; i++) {
             out.planes()[0][i] = ((argb[i] >> 16) & 0xff) / 255f;
             out.planes()[1][i] = ((argb[i] >> 8) & 0xff) / 255f;
