@@ -166,6 +166,42 @@ class TurboJpegTest {
     }
 
     @Test
+    void aHeaderDeclaringTooManyPixelsIsRefusedBeforeDecoding() throws IOException {
+        assumeTrue(TurboJpeg.usable(), "libturbojpeg0 is not installed");
+        byte[] jpeg = Files.readAllBytes(colourJpeg("small.jpg", 6, 32));
+        int sof = 2;
+        while (!((jpeg[sof] & 0xff) == 0xFF && (jpeg[sof + 1] & 0xff) == 0xC0)) sof++;
+        // SOF0: marker, length (2), precision (1), height (2), width (2): declare 60000 x 60000.
+        for (int k : new int[] {sof + 5, sof + 7}) {
+            jpeg[k] = (byte) 0xEA;
+            jpeg[k + 1] = (byte) 0x60;
+        }
+        Path bomb = Files.write(dir.resolve("bomb.jpg"), jpeg);
+        assertThatThrownBy(() -> ImageDecoder.open(bomb)).isInstanceOf(IOException.class)
+                .hasMessageContaining("60000 x 60000").hasMessageContaining("decompression bomb");
+    }
+
+    @Test
+    void mutatedJpegsDecodeOrFailWithAnIoException() throws IOException {
+        assumeTrue(TurboJpeg.usable(), "libturbojpeg0 is not installed");
+        byte[] good = Files.readAllBytes(colourJpeg("fuzz.jpg", 7, 40));
+        SplittableRandom random = new SplittableRandom(17);
+        int failed = 0;
+        for (int i = 0; i < 300; i++) {
+            byte[] bad = i % 3 == 0 ? Arrays.copyOf(good, 3 + random.nextInt(good.length - 3)) : good.clone();
+            for (int k = 0; k < 1 + random.nextInt(8) && i % 3 != 0; k++) bad[2 + random.nextInt(bad.length - 2)] = (byte) random.nextInt(256);
+            Path file = Files.write(dir.resolve("mutant.jpg"), bad);
+            try {
+                EncodedImage image = ImageDecoder.open(file);
+                image.decode(1 << random.nextInt(4));
+            } catch (IOException expected) {
+                failed++;
+            }
+        }
+        assertThat(failed).as("damaged files refused").isGreaterThan(100);
+    }
+
+    @Test
     void aMissingOrDisabledLibraryFallsBackToImageIoWithTheFixInTheMessage() throws IOException {
         TurboJpeg.Availability missing = TurboJpeg.probe("libturbojpeg-that-does-not-exist.so.0");
         assertThat(missing.usable()).isFalse();
