@@ -42,6 +42,15 @@ public class TurboJpegC extends TurboJpegC$shared {
     public static int TJPF_RGB() {
         return TJPF_RGB;
     }
+    private static final int TJPF_RGBX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum TJPF.TJPF_RGBX = 2
+     * }
+     */
+    public static int TJPF_RGBX() {
+        return TJPF_RGBX;
+    }
     private static final int TJPF_GRAY = (int)6L;
     /**
      * {@snippet lang=c :

@@ -38,25 +38,18 @@ public record RgbImage(int width, int height, float[][] planes) {
     }
 
     /**
-     * An RGB image from interleaved unsigned bytes (R, G, B per pixel); when every pixel has R = G = B
-     * (a grey picture stored in colour, as JPEG encoders keep it), a {@link #sharedGrey()} one.
+     * An RGB image from RGBX pixels read as little-endian ints (R in the lowest byte); a {@link #sharedGrey()} one when every pixel has R = G = B.
      */
-    public static RgbImage fromInterleaved(byte[] rgb, int width, int height) {
+    public static RgbImage fromRgbx(int[] rgbx, int width, int height) {
         int n = width * height;
-        boolean grey = true;
-        for (int j = 0; j < 3 * n && grey; j += 3) grey = rgb[j] == rgb[j + 1] && rgb[j] == rgb[j + 2];
-        if (grey) {
-            float[] v = new float[n];
-            for (int i = 0; i < n; i++) v[i] = LEVELS[rgb[3 * i] & 0xff];
-            return new RgbImage(width, height, new float[][] {v, v, v});
-        }
-        float[] r = new float[n], g = new float[n], b = new float[n];
-        float[] level = LEVELS;
-        for (int i = 0, j = 0; i < n; i++, j += 3) {
-            r[i] = level[rgb[j] & 0xff];
-            g[i] = level[rgb[j + 1] & 0xff];
-            b[i] = level[rgb[j + 2] & 0xff];
-        }
+        int difference = 0;
+        for (int i = 0; i < n; i++) difference |= (rgbx[i] ^ (rgbx[i] >>> 8)) & 0xFFFF;
+        float[] r = new float[n];
+        for (int i = 0; i < n; i++) r[i] = (rgbx[i] & 0xff) / 255f;
+        if (difference == 0) return new RgbImage(width, height, new float[][] {r, r, r});
+        float[] g = new float[n], b = new float[n];
+        for (int i = 0; i < n; i++) g[i] = ((rgbx[i] >>> 8) & 0xff) / 255f;
+        for (int i = 0; i < n; i++) b[i] = ((rgbx[i] >>> 16) & 0xff) / 255f;
         return new RgbImage(width, height, new float[][] {r, g, b});
     }
 

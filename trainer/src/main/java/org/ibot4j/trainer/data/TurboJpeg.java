@@ -5,9 +5,10 @@ import static org.ibot4j.bindings.turbojpeg.TurboJpegC.TJCS_GRAY;
 import static org.ibot4j.bindings.turbojpeg.TurboJpegC.TJCS_YCCK;
 import static org.ibot4j.bindings.turbojpeg.TurboJpegC.TJFLAG_ACCURATEDCT;
 import static org.ibot4j.bindings.turbojpeg.TurboJpegC.TJPF_GRAY;
-import static org.ibot4j.bindings.turbojpeg.TurboJpegC.TJPF_RGB;
+import static org.ibot4j.bindings.turbojpeg.TurboJpegC.TJPF_RGBX;
 
 import java.io.IOException;
+import java.nio.ByteOrder;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
@@ -107,24 +108,27 @@ public final class TurboJpeg {
     static RgbImage decode(byte[] jpeg, Header header, int denominator, String name) throws IOException {
         int w = scaled(header.width(), denominator), h = scaled(header.height(), denominator);
         boolean grey = header.colourspace() == TJCS_GRAY();
-        int channels = grey ? 1 : 3;
-        byte[] pixels = new byte[w * h * channels];
+        // Colour as RGBX: one int per pixel, which the conversion loops read without a stride of 3.
+        int bytesPerPixel = grey ? 1 : 4;
+        byte[] levels = grey ? new byte[w * h] : null;
+        int[] rgbx = grey ? null : new int[w * h];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment handle = TurboJpegC.tjInitDecompress();
             if (handle.equals(MemorySegment.NULL)) throw new IOException(name + ": libjpeg-turbo could not create a decompressor");
             try {
                 MemorySegment src = arena.allocateFrom(ValueLayout.JAVA_BYTE, jpeg);
-                MemorySegment dst = arena.allocate(pixels.length);
+                MemorySegment dst = arena.allocate((long) w * h * bytesPerPixel, 4);
                 // PIL decodes with libjpeg's default accurate integer IDCT; so does this flag.
-                int rc = TurboJpegC.tjDecompress2(handle, src, jpeg.length, dst, w, w * channels, h, grey ? TJPF_GRAY() : TJPF_RGB(),
+                int rc = TurboJpegC.tjDecompress2(handle, src, jpeg.length, dst, w, w * bytesPerPixel, h, grey ? TJPF_GRAY() : TJPF_RGBX(),
                         TJFLAG_ACCURATEDCT());
                 if (rc != 0) throw new IOException(name + ": damaged JPEG (" + error(handle) + ")");
-                MemorySegment.copy(dst, ValueLayout.JAVA_BYTE, 0, pixels, 0, pixels.length);
+                if (grey) MemorySegment.copy(dst, ValueLayout.JAVA_BYTE, 0, levels, 0, levels.length);
+                else MemorySegment.copy(dst, ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN), 0, rgbx, 0, rgbx.length);
             } finally {
                 TurboJpegC.tjDestroy(handle);
             }
         }
-        return grey ? RgbImage.fromGrey(pixels, w, h) : RgbImage.fromInterleaved(pixels, w, h);
+        return grey ? RgbImage.fromGrey(levels, w, h) : RgbImage.fromRgbx(rgbx, w, h);
     }
 
     /** TurboJPEG's TJSCALED for a factor 1 / denominator. */
