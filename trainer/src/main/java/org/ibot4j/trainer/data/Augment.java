@@ -115,7 +115,7 @@ public final class Augment {
 
     public static void flipHorizontal(RgbImage img) {
         int w = img.width();
-        for (float[] plane : img.planes()) {
+        for (float[] plane : distinctPlanes(img)) {
             for (int y = 0; y < img.height(); y++) {
                 for (int x = 0; x < w / 2; x++) {
                     int a = y * w + x, b = y * w + w - 1 - x;
@@ -144,7 +144,7 @@ public final class Augment {
 
     /** ImageEnhance.Brightness: blend with black. */
     public static void brightness(RgbImage img, double factor) {
-        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (p[i] * factor));
+        for (float[] p : distinctPlanes(img)) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (p[i] * factor));
     }
 
     /** ImageEnhance.Contrast: blend with the mean grey level. */
@@ -153,7 +153,7 @@ public final class Augment {
         double mean = 0;
         for (int i = 0; i < r.length; i++) mean += luma(r[i], g[i], b[i]);
         mean /= r.length;
-        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (mean + factor * (p[i] - mean)));
+        for (float[] p : distinctPlanes(img)) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (mean + factor * (p[i] - mean)));
     }
 
     /** ImageEnhance.Color: blend with the grey version. */
@@ -203,7 +203,7 @@ public final class Augment {
     public static void gaussianBlur(RgbImage img, double radius) {
         double box = boxRadius(radius, 3);
         int w = img.width(), h = img.height();
-        for (float[] p : img.planes()) {
+        for (float[] p : distinctPlanes(img)) {
             for (int pass = 0; pass < 3; pass++) {
                 for (int y = 0; y < h; y++) boxLine(p, y * w, 1, w, box);
             }
@@ -243,7 +243,12 @@ public final class Augment {
 
     /** PIL's solarize(threshold=128): values at or above 128/255 are inverted. */
     public static void solarize(RgbImage img) {
-        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) if (p[i] * 255f >= 128f) p[i] = 1f - p[i];
+        for (float[] p : distinctPlanes(img)) for (int i = 0; i < p.length; i++) if (p[i] * 255f >= 128f) p[i] = 1f - p[i];
+    }
+
+    /** The planes to change in place: a grey image's one shared plane once, not three times. */
+    private static float[][] distinctPlanes(RgbImage img) {
+        return img.sharedGrey() ? new float[][] {img.planes()[0]} : img.planes();
     }
 
     static float clamp(float v) {
