@@ -79,10 +79,12 @@ public final class Bench {
         Path data = Path.of(FASHION_MNIST);
         @Option(names = {"--jpeg_dir", "--jpeg-dir"}, description = "where the 256 px JPEG copies are made")
         Path jpegDir = Path.of("build/bench-jpegs");
+        @Option(names = "--official", description = "images/s of the official pipeline in one DataLoader worker (tools/reference/bench_data_reference.py), for the last line")
+        double official;
 
         @Override
         public Integer call() throws Exception {
-            DataBench.run(data, jpegDir, System.out);
+            DataBench.run(data, jpegDir, official, System.out);
             return 0;
         }
     }

@@ -18,16 +18,20 @@ import org.ibot4j.trainer.data.MaskingPolicy;
 import org.ibot4j.trainer.data.MultiCropAugmentation;
 import org.ibot4j.trainer.data.MultiCropLoader;
 import org.ibot4j.trainer.data.RgbImage;
+import org.ibot4j.trainer.data.TurboJpeg;
 
 /**
  * {@code ci/bench-data}: batches and images per second the loader produces (no training), for the
  * Fashion-MNIST demo multi-crop from IDX and for 2x224 + 10x96 multi-crop from a folder of JPEGs
- * (Fashion-MNIST written as 256x256 JPEGs), with 1 and 2 worker threads.
+ * (Fashion-MNIST written as 256x256 JPEGs) decoded by ImageIO and by libjpeg-turbo, with 1 and 2
+ * worker threads; then the 1-worker libjpeg-turbo rate against the official pipeline's rate on one
+ * core (measured by tools/reference/bench_data_reference.py on the same folder).
  */
 public final class DataBench {
     private DataBench() {}
 
-    public static void run(Path data, Path jpegDir, PrintStream out) throws IOException {
+    /** @param officialPerCore images/s of the official pipeline in one DataLoader worker; 0 or less when not measured */
+    public static void run(Path data, Path jpegDir, double officialPerCore, PrintStream out) throws IOException {
         IdxDataset train = IdxDataset.read(data, "train").head(8192);
         out.println("| config | workers | batch | batches/s | images/s |");
         out.println("|---|---|---|---|---|");
@@ -36,28 +40,42 @@ public final class DataBench {
         for (int workers : new int[] {1, 2}) {
             measure(out, "Fashion-MNIST IDX, 2x32 + 4x16 (demo)", new IdxSource(train), demo.augmentation(), tiny, 64, workers, 40);
         }
-        ImageSource jpegs = jpegFolder(train, jpegDir, 256);
+        FileImageSource jpegs = jpegFolder(train, jpegDir, 256);
         IbotConfig vitS = IbotConfig.builder().build();
+        MultiCropAugmentation published = new MultiCropAugmentation(MultiCropAugmentation.Options.published(10, 224, 96));
+        measure(out, "JPEG folder 256 px, 2x224 + 10x96, ImageIO", jpegs.withJpegsDecodedByImageIo(), published, vitS, 16, 1, 12);
+        String turbo = TurboJpeg.usable() ? "libjpeg-turbo" : "ImageIO (no " + TurboJpeg.LIBRARY + ")";
+        double perCore = 0;
         for (int workers : new int[] {1, 2}) {
-            measure(out, "JPEG folder 256 px, 2x224 + 10x96", jpegs, new MultiCropAugmentation(MultiCropAugmentation.Options.published(10, 224, 96)),
-                    vitS, 16, workers, 6);
+            double rate = measure(out, "JPEG folder 256 px, 2x224 + 10x96, " + turbo, jpegs, published, vitS, 16, workers, 20);
+            if (workers == 1) perCore = rate;
+        }
+        out.println();
+        if (officialPerCore > 0) {
+            out.printf(Locale.ROOT, "official DataAugmentationiBOT, 1 DataLoader worker: %.1f images/s per core; ibot4j (%s, 1 worker): %.1f%n",
+                    officialPerCore, turbo, perCore);
+            out.printf(Locale.ROOT, "JPEG loader per core vs official: %.2fx%n", perCore / officialPerCore);
+        } else {
+            out.println("JPEG loader per core vs official: n/a (the official pipeline was not measured)");
         }
     }
 
-    private static void measure(PrintStream out, String name, ImageSource source, MultiCropAugmentation aug, IbotConfig config,
+    private static double measure(PrintStream out, String name, ImageSource source, MultiCropAugmentation aug, IbotConfig config,
             int batch, int workers, int batches) {
         try (MultiCropLoader loader = new MultiCropLoader(source, aug, MaskingPolicy.published(), config, batch, workers, 4, 0, 0)) {
-            loader.next();  // warm-up: JIT and the first fill
+            for (int i = 0; i < 3; i++) loader.next();  // warm-up: JIT and the first fills
             long start = System.nanoTime();
             for (int i = 0; i < batches; i++) loader.next();
             double s = (System.nanoTime() - start) / 1e9;
             out.printf(Locale.ROOT, "| %s | %d | %d | %.2f | %.1f |%n", name, workers, batch, batches / s, batches * batch / s);
+            return batches * batch / s;
         }
     }
 
     /** Writes the first 512 images as 256x256 JPEGs once (bicubic upscale), and reads the folder back. */
-    private static ImageSource jpegFolder(IdxDataset data, Path dir, int size) throws IOException {
+    private static FileImageSource jpegFolder(IdxDataset data, Path dir, int size) throws IOException {
         Path cls = dir.resolve("all");
+        // tools/reference/bench_data_reference.py reads (or writes, with PIL) the same folder.
         if (!Files.isDirectory(cls) || Files.list(cls).count() < 512) {
             Files.createDirectories(cls);
             for (int i = 0; i < 512; i++) {

@@ -3,12 +3,14 @@ package org.ibot4j.trainer.cli;
 import org.ibot4j.api.LibTorchInfo;
 import org.ibot4j.api.NativeLibrary;
 import org.ibot4j.api.NativeLibraryException;
+import org.ibot4j.trainer.data.TurboJpeg;
 import picocli.CommandLine.Command;
 
 /** {@code ibot4j doctor}: what Java, native library and LibTorch this setup uses, and whether it loads. */
 @Command(name = "doctor", header = "check the JDK, the native library and LibTorch", mixinStandardHelpOptions = true,
         description = {"Shows the JDK, each place libibot4j and LibTorch are looked for and what was found there, the",
-                "LibTorch version check, threads and CUDA; exits 1 with the reason and the fix when something is missing."})
+                "LibTorch version check, threads, CUDA and the JPEG decoder (libjpeg-turbo, or ImageIO without it);",
+                "exits 1 with the reason and the fix when something is missing."})
 final class DoctorCommand extends Ibot4jCommand {
     @Override
     public Integer call() {
@@ -22,6 +24,8 @@ final class DoctorCommand extends Ibot4jCommand {
         }
         out.println("steps:");
         for (String step : NativeLibrary.diagnose()) out.println("  " + step);
+        // Optional: without libjpeg-turbo, JPEGs are decoded by ImageIO (slower), so this is never a PROBLEM.
+        out.println("JPEG decoder: " + TurboJpeg.availability().description());
         if (problem != null) {
             out.println("status: PROBLEM");
             out.println(problem.getMessage());

@@ -115,7 +115,7 @@ public final class Augment {
 
     public static void flipHorizontal(RgbImage img) {
         int w = img.width();
-        for (float[] plane : img.planes()) {
+        for (float[] plane : distinctPlanes(img)) {
             for (int y = 0; y < img.height(); y++) {
                 for (int x = 0; x < w / 2; x++) {
                     int a = y * w + x, b = y * w + w - 1 - x;
@@ -144,7 +144,7 @@ public final class Augment {
 
     /** ImageEnhance.Brightness: blend with black. */
     public static void brightness(RgbImage img, double factor) {
-        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (p[i] * factor));
+        for (float[] p : distinctPlanes(img)) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (p[i] * factor));
     }
 
     /** ImageEnhance.Contrast: blend with the mean grey level. */
@@ -153,7 +153,7 @@ public final class Augment {
         double mean = 0;
         for (int i = 0; i < r.length; i++) mean += luma(r[i], g[i], b[i]);
         mean /= r.length;
-        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (mean + factor * (p[i] - mean)));
+        for (float[] p : distinctPlanes(img)) for (int i = 0; i < p.length; i++) p[i] = clamp((float) (mean + factor * (p[i] - mean)));
     }
 
     /** ImageEnhance.Color: blend with the grey version. */
@@ -195,39 +195,60 @@ public final class Augment {
         }
     }
 
-    /** Gaussian blur with standard deviation {@code radius} (PIL's GaussianBlur radius), edges extended. */
+    /**
+     * PIL's GaussianBlur(radius): three box blurs horizontally, then three vertically, each of the
+     * fractional box radius {@link #boxRadius} gives (an extended box filter whose three passes have the
+     * variance of a Gaussian of standard deviation {@code radius}); edges repeat the border pixel.
+     */
     public static void gaussianBlur(RgbImage img, double radius) {
-        int reach = Math.max(1, (int) Math.ceil(3 * radius));
-        double[] kernel = new double[2 * reach + 1];
-        double total = 0;
-        for (int k = -reach; k <= reach; k++) {
-            kernel[k + reach] = Math.exp(-0.5 * k * k / (radius * radius));
-            total += kernel[k + reach];
-        }
-        for (int k = 0; k < kernel.length; k++) kernel[k] /= total;
+        double box = boxRadius(radius, 3);
         int w = img.width(), h = img.height();
-        float[] tmp = new float[w * h];
-        for (float[] p : img.planes()) {
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    double s = 0;
-                    for (int k = -reach; k <= reach; k++) s += kernel[k + reach] * p[y * w + Math.min(w - 1, Math.max(0, x + k))];
-                    tmp[y * w + x] = (float) s;
-                }
+        for (float[] p : distinctPlanes(img)) {
+            for (int pass = 0; pass < 3; pass++) {
+                for (int y = 0; y < h; y++) boxLine(p, y * w, 1, w, box);
             }
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    double s = 0;
-                    for (int k = -reach; k <= reach; k++) s += kernel[k + reach] * tmp[Math.min(h - 1, Math.max(0, y + k)) * w + x];
-                    p[y * w + x] = (float) s;
-                }
+            for (int pass = 0; pass < 3; pass++) {
+                for (int x = 0; x < w; x++) boxLine(p, x, w, h, box);
             }
         }
     }
 
+    /**
+     * PIL's _gaussian_blur_radius: the fractional radius of a box filter that, applied {@code passes}
+     * times, has variance radius^2 (Gwosdek et al., "Theoretical foundations of Gaussian convolution by
+     * extended box filtering", 2011).
+     */
+    public static double boxRadius(double radius, int passes) {
+        double sigma2 = radius * radius / passes;
+        double length = Math.sqrt(12.0 * sigma2 + 1.0);
+        double l = Math.floor((length - 1.0) / 2.0);
+        double a = (2 * l + 1) * (l * (l + 1) - 3 * sigma2);
+        a /= 6 * (sigma2 - (l + 1) * (l + 1));
+        return l + a;
+    }
+
+    /** One extended-box pass along a line of {@code count} samples {@code stride} apart: 2r + 1 taps of 1 / (2R + 1), two of the rest. */
+    private static void boxLine(float[] p, int offset, int stride, int count, double radius) {
+        int r = (int) radius;
+        double ww = 1.0 / (2 * radius + 1), fw = (1.0 - (2 * r + 1) * ww) / 2;
+        double[] line = new double[count];
+        for (int i = 0; i < count; i++) {
+            double s = 0;
+            for (int k = -r; k <= r; k++) s += p[offset + Math.min(count - 1, Math.max(0, i + k)) * stride];
+            double edges = p[offset + Math.max(0, i - r - 1) * stride] + p[offset + Math.min(count - 1, i + r + 1) * stride];
+            line[i] = ww * s + fw * edges;
+        }
+        for (int i = 0; i < count; i++) p[offset + i * stride] = (float) line[i];
+    }
+
     /** PIL's solarize(threshold=128): values at or above 128/255 are inverted. */
     public static void solarize(RgbImage img) {
-        for (float[] p : img.planes()) for (int i = 0; i < p.length; i++) if (p[i] * 255f >= 128f) p[i] = 1f - p[i];
+        for (float[] p : distinctPlanes(img)) for (int i = 0; i < p.length; i++) if (p[i] * 255f >= 128f) p[i] = 1f - p[i];
+    }
+
+    /** The planes to change in place: a grey image's one shared plane once, not three times. */
+    private static float[][] distinctPlanes(RgbImage img) {
+        return img.sharedGrey() ? new float[][] {img.planes()[0]} : img.planes();
     }
 
     static float clamp(float v) {

@@ -68,6 +68,7 @@ public final class Datasets {
             @Override public int label(int index) { return source.label(check(index)); }
             @Override public int numClasses() { return source.numClasses(); }
             @Override public RgbImage load(int index) throws IOException { return source.load(check(index)); }
+            @Override public EncodedImage open(int index) throws IOException { return source.open(check(index)); }
             @Override public String describe(int index) { return source.describe(check(index)); }
 
             private int check(int index) {

@@ -18,11 +18,22 @@ public final class FileImageSource implements ImageSource {
     private final List<Path> files;
     private final int[] labels;
     private final List<String> classes;
+    private final boolean jpegsWithImageIo;
 
     private FileImageSource(List<Path> files, int[] labels, List<String> classes) {
+        this(files, labels, classes, false);
+    }
+
+    private FileImageSource(List<Path> files, int[] labels, List<String> classes, boolean jpegsWithImageIo) {
         this.files = files;
         this.labels = labels;
         this.classes = classes;
+        this.jpegsWithImageIo = jpegsWithImageIo;
+    }
+
+    /** The same files, with JPEGs decoded by ImageIO even where libjpeg-turbo is installed (for comparisons). */
+    public FileImageSource withJpegsDecodedByImageIo() {
+        return new FileImageSource(files, labels, classes, true);
     }
 
     /** An ImageFolder tree when {@code root} has sub-folders with images, else a flat folder. */
@@ -83,6 +94,7 @@ public final class FileImageSource implements ImageSource {
     @Override public int size() { return files.size(); }
     @Override public int label(int index) { return labels[index]; }
     @Override public int numClasses() { return classes.size(); }
-    @Override public RgbImage load(int index) throws IOException { return ImageDecoder.decode(files.get(index)); }
+    @Override public RgbImage load(int index) throws IOException { return open(index).decode(1); }
+    @Override public EncodedImage open(int index) throws IOException { return ImageDecoder.open(files.get(index), !jpegsWithImageIo); }
     @Override public String describe(int index) { return files.get(index).toString(); }
 }

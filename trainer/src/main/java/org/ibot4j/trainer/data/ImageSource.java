@@ -14,6 +14,14 @@ public interface ImageSource {
     /** Decodes item {@code index}; an unreadable item throws {@link IOException} naming it and why. */
     RgbImage load(int index) throws IOException;
 
+    /**
+     * Item {@code index} with its size known and its pixels decoded on demand (at a reduced size when
+     * the format allows); by default the image {@link #load} decodes.
+     */
+    default EncodedImage open(int index) throws IOException {
+        return EncodedImage.of(load(index));
+    }
+
     /** What the item is, for messages (a path, or a file and index). */
     String describe(int index);
 }

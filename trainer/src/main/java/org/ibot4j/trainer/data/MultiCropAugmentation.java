@@ -34,16 +34,42 @@ public final class MultiCropAugmentation {
 
     /** Global crop {@code index} (0 = global-1) of {@code image}, written as CHW floats at {@code floatOffset}. */
     public void global(RgbImage image, int index, SplittableRandom random, MemorySegment out, long floatOffset) {
-        RgbImage crop = view(image, o.globalSize, o.globalScale, random);
-        finish(crop, index == 0 ? 1.0 : 0.1, index == 0 ? 0.0 : 0.2, random);
-        write(crop, out, floatOffset);
+        render(image, 1, planGlobal(image.width(), image.height(), index, random), out, floatOffset);
     }
 
     public void local(RgbImage image, SplittableRandom random, MemorySegment out, long floatOffset) {
-        RgbImage crop = view(image, o.localSize, o.localScale, random);
-        finish(crop, 0.5, 0.0, random);
-        write(crop, out, floatOffset);
+        render(image, 1, planLocal(image.width(), image.height(), random), out, floatOffset);
     }
+
+    /** The random part of global crop {@code index} (0 = global-1) of an image of this size. */
+    public CropPlan planGlobal(int width, int height, int index, SplittableRandom random) {
+        return plan(width, height, o.globalSize, o.globalScale, index == 0 ? 1.0 : 0.1, index == 0 ? 0.0 : 0.2, random);
+    }
+
+    /** The random part of a local crop of an image of this size. */
+    public CropPlan planLocal(int width, int height, SplittableRandom random) {
+        return plan(width, height, o.localSize, o.localScale, 0.5, 0.0, random);
+    }
+
+    /**
+     * Renders {@code plan} from {@code image}, a decode at {@code 1 / denominator} of the size the plan
+     * was drawn for, normalised as CHW floats into {@code out} at {@code floatOffset}.
+     */
+    public void render(RgbImage image, int denominator, CropPlan plan, MemorySegment out, long floatOffset) {
+        RENDERERS.get().render(image, denominator, plan, o.mean, o.std, out, floatOffset);
+    }
+
+    /** The largest of 8, 4 and 2 at which a decode still has every pixel all {@code plans} need, else 1 (PIL's draft rule). */
+    public static int decodeDenominator(Iterable<CropPlan> plans) {
+        for (int d = 8; d > 1; d /= 2) {
+            boolean fits = true;
+            for (CropPlan p : plans) fits &= p.fitsAt(d);
+            if (fits) return d;
+        }
+        return 1;
+    }
+
+    private static final ThreadLocal<CropRenderer> RENDERERS = ThreadLocal.withInitial(CropRenderer::new);
 
     /** Resize (shorter side) and centre crop for evaluation, normalised into {@code out}. */
     public void centre(RgbImage image, int size, MemorySegment out, long floatOffset) {
@@ -53,22 +79,19 @@ public final class MultiCropAugmentation {
         write(Augment.crop(resized, (h - size) / 2, (w - size) / 2, size, size), out, floatOffset);
     }
 
-    private static RgbImage view(RgbImage image, int size, double[] scale, SplittableRandom random) {
-        int[] box = Augment.randomResizedCropBox(image.height(), image.width(), scale[0], scale[1], 3.0 / 4.0, 4.0 / 3.0, random);
-        RgbImage crop = Augment.resizeBicubic(Augment.crop(image, box[0], box[1], box[2], box[3]), size, size);
-        if (random.nextDouble() < 0.5) Augment.flipHorizontal(crop);
-        return crop;
+    /** Draws in the official order: crop box, flip, colour jitter (p 0.8), grey-scale (p 0.2), blur, solarisation. */
+    private static CropPlan plan(int width, int height, int size, double[] scale, double blurP, double solarizeP, SplittableRandom random) {
+        int[] box = Augment.randomResizedCropBox(height, width, scale[0], scale[1], 3.0 / 4.0, 4.0 / 3.0, random);
+        boolean flip = random.nextDouble() < 0.5;
+        CropPlan.ColourJitter jitter = random.nextDouble() < 0.8 ? drawJitter(random) : null;
+        boolean grey = random.nextDouble() < 0.2;
+        double blur = random.nextDouble() < blurP ? 0.1 + 1.9 * random.nextDouble() : 0;
+        boolean solarize = solarizeP > 0 && random.nextDouble() < solarizeP;
+        return new CropPlan(box[0], box[1], box[2], box[3], size, flip, jitter, grey, blur, solarize);
     }
 
-    private static void finish(RgbImage crop, double blurP, double solarizeP, SplittableRandom random) {
-        if (random.nextDouble() < 0.8) colourJitter(crop, random);
-        if (random.nextDouble() < 0.2) Augment.grayscale(crop);
-        if (random.nextDouble() < blurP) Augment.gaussianBlur(crop, 0.1 + 1.9 * random.nextDouble());
-        if (solarizeP > 0 && random.nextDouble() < solarizeP) Augment.solarize(crop);
-    }
-
-    /** ColorJitter(0.4, 0.4, 0.2, 0.1): the four adjustments in a random order. */
-    static void colourJitter(RgbImage crop, SplittableRandom random) {
+    /** ColorJitter(0.4, 0.4, 0.2, 0.1): the four factors, then the order of the adjustments. */
+    static CropPlan.ColourJitter drawJitter(SplittableRandom random) {
         double brightness = 0.6 + 0.8 * random.nextDouble();
         double contrast = 0.6 + 0.8 * random.nextDouble();
         double saturation = 0.8 + 0.4 * random.nextDouble();
@@ -78,17 +101,26 @@ public final class MultiCropAugmentation {
             int j = random.nextInt(i + 1);
             int t = order[i]; order[i] = order[j]; order[j] = t;
         }
-        for (int op : order) {
+        return new CropPlan.ColourJitter(brightness, contrast, saturation, hue, order);
+    }
+
+    /** ColorJitter(0.4, 0.4, 0.2, 0.1) with the straightforward reference operations. */
+    static void colourJitter(RgbImage crop, SplittableRandom random) {
+        applyJitter(crop, drawJitter(random));
+    }
+
+    static void applyJitter(RgbImage crop, CropPlan.ColourJitter j) {
+        for (int op : j.order()) {
             switch (op) {
-                case 0 -> Augment.brightness(crop, brightness);
-                case 1 -> Augment.contrast(crop, contrast);
-                case 2 -> Augment.saturation(crop, saturation);
-                default -> Augment.hue(crop, hue);
+                case 0 -> Augment.brightness(crop, j.brightness());
+                case 1 -> Augment.contrast(crop, j.contrast());
+                case 2 -> Augment.saturation(crop, j.saturation());
+                default -> Augment.hue(crop, j.hue());
             }
         }
     }
 
-    private void write(RgbImage crop, MemorySegment out, long floatOffset) {
+    void write(RgbImage crop, MemorySegment out, long floatOffset) {
         int n = crop.width() * crop.height();
         for (int c = 0; c < 3; c++) {
             float[] p = crop.planes()[c];

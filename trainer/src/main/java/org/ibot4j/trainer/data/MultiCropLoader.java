@@ -1,6 +1,8 @@
 package org.ibot4j.trainer.data;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.util.Set;
@@ -154,31 +156,47 @@ public final class MultiCropLoader implements AutoCloseable {
         int[] order = orders.computeIfAbsent(epoch, this::shuffled);
         MultiCropAugmentation.Options o = augmentation.options();
         int grid = o.globalSize() / patchSize;
-        boolean[] mask = new boolean[grid * grid];
         for (int i = 0; i < batchSize; i++) {
             int position = (index * batchSize + i) * shard.worldSize() + shard.rank();
-            SplittableRandom random = new SplittableRandom(mix(seed, epoch, position));
-            RgbImage image = readable(order, position);
+            Prepared p = readable(order, epoch, position, grid);
             for (int c = 0; c < o.nGlobal(); c++) {
                 long row = (long) c * batchSize + i;
-                augmentation.global(image, c, random, batch.globalCrops(), row * 3 * o.globalSize() * o.globalSize());
-                masking.fill(mask, grid, epoch, random);
+                augmentation.render(p.image, p.denominator, p.plans.get(c), batch.globalCrops(), row * 3 * o.globalSize() * o.globalSize());
+                boolean[] mask = p.masks[c];
                 for (int m = 0; m < mask.length; m++) batch.masks().set(ValueLayout.JAVA_BYTE, row * mask.length + m, (byte) (mask[m] ? 1 : 0));
             }
             for (int c = 0; c < o.nLocal(); c++) {
                 long row = (long) c * batchSize + i;
-                augmentation.local(image, random, batch.localCrops(), row * 3 * o.localSize() * o.localSize());
+                augmentation.render(p.image, p.denominator, p.plans.get(o.nGlobal() + c), batch.localCrops(), row * 3 * o.localSize() * o.localSize());
             }
         }
     }
 
-    /** The image at {@code position}, or the next readable one in the epoch's order. */
-    private RgbImage readable(int[] order, int position) {
+    /** An image's crops and masks, drawn from its size, and its pixels decoded at the scale they allow. */
+    private record Prepared(RgbImage image, int denominator, List<CropPlan> plans, boolean[][] masks) {}
+
+    /**
+     * The image at {@code position}, or the next readable one in the epoch's order, with its crops and
+     * masks drawn from {@code (seed, epoch, position)} in the official order (global crop then its mask,
+     * then the local crops) before the pixels are decoded.
+     */
+    private Prepared readable(int[] order, int epoch, int position, int grid) {
+        MultiCropAugmentation.Options o = augmentation.options();
         for (int k = 0; k < order.length; k++) {
             int index = order[(position + k) % order.length];
             if (unreadable.contains(index)) continue;
             try {
-                return source.load(index);
+                EncodedImage encoded = source.open(index);
+                SplittableRandom random = new SplittableRandom(mix(seed, epoch, position));
+                List<CropPlan> plans = new ArrayList<>(o.nGlobal() + o.nLocal());
+                boolean[][] masks = new boolean[o.nGlobal()][grid * grid];
+                for (int c = 0; c < o.nGlobal(); c++) {
+                    plans.add(augmentation.planGlobal(encoded.width(), encoded.height(), c, random));
+                    masking.fill(masks[c], grid, epoch, random);
+                }
+                for (int c = 0; c < o.nLocal(); c++) plans.add(augmentation.planLocal(encoded.width(), encoded.height(), random));
+                int denominator = encoded.scalable() ? MultiCropAugmentation.decodeDenominator(plans) : 1;
+                return new Prepared(encoded.decode(denominator), denominator, plans, masks);
             } catch (IOException e) {
                 if (unreadable.add(index)) {
                     LOG.warn("skipping unreadable image {}: {}", source.describe(index), e.getMessage());

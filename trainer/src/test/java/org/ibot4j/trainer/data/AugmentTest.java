@@ -144,4 +144,22 @@ class AugmentTest {
         for (float v : p) s += v;
         return s / p.length;
     }
+
+    @Test
+    void inPlaceOperationsChangeASharedGreyPlaneOnce() {
+        byte[] levels = new byte[6 * 5];
+        for (int i = 0; i < levels.length; i++) levels[i] = (byte) (40 + 7 * i);
+        RgbImage shared = RgbImage.fromGrey(levels, 6, 5);
+        assertThat(shared.sharedGrey()).isTrue();
+        RgbImage separate = shared.copy();
+        assertThat(separate.sharedGrey()).isFalse();
+        for (RgbImage img : new RgbImage[] {shared, separate}) {
+            Augment.flipHorizontal(img);
+            Augment.brightness(img, 1.3);
+            Augment.contrast(img, 0.7);
+            Augment.gaussianBlur(img, 1.2);
+            Augment.solarize(img);
+        }
+        assertThat(shared.planes()[0]).containsExactly(separate.planes()[0], within(1e-6f));
+    }
 }
