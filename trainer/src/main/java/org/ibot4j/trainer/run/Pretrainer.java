@@ -130,6 +130,7 @@ public final class Pretrainer {
                 stepStart[0] = now;
                 int epoch = setup.schedules().epochOf(it);
                 if (r.finite()) lastLoss[0] = r.loss();
+                TrainStepEvent.record(it, epoch, wait, stepSeconds, p, r, globalBatch / stepSeconds);
                 if (!writer) return;
                 try {
                     metrics.append(it, epoch, r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
@@ -148,7 +149,7 @@ public final class Pretrainer {
                                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
                     }
                     if (done % saveEvery == 0 || done == last) {
-                        lastCheckpoint[0] = store.save(model, done, metadata(setup, done, shard.worldSize()));
+                        lastCheckpoint[0] = saveRecorded(store, model, done, metadata(setup, done, shard.worldSize()));
                         LOG.info("checkpoint {} written", lastCheckpoint[0]);
                     }
                 } catch (IOException e) {
@@ -170,6 +171,21 @@ public final class Pretrainer {
             out.printf(Locale.ROOT, "done: iteration %d, last loss %.4f (rank %d; rank 0 writes the run)%n", last, lastLoss[0], shard.rank());
         }
         return new Outcome(output, lastCheckpoint[0], last, lastLoss[0], knn);
+    }
+
+    /** Saves a checkpoint, as a {@link CheckpointWriteEvent} when a flight recording wants one. */
+    private static Path saveRecorded(CheckpointStore store, IbotModel model, long iteration, String metadata) throws IOException {
+        CheckpointWriteEvent event = new CheckpointWriteEvent();
+        event.begin();
+        Path written = store.save(model, iteration, metadata);
+        event.end();
+        if (event.shouldCommit()) {
+            event.path = written.toString();
+            event.bytes = Files.size(written);
+            event.step = iteration;
+            event.commit();
+        }
+        return written;
     }
 
     /** The loss curve of the whole run so far, resumed parts included. */
