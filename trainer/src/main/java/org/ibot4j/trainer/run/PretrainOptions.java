@@ -143,6 +143,9 @@ public final class PretrainOptions {
     public int keepCheckpoints = 3;
     @Option(names = "--resume", description = "auto (resume when output_dir holds a checkpoint), true (require one), false, or a checkpoint file")
     public String resume = "auto";
+    @Option(names = "--load_from", paramLabel = "FILE", description = "start a new run (step 0, new schedules and optimiser) from the "
+            + "weights of an ibot4j checkpoint or run folder, an official iBOT checkpoint or a backbone-only .pth/.safetensors")
+    public String loadFrom = "";
     @Option(names = {"--num_workers", "--workers"}, description = "loader threads (0: half the cores)")
     public int numWorkers = 0;
     @Option(names = "--threads", description = "LibTorch intra-op threads (0: the cores)")

@@ -86,10 +86,13 @@ public final class Pretrainer {
 
         try (ProcessGroup group = dist == null ? null : ProcessGroup.join(dist);
                 IbotModel model = resumeFrom.isPresent() ? IbotModel.open(resumeFrom.get(), setup.model().numThreads())
-                        : IbotModel.create(setup.model())) {
+                        : newModel(setup, writer ? out : null)) {
             if (group != null) {
                 DistSetup.requireSameRun(group, options, train.size());
                 model.join(group);
+            }
+            if (resumeFrom.isPresent() && !options.loadFrom.isBlank()) {
+                LOG.info("resuming: --load_from {} is not read again (the checkpoint holds the run's weights)", options.loadFrom);
             }
             long start = resumeFrom.map(Pretrainer::iterationOf).orElse(0L);
             long last = setup.lastIteration();
@@ -104,6 +107,31 @@ public final class Pretrainer {
             }
             MultiCropLoader.Shard shard = dist == null ? MultiCropLoader.Shard.SINGLE : new MultiCropLoader.Shard(dist.rank(), world);
             return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, out);
+        }
+    }
+
+    /**
+     * A new run's model: initialised from the seed, then given the weights of {@code --load_from} when
+     * set (the schedules, the step count and the optimiser state stay new). {@code out} is null on
+     * ranks that do not report.
+     */
+    private static IbotModel newModel(PretrainSetup setup, PrintStream out) throws IOException {
+        IbotModel model = IbotModel.create(setup.model());
+        String from = setup.options().loadFrom;
+        if (from.isBlank()) return model;
+        try {
+            InitialWeights.Loaded loaded = InitialWeights.apply(model, Path.of(from));
+            if (out != null) {
+                out.printf(Locale.ROOT, "load_from: %d tensors from %s (%s); a new run: step 0, new schedules, new optimiser state%n",
+                        loaded.loaded(), loaded.source(), loaded.kind());
+                if (!loaded.fresh().isEmpty()) {
+                    out.println("fresh (not in the file, initialised as a new run): " + String.join(", ", loaded.fresh()));
+                }
+            }
+            return model;
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
         }
     }
 
