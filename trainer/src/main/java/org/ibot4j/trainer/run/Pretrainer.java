@@ -2,6 +2,7 @@ package org.ibot4j.trainer.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -46,7 +47,7 @@ public final class Pretrainer {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Options that may change when a run resumes: they steer the run, not what it computes. */
     static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
-            "resume", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite",
+            "resume", "extend_schedule", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite",
             "nproc_per_node", "nnodes", "node_rank", "master_addr", "master_port", "dist_backend", "dist_timeout");
 
     /** How a run ended: the iteration reached, the last step's losses, and the k-NN monitor's results by iteration. */
@@ -71,17 +72,22 @@ public final class Pretrainer {
         Path output = Files.createDirectories(Path.of(requested.outputDir));
         CheckpointStore store = new CheckpointStore(output.resolve("checkpoints"), requested.keepCheckpoints);
         Optional<Path> resumeFrom = resumePoint(requested, store);
-        PretrainOptions options = resumeFrom.isPresent() ? merge(storedOptions(resumeFrom.get()), requested,
-                storedWorldSize(resumeFrom.get()), world) : requested;
+        PretrainOptions stored = resumeFrom.map(Pretrainer::storedOptions).orElse(null);
+        PretrainOptions options = stored != null ? merge(stored, requested, storedWorldSize(resumeFrom.get()), world) : requested;
+        long start = resumeFrom.map(Pretrainer::iterationOf).orElse(0L);
 
         ImageSource all = Datasets.open(options.dataPath, Datasets.Split.TRAIN);
         ImageSource train = Datasets.head(all, options.subset);
         PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train), world);
         Monitor monitor = writer ? Monitor.of(setup, all) : new Monitor(setup, null, null);
+        ArrayNode extensions = resumeFrom.map(ScheduleExtension::history).orElseGet(JSON::createArrayNode);
+        if (stored != null) ScheduleExtension.recordIfExtended(extensions, stored, setup, setup.batchSize() * world, start);
         if (writer) {
             int stale = AtomicFiles.removeStale(output) + AtomicFiles.removeStale(output.resolve("checkpoints"));
             if (stale > 0) LOG.info("removed {} temporary file(s) left in {} by an interrupted write", stale, output);
-            AtomicFiles.writeString(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
+            ObjectNode written = JSON.valueToTree(options);
+            if (!extensions.isEmpty()) written.set(ScheduleExtension.KEY, extensions);
+            AtomicFiles.writeString(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(written));
         }
 
         try (ProcessGroup group = dist == null ? null : ProcessGroup.join(dist);
@@ -94,7 +100,6 @@ public final class Pretrainer {
             if (resumeFrom.isPresent() && !options.loadFrom.isBlank()) {
                 LOG.info("resuming: --load_from {} is not read again (the checkpoint holds the run's weights)", options.loadFrom);
             }
-            long start = resumeFrom.map(Pretrainer::iterationOf).orElse(0L);
             long last = setup.lastIteration();
             out.printf(Locale.ROOT, "%s %s (%d x %d, patch %d) on %d images from %s: %d iterations per epoch, %d in the schedule; "
                             + "%s at %d, until %d%s%n", resumeFrom.isPresent() ? "resuming" : "pretraining", options.arch,
@@ -102,11 +107,11 @@ public final class Pretrainer {
                     setup.itersPerEpoch(), setup.totalIters(), resumeFrom.map(p -> "from " + p.getFileName()).orElse("starting"), start, last,
                     dist == null ? "" : "; " + dist + ", global batch " + (long) setup.batchSize() * world);
             if (start >= last) {
-                out.println("nothing to do: the run already reached iteration " + start + " (raise --max_steps or --epochs to go on)");
+                out.println("nothing to do: the run already reached iteration " + start + " (raise --max_steps, or --epochs with --extend_schedule, to go on)");
                 return new Outcome(output, resumeFrom.orElse(null), start, Double.NaN, List.of());
             }
             MultiCropLoader.Shard shard = dist == null ? MultiCropLoader.Shard.SINGLE : new MultiCropLoader.Shard(dist.rank(), world);
-            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, out);
+            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, extensions, out);
         }
     }
 
@@ -137,7 +142,7 @@ public final class Pretrainer {
 
     /** {@code store} is null on ranks other than 0: they train but write nothing. */
     private static Outcome train(PretrainSetup setup, IbotModel model, ImageSource train, Monitor monitor, CheckpointStore store,
-            Path output, long start, long last, MultiCropLoader.Shard shard, PrintStream out) throws IOException {
+            Path output, long start, long last, MultiCropLoader.Shard shard, ArrayNode extensions, PrintStream out) throws IOException {
         boolean writer = store != null;
         PretrainOptions o = setup.options();
         long saveEvery = o.saveckpIters > 0 ? o.saveckpIters : o.saveckpFreq * setup.itersPerEpoch();
@@ -177,7 +182,7 @@ public final class Pretrainer {
                                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
                     }
                     if (done % saveEvery == 0 || done == last) {
-                        lastCheckpoint[0] = saveRecorded(store, model, done, metadata(setup, done, shard.worldSize()));
+                        lastCheckpoint[0] = saveRecorded(store, model, done, metadata(setup, done, shard.worldSize(), extensions));
                         LOG.info("checkpoint {} written", lastCheckpoint[0]);
                     }
                 } catch (IOException e) {
@@ -297,6 +302,17 @@ public final class Pretrainer {
         }
         for (String name : (Iterable<String>) now::fieldNames) {
             JsonNode value = now.get(name);
+            if (name.equals("epochs") && requested.isExplicit(name) && !value.equals(merged.get(name))) {
+                if (!requested.extendSchedule) {
+                    conflicts.add("epochs is " + merged.get(name) + " in the checkpoint, " + value + " now (to lengthen the run, add "
+                            + "--extend_schedule: the schedules are then recomputed over the new length)");
+                } else if (value.asInt() < stored.epochs) {
+                    conflicts.add("epochs: --extend_schedule lengthens a run; " + value + " is shorter than the checkpoint's " + merged.get(name));
+                } else {
+                    merged.set(name, value);
+                }
+                continue;
+            }
             if (name.equals("batch_size_per_gpu") && requested.isExplicit(name) && value.asLong() * world == globalBatch) continue;
             if (RUN_CONTROL.contains(name)) {
                 boolean location = name.equals("data_path") || name.equals("output_dir");
@@ -330,7 +346,7 @@ public final class Pretrainer {
     }
 
     /** Everything needed to continue the run and to know where it came from. */
-    static String metadata(PretrainSetup setup, long iteration, int worldSize) {
+    static String metadata(PretrainSetup setup, long iteration, int worldSize, ArrayNode extensions) {
         ObjectNode m = JSON.createObjectNode();
         m.put("iteration", iteration);
         m.put("epoch", setup.schedules().epochOf(iteration));
@@ -342,6 +358,7 @@ public final class Pretrainer {
         loader.put("world_size", worldSize);
         loader.put("iterations_per_epoch", setup.itersPerEpoch());
         m.set("options", JSON.valueToTree(setup.options()));
+        if (!extensions.isEmpty()) m.set(ScheduleExtension.KEY, extensions);
         ObjectNode versions = m.putObject("versions");
         versions.put("ibot4j", Versions.ibot4j());
         versions.put("libtorch", NativeLibrary.load().loadedVersion());
