@@ -66,6 +66,11 @@ public final class Pretrainer {
      * data-parallel group (every rank calls this with the same options; rank 0 alone writes).
      */
     public static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out) throws IOException {
+        return run(requested, dist, out, ProbeFigures.NONE);
+    }
+
+    /** The same, with {@code probes} drawing figures of the model at every checkpoint for the report's "Probe images". */
+    public static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out, ProbeFigures probes) throws IOException {
         if (requested.outputDir.isBlank()) throw new IllegalArgumentException("--output DIR is required");
         int world = dist == null ? 1 : dist.worldSize();
         boolean writer = dist == null || dist.rank() == 0;
@@ -111,7 +116,7 @@ public final class Pretrainer {
                 return new Outcome(output, resumeFrom.orElse(null), start, Double.NaN, List.of());
             }
             MultiCropLoader.Shard shard = dist == null ? MultiCropLoader.Shard.SINGLE : new MultiCropLoader.Shard(dist.rank(), world);
-            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, extensions, out);
+            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, extensions, probes, out);
         }
     }
 
@@ -142,7 +147,8 @@ public final class Pretrainer {
 
     /** {@code store} is null on ranks other than 0: they train but write nothing. */
     private static Outcome train(PretrainSetup setup, IbotModel model, ImageSource train, Monitor monitor, CheckpointStore store,
-            Path output, long start, long last, MultiCropLoader.Shard shard, ArrayNode extensions, PrintStream out) throws IOException {
+            Path output, long start, long last, MultiCropLoader.Shard shard, ArrayNode extensions, ProbeFigures probes, PrintStream out)
+            throws IOException {
         boolean writer = store != null;
         PretrainOptions o = setup.options();
         long saveEvery = o.saveckpIters > 0 ? o.saveckpIters : o.saveckpFreq * setup.itersPerEpoch();
@@ -151,7 +157,11 @@ public final class Pretrainer {
         double[] lastLoss = {Double.NaN};
         Path[] lastCheckpoint = {null};
         ProgressBar bar = writer ? new ProgressBar("pretrain", start, last) : null;
-        if (writer) MetricsLog.keepKnnUpTo(output.resolve("knn.jsonl"), start);
+        if (writer) {
+            MetricsLog.keepKnnUpTo(output.resolve("knn.jsonl"), start);
+            ProbeStore.keepUpTo(output, start);
+        }
+        RunReport.ModelFacts facts = new RunReport.ModelFacts(setup.model().outDim(), setup.model().studentTemp());
         long globalBatch = (long) setup.batchSize() * shard.worldSize();
         try (MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), model.config(), setup.batchSize(),
                 setup.workers(), 3, o.seed, start, shard);
@@ -184,6 +194,8 @@ public final class Pretrainer {
                     if (done % saveEvery == 0 || done == last) {
                         lastCheckpoint[0] = saveRecorded(store, model, done, metadata(setup, done, shard.worldSize(), extensions));
                         LOG.info("checkpoint {} written", lastCheckpoint[0]);
+                        drawProbes(probes, model, done, output);
+                        report(output, facts);
                     }
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
@@ -195,6 +207,7 @@ public final class Pretrainer {
             if (writer) {
                 bar.finish();
                 curve(output);
+                report(output, facts);
             }
         }
         if (writer) {
@@ -219,6 +232,27 @@ public final class Pretrainer {
             event.commit();
         }
         return written;
+    }
+
+    /** Rewrites report.html; a failure is a warning: the report must never stop training or hide why it stopped. */
+    private static void report(Path output, RunReport.ModelFacts facts) {
+        try {
+            RunReport.write(output, facts);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not write {}: {}", output.resolve(RunReport.FILE), e.toString());
+        }
+    }
+
+    /** The report's probe figures of this checkpoint; a failing renderer costs its figures, not the run. */
+    private static void drawProbes(ProbeFigures probes, IbotModel model, long step, Path output) throws IOException {
+        List<ProbeFigures.Figure> figures;
+        try {
+            figures = probes.render(model, step);
+        } catch (RuntimeException e) {
+            LOG.warn("probe figures at iteration {} failed, left out of the report: {}", step, e.toString());
+            return;
+        }
+        ProbeStore.save(output, step, figures);
     }
 
     /** The loss curve of the whole run so far, resumed parts included. */
