@@ -49,6 +49,18 @@ class LoadFromTest {
             tensors = model.tensorNames().size();
             assertThat(loaded.loaded()).isEqualTo(tensors);
         }
+        // The same file converted first (what 'ibot4j import' writes) gives the same weights.
+        Path imported = dir.resolve("imported.ibot4j");
+        try (IbotModel converted = IbotModel.create(WeightExchange.inferConfig(file, 4).normLastLayer(true).numThreads(2).build())) {
+            WeightExchange.apply(converted, file);
+            CheckpointStore.saveAtomically(converted, imported, "{\"imported_from\": \"official_defaults.pth\"}");
+        }
+        try (IbotModel model = IbotModel.create(PretrainSetup.of(options, 32, new int[] {28, 28}).model())) {
+            InitialWeights.Loaded loaded = InitialWeights.apply(model, imported);
+            assertThat(loaded.kind()).isEqualTo("ibot4j checkpoint");
+            assertThat(loaded.fresh()).isEmpty();
+            for (String name : model.tensorNames()) assertThat(model.readTensor(name)).as(name).containsExactly(file.get(name).data());
+        }
 
         ByteArrayOutputStream text = new ByteArrayOutputStream();
         Pretrainer.Outcome run = Pretrainer.run(options, new PrintStream(text, true, StandardCharsets.UTF_8));
