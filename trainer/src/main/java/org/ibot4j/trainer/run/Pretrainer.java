@@ -156,6 +156,7 @@ public final class Pretrainer {
         List<Knn> knn = new ArrayList<>();
         double[] lastLoss = {Double.NaN};
         Path[] lastCheckpoint = {null};
+        long[] reportedAt = {-1};
         ProgressBar bar = writer ? new ProgressBar("pretrain", start, last) : null;
         if (writer) {
             MetricsLog.keepKnnUpTo(output.resolve("knn.jsonl"), start);
@@ -196,6 +197,7 @@ public final class Pretrainer {
                         LOG.info("checkpoint {} written", lastCheckpoint[0]);
                         drawProbes(probes, model, done, output);
                         report(output, facts);
+                        reportedAt[0] = done;
                     }
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
@@ -207,7 +209,7 @@ public final class Pretrainer {
             if (writer) {
                 bar.finish();
                 curve(output);
-                report(output, facts);
+                if (reportedAt[0] != last) report(output, facts);  // a run that stopped early; the last checkpoint's is complete
             }
         }
         if (writer) {
@@ -316,7 +318,8 @@ public final class Pretrainer {
     /**
      * The stored run's training options with this command's run controls (max_steps, checkpointing,
      * threads, monitor; data and output when given). Any training option given now must equal the stored
-     * value: changing it would make the resumed run a different run. The stored run had
+     * value: changing it would make the resumed run a different run; the one exception is a larger
+     * {@code epochs} with {@code --extend_schedule} (see {@link ScheduleExtension}). The stored run had
      * {@code storedWorld} processes and this one has {@code world}:
      * the global batch (per-process batch times processes) must stay, so the schedules and the data
      * order stay; the per-process batch follows from it.
