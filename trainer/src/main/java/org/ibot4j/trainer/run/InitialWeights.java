@@ -90,7 +90,11 @@ public final class InitialWeights {
         IbotConfig stored = IbotModel.readConfig(checkpoint);
         requireSameArchitecture(checkpoint, stored, model.config());
         List<String> names = model.tensorNames();
-        try (IbotModel source = IbotModel.open(checkpoint, model.config().numThreads())) {
+        // On this run's device: a checkpoint written on a GPU seeds a CPU run too.
+        IbotConfig onThisDevice = stored.toBuilder().numThreads(model.config().numThreads()).device(model.config().device())
+                .bf16Autocast(model.config().bf16Autocast()).build();
+        try (IbotModel source = IbotModel.create(onThisDevice)) {
+            source.load(checkpoint);
             List<String> available = source.tensorNames();
             for (String name : names) if (available.contains(name)) model.writeTensor(name, source.readTensor(name));
             return new Loaded(checkpoint, "ibot4j checkpoint", (int) names.stream().filter(available::contains).count(),
