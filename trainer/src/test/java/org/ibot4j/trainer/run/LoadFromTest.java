@@ -35,7 +35,8 @@ class LoadFromTest {
     @Test
     void anOfficialCheckpointStartsANewRunThatTrainsWithTheKnnMonitor(@TempDir Path dir) throws IOException {
         Map<String, Object> extra = new HashMap<>(officialArchitecture());
-        extra.putAll(Map.of("load_from", OFFICIAL.toString(), "max_steps", 10, "knn_every", 1, "knn_train", 300, "knn_test", 100));
+        extra.putAll(Map.of("load_from", OFFICIAL.toString(), "max_steps", 10, "saveckp_iters", 10, "knn_every", 1, "knn_train", 200,
+                "knn_test", 100));
         PretrainOptions options = PretrainerTest.tiny(dir, extra);
 
         // Every tensor of the new model, heads and centres included, comes from the file.
