@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.ibot4j.trainer.run.ConfigFile;
+import org.ibot4j.trainer.run.ScheduleExtension;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -45,6 +46,7 @@ final class ConfigDefaults implements CommandLine.IDefaultValueProvider {
         Map<String, Object> file = configFile == null ? Map.of() : normalised(ConfigFile.read(Path.of(configFile)));
         List<String> unknown = new ArrayList<>();
         for (String key : file.keySet()) {
+            if (key.equals(ScheduleExtension.KEY)) continue;  // a run's options.json used as a config: its history, not an option
             if (!sub.getCommandSpec().optionsMap().containsKey("--" + key) || key.equals("config")) {
                 List<String> close = Ibot4jCli.closest(sub.getCommandSpec(), key);
                 unknown.add("'" + key + "'" + (close.isEmpty() ? "" : " (did you mean " + String.join(" or ", close) + "?)"));

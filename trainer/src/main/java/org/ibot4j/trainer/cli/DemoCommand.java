@@ -84,7 +84,7 @@ final class DemoCommand extends Ibot4jCommand {
                 rows.isEmpty() ? "-" : rows.get(rows.size() - 1).get("loss"), pixels.top1(), initial.top1(), trained.top1(),
                 trained.top1() - initial.top1());
         Files.writeString(run.output().resolve("summary.txt"), summary);
-        out.printf(Locale.ROOT, "report in %s (summary.txt, metrics.jsonl/.csv, loss.png, options.json, checkpoints/)%n", run.output());
+        out.printf(Locale.ROOT, "report in %s (report.html, summary.txt, metrics.jsonl/.csv, loss.png, options.json, checkpoints/)%n", run.output());
         out.print(summary);
         out.printf(Locale.ROOT, "k-NN top-1 of the trained teacher: %.2f %%%n", trained.top1());
         return 0;

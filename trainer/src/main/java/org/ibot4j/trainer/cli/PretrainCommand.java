@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
                 "Options as main_ibot.py names them ('_' or '-'); a YAML/JSON --config sets them too, flags override it.",
                 "Defaults: the published ViT-S/16 run; for images of 64 px or less, 32/16 px crops and patch 4 unless given.",
                 "Writes DIR/metrics.jsonl and .csv, DIR/checkpoints/ckpt-N.ibot4j (atomic, the last --keep_checkpoints kept),",
-                "DIR/loss.png and DIR/options.json. Run again with the same DIR to resume; --max_steps counts across resumes.",
+                "DIR/loss.png, DIR/report.html and DIR/options.json. Run again with the same DIR to resume; --max_steps counts across resumes.",
                 "Data-parallel: --nproc_per_node N starts N workers (also across machines with --nnodes/--node_rank/--master_addr);",
                 "under torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set) each process joins that group."})
 final class PretrainCommand extends Ibot4jCommand {

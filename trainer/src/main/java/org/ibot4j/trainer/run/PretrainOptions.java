@@ -148,6 +148,12 @@ public final class PretrainOptions {
     public int keepCheckpoints = 3;
     @Option(names = "--resume", description = "auto (resume when output_dir holds a checkpoint), true (require one), false, or a checkpoint file")
     public String resume = "auto";
+    @Option(names = "--extend_schedule", arity = "0..1", description = "on resume, accept a larger --epochs: the schedules are "
+            + "recomputed over the new length and continue at the saved step (as the official code does on restart); recorded in options.json")
+    public boolean extendSchedule = false;
+    @Option(names = "--load_from", paramLabel = "FILE", description = "start a new run (step 0, new schedules and optimiser) from the "
+            + "weights of an ibot4j checkpoint or run folder, an official iBOT checkpoint or a backbone-only .pth/.safetensors")
+    public String loadFrom = "";
     @Option(names = {"--num_workers", "--workers"}, description = "loader threads (0: half the cores)")
     public int numWorkers = 0;
     @Option(names = "--threads", description = "LibTorch intra-op threads (0: the cores)")

@@ -2,6 +2,7 @@ package org.ibot4j.trainer.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -46,7 +47,7 @@ public final class Pretrainer {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Options that may change when a run resumes: they steer the run, not what it computes. */
     static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
-            "resume", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite",
+            "resume", "extend_schedule", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite",
             "nproc_per_node", "nnodes", "node_rank", "master_addr", "master_port", "dist_backend", "dist_timeout");
 
     /** How a run ended: the iteration reached, the last step's losses, and the k-NN monitor's results by iteration. */
@@ -65,33 +66,45 @@ public final class Pretrainer {
      * data-parallel group (every rank calls this with the same options; rank 0 alone writes).
      */
     public static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out) throws IOException {
+        return run(requested, dist, out, ProbeFigures.NONE);
+    }
+
+    /** The same, with {@code probes} drawing figures of the model at every checkpoint for the report's "Probe images". */
+    public static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out, ProbeFigures probes) throws IOException {
         if (requested.outputDir.isBlank()) throw new IllegalArgumentException("--output DIR is required");
         int world = dist == null ? 1 : dist.worldSize();
         boolean writer = dist == null || dist.rank() == 0;
         Path output = Files.createDirectories(Path.of(requested.outputDir));
         CheckpointStore store = new CheckpointStore(output.resolve("checkpoints"), requested.keepCheckpoints);
         Optional<Path> resumeFrom = resumePoint(requested, store);
-        PretrainOptions options = resumeFrom.isPresent() ? merge(storedOptions(resumeFrom.get()), requested,
-                storedWorldSize(resumeFrom.get()), world) : requested;
+        PretrainOptions stored = resumeFrom.map(Pretrainer::storedOptions).orElse(null);
+        PretrainOptions options = stored != null ? merge(stored, requested, storedWorldSize(resumeFrom.get()), world) : requested;
+        long start = resumeFrom.map(Pretrainer::iterationOf).orElse(0L);
 
         ImageSource all = Datasets.open(options.dataPath, Datasets.Split.TRAIN);
         ImageSource train = Datasets.head(all, options.subset);
         PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train), world);
         Monitor monitor = writer ? Monitor.of(setup, all) : new Monitor(setup, null, null);
+        ArrayNode extensions = resumeFrom.map(ScheduleExtension::history).orElseGet(JSON::createArrayNode);
+        if (stored != null) ScheduleExtension.recordIfExtended(extensions, stored, setup, setup.batchSize() * world, start);
         if (writer) {
             int stale = AtomicFiles.removeStale(output) + AtomicFiles.removeStale(output.resolve("checkpoints"));
             if (stale > 0) LOG.info("removed {} temporary file(s) left in {} by an interrupted write", stale, output);
-            AtomicFiles.writeString(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
+            ObjectNode written = JSON.valueToTree(options);
+            if (!extensions.isEmpty()) written.set(ScheduleExtension.KEY, extensions);
+            AtomicFiles.writeString(output.resolve("options.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(written));
         }
 
         try (ProcessGroup group = dist == null ? null : ProcessGroup.join(dist);
                 IbotModel model = resumeFrom.isPresent() ? IbotModel.open(resumeFrom.get(), setup.model().numThreads())
-                        : IbotModel.create(setup.model())) {
+                        : newModel(setup, writer ? out : null)) {
             if (group != null) {
                 DistSetup.requireSameRun(group, options, train.size());
                 model.join(group);
             }
-            long start = resumeFrom.map(Pretrainer::iterationOf).orElse(0L);
+            if (resumeFrom.isPresent() && !options.loadFrom.isBlank()) {
+                LOG.info("resuming: --load_from {} is not read again (the checkpoint holds the run's weights)", options.loadFrom);
+            }
             long last = setup.lastIteration();
             out.printf(Locale.ROOT, "%s %s (%d x %d, patch %d) on %d images from %s: %d iterations per epoch, %d in the schedule; "
                             + "%s at %d, until %d%s%n", resumeFrom.isPresent() ? "resuming" : "pretraining", options.arch,
@@ -99,17 +112,43 @@ public final class Pretrainer {
                     setup.itersPerEpoch(), setup.totalIters(), resumeFrom.map(p -> "from " + p.getFileName()).orElse("starting"), start, last,
                     dist == null ? "" : "; " + dist + ", global batch " + (long) setup.batchSize() * world);
             if (start >= last) {
-                out.println("nothing to do: the run already reached iteration " + start + " (raise --max_steps or --epochs to go on)");
+                out.println("nothing to do: the run already reached iteration " + start + " (raise --max_steps, or --epochs with --extend_schedule, to go on)");
                 return new Outcome(output, resumeFrom.orElse(null), start, Double.NaN, List.of());
             }
             MultiCropLoader.Shard shard = dist == null ? MultiCropLoader.Shard.SINGLE : new MultiCropLoader.Shard(dist.rank(), world);
-            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, out);
+            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, extensions, probes, out);
+        }
+    }
+
+    /**
+     * A new run's model: initialised from the seed, then given the weights of {@code --load_from} when
+     * set (the schedules, the step count and the optimiser state stay new). {@code out} is null on
+     * ranks that do not report.
+     */
+    private static IbotModel newModel(PretrainSetup setup, PrintStream out) throws IOException {
+        IbotModel model = IbotModel.create(setup.model());
+        String from = setup.options().loadFrom;
+        if (from.isBlank()) return model;
+        try {
+            InitialWeights.Loaded loaded = InitialWeights.apply(model, Path.of(from));
+            if (out != null) {
+                out.printf(Locale.ROOT, "load_from: %d tensors from %s (%s); a new run: step 0, new schedules, new optimiser state%n",
+                        loaded.loaded(), loaded.source(), loaded.kind());
+                if (!loaded.fresh().isEmpty()) {
+                    out.println("fresh (not in the file, initialised as a new run): " + String.join(", ", loaded.fresh()));
+                }
+            }
+            return model;
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
         }
     }
 
     /** {@code store} is null on ranks other than 0: they train but write nothing. */
     private static Outcome train(PretrainSetup setup, IbotModel model, ImageSource train, Monitor monitor, CheckpointStore store,
-            Path output, long start, long last, MultiCropLoader.Shard shard, PrintStream out) throws IOException {
+            Path output, long start, long last, MultiCropLoader.Shard shard, ArrayNode extensions, ProbeFigures probes, PrintStream out)
+            throws IOException {
         boolean writer = store != null;
         PretrainOptions o = setup.options();
         long saveEvery = o.saveckpIters > 0 ? o.saveckpIters : o.saveckpFreq * setup.itersPerEpoch();
@@ -117,8 +156,13 @@ public final class Pretrainer {
         List<Knn> knn = new ArrayList<>();
         double[] lastLoss = {Double.NaN};
         Path[] lastCheckpoint = {null};
+        long[] reportedAt = {-1};
         ProgressBar bar = writer ? new ProgressBar("pretrain", start, last) : null;
-        if (writer) MetricsLog.keepKnnUpTo(output.resolve("knn.jsonl"), start);
+        if (writer) {
+            MetricsLog.keepKnnUpTo(output.resolve("knn.jsonl"), start);
+            ProbeStore.keepUpTo(output, start);
+        }
+        RunReport.ModelFacts facts = new RunReport.ModelFacts(setup.model().outDim(), setup.model().studentTemp());
         long globalBatch = (long) setup.batchSize() * shard.worldSize();
         try (MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), model.config(), setup.batchSize(),
                 setup.workers(), 3, o.seed, start, shard);
@@ -131,6 +175,7 @@ public final class Pretrainer {
                 stepStart[0] = now;
                 int epoch = setup.schedules().epochOf(it);
                 if (r.finite()) lastLoss[0] = r.loss();
+                TrainStepEvent.record(it, epoch, wait, stepSeconds, p, r, globalBatch / stepSeconds);
                 if (!writer) return;
                 estimate.observe(it, stepSeconds);
                 try {
@@ -150,8 +195,11 @@ public final class Pretrainer {
                                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
                     }
                     if (done % saveEvery == 0 || done == last) {
-                        lastCheckpoint[0] = store.save(model, done, metadata(setup, done, shard.worldSize()));
+                        lastCheckpoint[0] = saveRecorded(store, model, done, metadata(setup, done, shard.worldSize(), extensions));
                         LOG.info("checkpoint {} written", lastCheckpoint[0]);
+                        drawProbes(probes, model, done, output);
+                        report(output, facts);
+                        reportedAt[0] = done;
                     }
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
@@ -163,6 +211,7 @@ public final class Pretrainer {
             if (writer) {
                 bar.finish();
                 curve(output);
+                if (reportedAt[0] != last) report(output, facts);  // a run that stopped early; the last checkpoint's is complete
             }
         }
         if (writer) {
@@ -172,6 +221,42 @@ public final class Pretrainer {
             out.printf(Locale.ROOT, "done: iteration %d, last loss %.4f (rank %d; rank 0 writes the run)%n", last, lastLoss[0], shard.rank());
         }
         return new Outcome(output, lastCheckpoint[0], last, lastLoss[0], knn);
+    }
+
+    /** Saves a checkpoint, as a {@link CheckpointWriteEvent} when a flight recording wants one. */
+    private static Path saveRecorded(CheckpointStore store, IbotModel model, long iteration, String metadata) throws IOException {
+        CheckpointWriteEvent event = new CheckpointWriteEvent();
+        event.begin();
+        Path written = store.save(model, iteration, metadata);
+        event.end();
+        if (event.shouldCommit()) {
+            event.path = written.toString();
+            event.bytes = Files.size(written);
+            event.step = iteration;
+            event.commit();
+        }
+        return written;
+    }
+
+    /** Rewrites report.html; a failure is a warning: the report must never stop training or hide why it stopped. */
+    private static void report(Path output, RunReport.ModelFacts facts) {
+        try {
+            RunReport.write(output, facts);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not write {}: {}", output.resolve(RunReport.FILE), e.toString());
+        }
+    }
+
+    /** The report's probe figures of this checkpoint; a failing renderer costs its figures, not the run. */
+    private static void drawProbes(ProbeFigures probes, IbotModel model, long step, Path output) throws IOException {
+        List<ProbeFigures.Figure> figures;
+        try {
+            figures = probes.render(model, step);
+        } catch (RuntimeException e) {
+            LOG.warn("probe figures at iteration {} failed, left out of the report: {}", step, e.toString());
+            return;
+        }
+        ProbeStore.save(output, step, figures);
     }
 
     /** The loss curve of the whole run so far, resumed parts included. */
@@ -235,7 +320,8 @@ public final class Pretrainer {
     /**
      * The stored run's training options with this command's run controls (max_steps, checkpointing,
      * threads, monitor; data and output when given). Any training option given now must equal the stored
-     * value: changing it would make the resumed run a different run. The stored run had
+     * value: changing it would make the resumed run a different run; the one exception is a larger
+     * {@code epochs} with {@code --extend_schedule} (see {@link ScheduleExtension}). The stored run had
      * {@code storedWorld} processes and this one has {@code world}:
      * the global batch (per-process batch times processes) must stay, so the schedules and the data
      * order stay; the per-process batch follows from it.
@@ -255,6 +341,17 @@ public final class Pretrainer {
         }
         for (String name : (Iterable<String>) now::fieldNames) {
             JsonNode value = now.get(name);
+            if (name.equals("epochs") && requested.isExplicit(name) && !value.equals(merged.get(name))) {
+                if (!requested.extendSchedule) {
+                    conflicts.add("epochs is " + merged.get(name) + " in the checkpoint, " + value + " now (to lengthen the run, add "
+                            + "--extend_schedule: the schedules are then recomputed over the new length)");
+                } else if (value.asInt() < stored.epochs) {
+                    conflicts.add("epochs: --extend_schedule lengthens a run; " + value + " is shorter than the checkpoint's " + merged.get(name));
+                } else {
+                    merged.set(name, value);
+                }
+                continue;
+            }
             if (name.equals("batch_size_per_gpu") && requested.isExplicit(name) && value.asLong() * world == globalBatch) continue;
             if (RUN_CONTROL.contains(name)) {
                 boolean location = name.equals("data_path") || name.equals("output_dir");
@@ -288,7 +385,7 @@ public final class Pretrainer {
     }
 
     /** Everything needed to continue the run and to know where it came from. */
-    static String metadata(PretrainSetup setup, long iteration, int worldSize) {
+    static String metadata(PretrainSetup setup, long iteration, int worldSize, ArrayNode extensions) {
         ObjectNode m = JSON.createObjectNode();
         m.put("iteration", iteration);
         m.put("epoch", setup.schedules().epochOf(iteration));
@@ -300,6 +397,7 @@ public final class Pretrainer {
         loader.put("world_size", worldSize);
         loader.put("iterations_per_epoch", setup.itersPerEpoch());
         m.set("options", JSON.valueToTree(setup.options()));
+        if (!extensions.isEmpty()) m.set(ScheduleExtension.KEY, extensions);
         ObjectNode versions = m.putObject("versions");
         versions.put("ibot4j", Versions.ibot4j());
         versions.put("libtorch", NativeLibrary.load().loadedVersion());

@@ -137,4 +137,14 @@ class CliTest {
         assertThat(folder.code()).isEqualTo(1);
         assertThat(folder.err()).contains("without a readable checkpoint");
     }
+
+    @Test
+    void anExtendedRunsOptionsJsonStillServesAsAConfigFile(@TempDir Path dir) throws IOException {
+        // options.json of a run lengthened with --extend_schedule carries its history beside the options.
+        Path json = Files.writeString(dir.resolve("options.json"), "{\"epochs\": 4, \"arch\": \"vit_tiny\", \"schedule_extensions\": "
+                + "[{\"iteration\": 12, \"epochs_before\": 3, \"epochs_after\": 4}]}");
+        PretrainOptions o = pretrainOptions("--config", json.toString());
+        assertThat(o.epochs).isEqualTo(4);
+        assertThat(o.isExplicit("epochs")).isTrue();
+    }
 }
