@@ -66,3 +66,15 @@ bench() {
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dibot4j.root="$IBOT4J_ROOT" ${IBOT4J_LIBRARY:+-Dibot4j.library="$IBOT4J_LIBRARY"} \
     -cp "$IBOT4J_ROOT/benchmarks/target/classes:$IBOT4J_ROOT/benchmarks/target/lib/*" org.ibot4j.benchmarks.Bench "$@"
 }
+
+# Prints the Python of the benchmarks' venv (.cache/venv: torch, numpy, safetensors, pillow), making it
+# from the configured wheels when missing.
+bench_python() {
+  local venv="$IBOT4J_CACHE/venv"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import torch, numpy, PIL, safetensors' 2>/dev/null; then
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q "torch==$IBOT4J_TORCH_VERSION" numpy safetensors pillow >&2 ||
+      die "could not install torch==$IBOT4J_TORCH_VERSION, numpy, safetensors and pillow into $venv (it installs from the configured wheels)."
+  fi
+  echo "$venv/bin/python"
+}
