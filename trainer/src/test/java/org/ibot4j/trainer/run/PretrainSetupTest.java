@@ -91,7 +91,7 @@ class PretrainSetupTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("use_fp16").hasMessageContaining("warmup_epochs")
                 .hasMessageContaining("local_crops_scale").hasMessageContaining("pred_ratio 0.9 +- 0.3");
-        assertThatThrownBy(() -> PretrainSetup.of(new PretrainOptions(), 100, new int[] {32, 32}))
-                .hasMessageContaining("100 images, fewer than one batch of 128");
+        assertThatThrownBy(() -> PretrainSetup.of(new PretrainOptions(), 50, new int[] {32, 32}))
+                .hasMessageContaining("50 images, fewer than one batch of 64");
     }
 }
