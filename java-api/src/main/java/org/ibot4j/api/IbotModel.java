@@ -195,7 +195,13 @@ public final class IbotModel implements AutoCloseable {
      * @return {@code [n][num_heads][1 + N]}, the [CLS] column first
      */
     public float[][][] attention(Network which, MemorySegment images, int n, int height, int width) {
+        ensureUsable();
         if (n <= 0) throw new IllegalArgumentException("attention needs at least one image, got n = " + n);
+        Segments.requireFloats("images", images, (long) n * config.inChans() * height * width);
+        long count = (long) n * config.numHeads() * (1 + patchCount(height, width));
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(count + " attention values are more than Java arrays hold; use the MemorySegment form");
+        }
         int heads = config.numHeads(), tokens = 1 + (int) patchCount(height, width);
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment out = scratch.allocate(ValueLayout.JAVA_FLOAT, (long) n * heads * tokens);
