@@ -63,7 +63,7 @@ class VisualizeCommandTest {
                     "attention-002-img2.png", "attention-003-img3.png", "attention-grid.png", "pca.png");
         }
         int side = 32 * 4;  // 32 px drawn 4x
-        assertSize(out.resolve("attention-000-img0.png"), 1 + HEADS, 2, side);
+        assertSize(out.resolve("attention-000-img0.png"), 1 + HEADS, 2, side, 2);  // titles over both rows
         BufferedImage grid = assertSize(out.resolve("attention-grid.png"), 1 + 2 * HEADS, 4, side);
         assertSize(out.resolve("pca.png"), 3, 4, side);
         // The drawn maps differ between heads of one image and between images for one head.
@@ -124,7 +124,7 @@ class VisualizeCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("student attention").contains("masks keep 50 %").contains("of 3 images at 48 px");
         int side = 48 * 3;  // 48 px drawn 3x
-        assertSize(out.resolve("attention-000-IDX-image-0.png"), 1 + HEADS, 2, side);
+        assertSize(out.resolve("attention-000-IDX-image-0.png"), 1 + HEADS, 2, side, 2);
         assertSize(out.resolve("attention-grid.png"), 1 + 2 * HEADS, 3, side);
         assertSize(out.resolve("pca.png"), 3, 3, side);
         // One image file works too.
@@ -157,12 +157,16 @@ class VisualizeCommandTest {
         assertThat(r.err()).contains(message);
     }
 
-    /** A sheet of {@code columns} x {@code rows} panels of {@code side} pixels, with gaps and a title band. */
+    /** A sheet of {@code columns} x {@code rows} panels of {@code side} pixels, with gaps and a title band over the first row. */
     private static BufferedImage assertSize(Path png, int columns, int rows, int side) throws IOException {
+        return assertSize(png, columns, rows, side, 1);
+    }
+
+    private static BufferedImage assertSize(Path png, int columns, int rows, int side, int titleBands) throws IOException {
         BufferedImage image = ImageIO.read(png.toFile());
         assertThat(image).as("%s is a PNG", png).isNotNull();
         assertThat(new int[] {image.getWidth(), image.getHeight()}).as(png.toString())
-                .containsExactly(columns * side + (columns + 1) * GAP, TITLE + rows * (side + GAP) + GAP);
+                .containsExactly(columns * side + (columns + 1) * GAP, titleBands * TITLE + rows * (side + GAP) + GAP);
         return image;
     }
 

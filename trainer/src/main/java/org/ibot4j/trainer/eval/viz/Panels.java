@@ -73,10 +73,15 @@ final class Panels {
         });
     }
 
-    /** Panels in rows (each row the same number of panels), with a title over each column. */
-    static BufferedImage sheet(List<String> titles, List<List<BufferedImage>> rows) {
-        int columns = titles.size(), side = rows.get(0).get(0).getWidth();
-        int width = columns * side + (columns + 1) * GAP, height = TITLE + rows.size() * (side + GAP) + GAP;
+    /**
+     * Panels in rows of equal length; {@code titles.get(r)} names the panels of row r in a band above
+     * it (an empty list: no band, the row continues the columns above).
+     */
+    static BufferedImage sheet(List<List<String>> titles, List<List<BufferedImage>> rows) {
+        if (titles.size() != rows.size()) throw new IllegalArgumentException(titles.size() + " title rows for " + rows.size() + " rows");
+        int columns = rows.get(0).size(), side = rows.get(0).get(0).getWidth();
+        int width = columns * side + (columns + 1) * GAP, height = GAP;
+        for (List<String> t : titles) height += (t.isEmpty() ? 0 : TITLE) + GAP + side;
         BufferedImage sheet = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = sheet.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
@@ -85,15 +90,22 @@ final class Panels {
         g.setColor(Color.BLACK);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         FontMetrics metrics = g.getFontMetrics();
-        for (int c = 0; c < columns; c++) {
-            String title = titles.get(c);
-            int x = GAP + c * (side + GAP) + Math.max(0, (side - metrics.stringWidth(title)) / 2);
-            g.drawString(title, x, TITLE - 5);
-        }
+        int y = 0;
         for (int r = 0; r < rows.size(); r++) {
             List<BufferedImage> row = rows.get(r);
-            if (row.size() != columns) throw new IllegalArgumentException("row " + r + " has " + row.size() + " panels for " + columns + " titles");
-            for (int c = 0; c < columns; c++) g.drawImage(row.get(c), GAP + c * (side + GAP), TITLE + GAP + r * (side + GAP), null);
+            List<String> names = titles.get(r);
+            if (row.size() != columns) throw new IllegalArgumentException("row " + r + " has " + row.size() + " panels, the first " + columns);
+            if (!names.isEmpty()) {
+                if (names.size() != columns) throw new IllegalArgumentException("row " + r + " has " + names.size() + " titles for " + columns + " panels");
+                for (int c = 0; c < columns; c++) {
+                    int x = GAP + c * (side + GAP) + Math.max(0, (side - metrics.stringWidth(names.get(c))) / 2);
+                    g.drawString(names.get(c), x, y + TITLE - 5);
+                }
+                y += TITLE;
+            }
+            y += GAP;
+            for (int c = 0; c < columns; c++) g.drawImage(row.get(c), GAP + c * (side + GAP), y, null);
+            y += side;
         }
         g.dispose();
         return sheet;

@@ -13,6 +13,7 @@ import java.util.Locale;
 import javax.imageio.ImageIO;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
+import org.ibot4j.trainer.data.RgbImage;
 
 /**
  * What a model learnt, drawn for a few images: the last block's [CLS] attention per head with the
@@ -21,6 +22,8 @@ import org.ibot4j.api.Network;
  */
 public final class ProbeFigures {
     private static final int CHUNK = 16;
+    /** How much of the colour map covers the image under it. */
+    private static final double HEAT_OPACITY = 0.75;
 
     /**
      * @param network    whose backbone is drawn
@@ -46,9 +49,11 @@ public final class ProbeFigures {
     private final List<List<AttentionMap>> attention;
     private final PatchPca pca;
     private final Panels panels;
+    private final double threshold;
 
-    private ProbeFigures(ProbeImages images, List<List<AttentionMap>> attention, PatchPca pca, int patch) {
+    private ProbeFigures(ProbeImages images, List<List<AttentionMap>> attention, PatchPca pca, int patch, double threshold) {
         this.images = images;
+        this.threshold = threshold;
         this.attention = attention;
         this.pca = pca;
         this.panels = new Panels(images.size(), patch);
@@ -86,7 +91,7 @@ public final class ProbeFigures {
                 }
             }
         }
-        return new ProbeFigures(images, List.copyOf(attention), PatchPca.of(tokens, grid, grid, options.foreground()), patch);
+        return new ProbeFigures(images, List.copyOf(attention), PatchPca.of(tokens, grid, grid, options.foreground()), patch, options.threshold());
     }
 
     /** Per image, per head. */
@@ -101,15 +106,17 @@ public final class ProbeFigures {
     /** One image: the image and each head's attention over it (top row); the mean over heads and each head's mask (bottom row). */
     public BufferedImage attentionFigure(int index) {
         List<AttentionMap> heads = attention.get(index);
-        List<String> titles = new ArrayList<>(List.of("image"));
-        List<BufferedImage> top = new ArrayList<>(List.of(panels.image(images.shown().get(index))));
-        List<BufferedImage> bottom = new ArrayList<>(List.of(panels.heat(images.shown().get(index), meanOverHeads(heads), heads.get(0).gridWidth(), 0.75)));
+        RgbImage shown = images.shown().get(index);
+        List<String> topTitles = new ArrayList<>(List.of("image")), bottomTitles = new ArrayList<>(List.of("mean of heads"));
+        List<BufferedImage> top = new ArrayList<>(List.of(panels.image(shown)));
+        List<BufferedImage> bottom = new ArrayList<>(List.of(panels.heat(shown, meanOverHeads(heads), heads.get(0).gridWidth(), HEAT_OPACITY)));
         for (int h = 0; h < heads.size(); h++) {
-            titles.add("head " + h);
+            topTitles.add("head " + h);
+            bottomTitles.add(maskTitle(h));
             top.add(heat(index, h));
             bottom.add(mask(index, h));
         }
-        return Panels.sheet(titles, List.of(top, bottom));
+        return Panels.sheet(List.of(topTitles, bottomTitles), List.of(top, bottom));
     }
 
     /** Every image, one per row: the image, each head's attention, each head's mask. */
@@ -117,7 +124,7 @@ public final class ProbeFigures {
         int heads = attention.get(0).size();
         List<String> titles = new ArrayList<>(List.of("image"));
         for (int h = 0; h < heads; h++) titles.add("head " + h);
-        for (int h = 0; h < heads; h++) titles.add(String.format(Locale.ROOT, "mask %d", h));
+        for (int h = 0; h < heads; h++) titles.add(maskTitle(h));
         List<List<BufferedImage>> rows = new ArrayList<>();
         for (int i = 0; i < images.count(); i++) {
             List<BufferedImage> row = new ArrayList<>(List.of(panels.image(images.shown().get(i))));
@@ -125,17 +132,17 @@ public final class ProbeFigures {
             for (int h = 0; h < heads; h++) row.add(mask(i, h));
             rows.add(row);
         }
-        return Panels.sheet(titles, rows);
+        return Panels.sheet(titlesOverFirstRow(titles, rows.size()), rows);
     }
 
     /** One row per image: the image, the first PCA component (foreground high), the foreground's three components as RGB. */
     public BufferedImage pcaGrid() {
         List<List<BufferedImage>> rows = new ArrayList<>();
         for (int i = 0; i < images.count(); i++) {
-            rows.add(List.of(panels.image(images.shown().get(i)), panels.heat(images.shown().get(i), pca.first()[i], pca.gridWidth(), 1.0),
-                    panels.rgb(pca.rgb()[i], pca.gridWidth())));
+            RgbImage shown = images.shown().get(i);
+            rows.add(List.of(panels.image(shown), panels.heat(shown, pca.first()[i], pca.gridWidth(), 1.0), panels.rgb(pca.rgb()[i], pca.gridWidth())));
         }
-        return Panels.sheet(List.of("image", "PCA 1", "PCA fg RGB"), rows);
+        return Panels.sheet(titlesOverFirstRow(List.of("image", "PCA 1", "PCA fg RGB"), rows.size()), rows);
     }
 
     public byte[] attentionGridPng() {
@@ -160,9 +167,19 @@ public final class ProbeFigures {
         return bytes.toByteArray();
     }
 
+    private String maskTitle(int head) {
+        return String.format(Locale.ROOT, "mask %d (%.0f %%)", head, 100 * threshold);
+    }
+
+    private static List<List<String>> titlesOverFirstRow(List<String> titles, int rows) {
+        List<List<String>> all = new ArrayList<>(List.of(titles));
+        for (int r = 1; r < rows; r++) all.add(List.of());
+        return all;
+    }
+
     private BufferedImage heat(int image, int head) {
         AttentionMap map = attention.get(image).get(head);
-        return panels.heat(images.shown().get(image), map.attention(), map.gridWidth(), 0.75);
+        return panels.heat(images.shown().get(image), map.attention(), map.gridWidth(), HEAT_OPACITY);
     }
 
     private BufferedImage mask(int image, int head) {
