@@ -13,6 +13,7 @@ torch::Tensor Model::last_cls_attention(bool is_teacher, const torch::Tensor& im
   auto& backbone = (is_teacher ? teacher_ : student_)->backbone;
   auto x = backbone->prepare_tokens(images.to(device_), std::nullopt);
   const auto& blocks = *backbone->blocks;
+  require(!blocks.is_empty(), "the backbone has no blocks, so no attention");
   const size_t last = blocks.size() - 1;
   for (size_t i = 0; i < last; ++i) x = blocks[i]->as<Block>()->forward(x, nullptr);
   auto* block = blocks[last]->as<Block>();
