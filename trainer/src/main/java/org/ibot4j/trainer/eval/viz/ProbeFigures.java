@@ -62,6 +62,9 @@ public final class ProbeFigures {
     /** Runs {@code model} on {@code images}: [CLS] attention of the last block and the normalised patch tokens. */
     public static ProbeFigures compute(IbotModel model, ProbeImages images, Options options) {
         int size = images.size(), patch = model.config().patchSize(), dim = model.config().embedDim();
+        if (model.config().inChans() != 3) {
+            throw new IllegalArgumentException("the figures draw RGB images; this model reads " + model.config().inChans() + " channels");
+        }
         if (size < patch) throw new IllegalArgumentException("images of " + size + " px are smaller than one patch (" + patch + " px)");
         int grid = size / patch, patches = grid * grid, floatsPerImage = 3 * size * size;
         List<List<AttentionMap>> attention = new ArrayList<>();
