@@ -244,6 +244,16 @@ int32_t ibot4j_checkpoint_load(ibot4j_model* model, const char* path, char* err,
 int32_t ibot4j_checkpoint_metadata(const char* path, char* buf, size_t buf_len, size_t* needed, char* err,
                                    size_t err_len);
 
+/* ---- analysis: attention ---- */
+
+/* The last block's self-attention probabilities of the [CLS] query, as official get_last_selfattention
+ * (softmax(q k^T / sqrt(head_dim)), written out rather than fused) then attentions[:, :, 0, :]:
+ * out [n, num_heads, 1 + N] for images [n, in_chans, height, width] through `which` backbone,
+ * N = (height/p) * (width/p); index 0 is the [CLS] token itself, then the patches row by row.
+ * Each [n, head] row sums to 1. No masks, no grad; positions interpolated for other image sizes. */
+int32_t ibot4j_last_attention(ibot4j_model* model, int32_t which, const float* images, int64_t n, int32_t height,
+                              int32_t width, float* out, char* err, size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -221,6 +221,17 @@ int32_t ibot4j_embed(ibot4j_model* model, int32_t which, const float* images, in
   });
 }
 
+int32_t ibot4j_last_attention(ibot4j_model* model, int32_t which, const float* images, int64_t n, int32_t height,
+                              int32_t width, float* out, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& m = model_of(model);
+    const bool teacher = is_teacher(which);
+    auto x = wrap(images, {n, m.config().in_chans, height, width}, torch::kFloat32, "images");
+    require(out != nullptr, "out is NULL");
+    write_out(out, m.last_cls_attention(teacher, x));
+  });
+}
+
 int32_t ibot4j_head(ibot4j_model* model, int32_t which, const float* tokens, int64_t n, int64_t num_tokens,
                     float* out_cls, float* out_patch, char* err, size_t err_len) {
   return guarded(err, err_len, [&] {

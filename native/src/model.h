@@ -60,6 +60,9 @@ class Model {
   void join(std::shared_ptr<Communicator> comm);
   // Backbone tokens [n, 1+N, D] of the student (is_teacher false) or teacher, no grad, no drop-path.
   torch::Tensor embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
+  // Analysis (analysis.cpp): the last block's attention probabilities of the [CLS] query over every
+  // token, [n, heads, 1+N], [CLS] first; the earlier blocks run as in embed (no grad, no drop-path).
+  torch::Tensor last_cls_attention(bool is_teacher, const torch::Tensor& images);
   // CLS and patch logits of a head for tokens [n, T, D].
   std::pair<torch::Tensor, torch::Tensor> head_logits(bool is_teacher, const torch::Tensor& tokens);
 
@@ -78,6 +81,8 @@ class Model {
 
  private:
   void load_checked(const std::string& path);
+  // Backbone input checks shared by embed and the analysis calls.
+  void check_images(const torch::Tensor& images) const;
   void build_optimizer();
   std::unique_ptr<AdamW> make_optimizer() const;
   void copy_student_into_teacher();

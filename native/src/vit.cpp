@@ -36,10 +36,24 @@ AttentionImpl::AttentionImpl(int64_t dim, int64_t heads, bool qkv_bias) : num_he
   proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
+namespace {
+// q, k, v [b, heads, n, head_dim] of the tokens x [b, n, c].
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split_heads(const torch::Tensor& qkv_x, int64_t num_heads) {
+  const auto b = qkv_x.size(0), n = qkv_x.size(1), c = qkv_x.size(2) / 3;
+  auto parts = qkv_x.reshape({b, n, 3, num_heads, c / num_heads}).permute({2, 0, 3, 1, 4});
+  return {parts[0], parts[1], parts[2]};
+}
+}  // namespace
+
+torch::Tensor AttentionImpl::probabilities(const torch::Tensor& x) {
+  auto [q, k, v] = split_heads(qkv->forward(x), num_heads);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  return (torch::matmul(q, k.transpose(-2, -1)) * scale).softmax(-1);
+}
+
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const auto b = x.size(0), n = x.size(1), c = x.size(2);
-  auto qkv_out = qkv->forward(x).reshape({b, n, 3, num_heads, c / num_heads}).permute({2, 0, 3, 1, 4});
-  auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
+  auto [q, k, v] = split_heads(qkv->forward(x), num_heads);
   // softmax(q k^T / sqrt(head_dim)) v, the official formula, through the fused kernel.
   auto out = at::scaled_dot_product_attention(q, k, v);
   return proj->forward(out.transpose(1, 2).reshape({b, n, c}));
@@ -112,16 +126,17 @@ torch::Tensor VisionTransformerImpl::interpolate_pos_encoding(int64_t grid_h, in
   const auto side_i = static_cast<int64_t>(side);
   auto cls_pos = pos_embed.narrow(1, 0, 1);
   auto patch_pos = pos_embed.narrow(1, 1, n_ref).reshape({1, side_i, side_i, dim}).permute({0, 3, 1, 2});
-  // Official quirk kept for parity: +0.1 guards floor(), and the width factor scales the first
-  // spatial axis (identical for square crops). Scale factors, not a target size.
-  const double w0 = static_cast<double>(grid_w) + 0.1;
+  // As official: +0.1 guards floor(), and scale factors, not a target size. The official names are
+  // misleading (`B, nc, w, h = x.shape` makes its "w" the height), but its first spatial axis is
+  // scaled by the height and the second by the width, which is what a non-square grid needs.
   const double h0 = static_cast<double>(grid_h) + 0.1;
+  const double w0 = static_cast<double>(grid_w) + 0.1;
   auto resized = F::interpolate(patch_pos, F::InterpolateFuncOptions()
-                                               .scale_factor(std::vector<double>{w0 / side, h0 / side})
+                                               .scale_factor(std::vector<double>{h0 / side, w0 / side})
                                                .mode(torch::kBicubic)
                                                .align_corners(false)
                                                .recompute_scale_factor(false));
-  TORCH_CHECK(resized.size(2) == grid_w && resized.size(3) == grid_h,
+  TORCH_CHECK(resized.size(2) == grid_h && resized.size(3) == grid_w,
               "positional embedding interpolation produced ", resized.sizes(), " for a ", grid_h, "x", grid_w,
               " grid");
   resized = resized.permute({0, 2, 3, 1}).reshape({1, -1, dim});
@@ -130,6 +145,13 @@ torch::Tensor VisionTransformerImpl::interpolate_pos_encoding(int64_t grid_h, in
 
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
                                              at::Generator* drop_path_gen) {
+  auto x = prepare_tokens(images, masks);
+  for (const auto& block : *blocks) x = block->as<Block>()->forward(x, drop_path_gen);
+  return norm->forward(x);
+}
+
+torch::Tensor VisionTransformerImpl::prepare_tokens(const torch::Tensor& images,
+                                                    const std::optional<torch::Tensor>& masks) {
   auto x = patch_embed->forward(images);  // [n, D, h, w]
   const int64_t n = x.size(0), dim = x.size(1), gh = x.size(2), gw = x.size(3);
   if (masks.has_value()) {
@@ -142,9 +164,7 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const 
   }
   x = x.flatten(2).transpose(1, 2);
   x = torch::cat({cls_token.expand({n, -1, -1}).to(x.scalar_type()), x}, 1);
-  x = x + interpolate_pos_encoding(gh, gw);
-  for (const auto& block : *blocks) x = block->as<Block>()->forward(x, drop_path_gen);
-  return norm->forward(x);
+  return x + interpolate_pos_encoding(gh, gw);
 }
 
 }  // namespace ibot4j

@@ -22,6 +22,8 @@ class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias);
   torch::Tensor forward(const torch::Tensor& x);
+  // softmax(q k^T / sqrt(head_dim)) written out, for analysis: [b, heads, n, n] (forward uses the fused kernel).
+  torch::Tensor probabilities(const torch::Tensor& x);
   torch::nn::Linear qkv{nullptr};
   torch::nn::Linear proj{nullptr};
   int64_t num_heads;
@@ -57,6 +59,8 @@ class VisionTransformerImpl : public torch::nn::Module {
   // images [n, C, H, W]; masks (optional) bool [n, H/p, W/p]; returns normalised tokens [n, 1+N, D].
   torch::Tensor forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
                         at::Generator* drop_path_gen);
+  // Patch embedding, mask tokens, CLS and positions: the tokens [n, 1+N, D] the first block sees.
+  torch::Tensor prepare_tokens(const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
   void init_weights(at::Generator& gen);
   torch::Tensor interpolate_pos_encoding(int64_t grid_h, int64_t grid_w);
 

@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
   float* cls = calloc((size_t)b * 16, sizeof(float));
   float* patch = calloc((size_t)b * grid * grid * 16, sizeof(float));
   expect(ibot4j_embed(model, IBOT4J_TEACHER, global, b, gs, gs, NULL, cls, patch, err, ERR_LEN), IBOT4J_OK, "embed");
+  float* attention = calloc((size_t)b * 2 * (1 + grid * grid), sizeof(float));
+  expect(ibot4j_last_attention(model, IBOT4J_STUDENT, global, b, gs, gs, attention, err, ERR_LEN), IBOT4J_OK, "attention");
+  expect(ibot4j_last_attention(model, IBOT4J_TEACHER, global, b, gs, gs, NULL, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT,
+         "attention into NULL");
+  free(attention);
 
   size_t needed = 0;
   expect(ibot4j_tensor_names(model, NULL, 0, &needed, err, ERR_LEN), IBOT4J_OK, "names size");
@@ -87,6 +92,6 @@ int main(int argc, char** argv) {
   free(cls);
   free(patch);
   remove(path);
-  printf("sanitize driver: 20 steps, embed, tensors, checkpoint save/load and 7 rejected calls done\n");
+  printf("sanitize driver: 20 steps, embed, attention, tensors, checkpoint save/load and 8 rejected calls done\n");
   return 0;
 }

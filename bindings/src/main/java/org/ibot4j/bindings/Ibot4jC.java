@@ -1659,5 +1659,73 @@ public class Ibot4jC extends Ibot4jC$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class ibot4j_last_attention {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_last_attention");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_last_attention(ibot4j_model *model, int32_t which, const float *images, int64_t n, int32_t height, int32_t width, float *out, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_last_attention$descriptor() {
+        return ibot4j_last_attention.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_last_attention(ibot4j_model *model, int32_t which, const float *images, int64_t n, int32_t height, int32_t width, float *out, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_last_attention$handle() {
+        return ibot4j_last_attention.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_last_attention(ibot4j_model *model, int32_t which, const float *images, int64_t n, int32_t height, int32_t width, float *out, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_last_attention$address() {
+        return ibot4j_last_attention.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_last_attention(ibot4j_model *model, int32_t which, const float *images, int64_t n, int32_t height, int32_t width, float *out, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_last_attention(MemorySegment model, int which, MemorySegment images, long n, int height, int width, MemorySegment out, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_last_attention.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_last_attention", model, which, images, n, height, width, out, err, err_len);
+            }
+            return (int)mh$.invokeExact(model, which, images, n, height, width, out, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 

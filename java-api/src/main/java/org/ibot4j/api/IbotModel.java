@@ -167,6 +167,65 @@ public final class IbotModel implements AutoCloseable {
     }
 
     /**
+     * The last block's self-attention probabilities of the [CLS] query over every token, per head, as
+     * official {@code get_last_selfattention(images)[:, :, 0, :]}: {@code out [n, num_heads, 1 + N]}
+     * (float32) for images {@code [n, C, height, width]}, N = (height / p) * (width / p). Index 0 is the
+     * [CLS] token itself, then the patches row by row; each row sums to 1. Image sizes other than the
+     * model's interpolate the positional embedding, as {@link #embed} does.
+     *
+     * @param which  the network whose backbone runs
+     * @param images float32 {@code [n, C, height, width]}, normalised as in training
+     * @param n      number of images
+     * @param height pixels
+     * @param width  pixels
+     * @param out    float32 {@code [n, num_heads, 1 + N]}, written
+     */
+    public void attention(Network which, MemorySegment images, int n, int height, int width, MemorySegment out) {
+        ensureUsable();
+        if (n <= 0) throw new IllegalArgumentException("attention needs at least one image, got n = " + n);
+        Segments.requireFloats("images", images, (long) n * config.inChans() * height * width);
+        Segments.requireWritableFloats("out", out, (long) n * config.numHeads() * (1 + patchCount(height, width)));
+        NativeErrors.check(Ibot4jC.ibot4j_last_attention(handle, which.code, images, n, height, width, out, err,
+                NativeErrors.BUFFER_BYTES), err, "last_attention");
+    }
+
+    /**
+     * {@link #attention(Network, MemorySegment, int, int, int, MemorySegment)} into Java arrays.
+     *
+     * @return {@code [n][num_heads][1 + N]}, the [CLS] column first
+     */
+    public float[][][] attention(Network which, MemorySegment images, int n, int height, int width) {
+        ensureUsable();
+        if (n <= 0) throw new IllegalArgumentException("attention needs at least one image, got n = " + n);
+        Segments.requireFloats("images", images, (long) n * config.inChans() * height * width);
+        long count = (long) n * config.numHeads() * (1 + patchCount(height, width));
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(count + " attention values are more than Java arrays hold; use the MemorySegment form");
+        }
+        int heads = config.numHeads(), tokens = 1 + (int) patchCount(height, width);
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment out = scratch.allocate(ValueLayout.JAVA_FLOAT, (long) n * heads * tokens);
+            attention(which, images, n, height, width, out);
+            float[][][] rows = new float[n][heads][];
+            for (int i = 0; i < n; i++) {
+                for (int h = 0; h < heads; h++) {
+                    long offset = ((long) i * heads + h) * tokens * Float.BYTES;
+                    rows[i][h] = out.asSlice(offset, (long) tokens * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
+                }
+            }
+            return rows;
+        }
+    }
+
+    private long patchCount(int height, int width) {
+        if (height < config.patchSize() || width < config.patchSize()) {
+            throw new IllegalArgumentException("images of " + height + "x" + width + " pixels are smaller than one "
+                    + config.patchSize() + "x" + config.patchSize() + " patch");
+        }
+        return (long) (height / config.patchSize()) * (width / config.patchSize());
+    }
+
+    /**
      * Head logits of {@code which} for backbone tokens {@code [n, numTokens, embed_dim]} (CLS first):
      * {@code outCls [n, out_dim]}, {@code outPatch [n, numTokens - 1, patch dim]} (may be NULL).
      */

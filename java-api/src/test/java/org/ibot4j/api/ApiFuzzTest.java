@@ -40,7 +40,7 @@ class ApiFuzzTest {
             List<float[]> before = state(model);
             Path garbage = Files.write(dir.resolve("garbage.ibot4j"), bytes(random, 2000));
             for (int i = 0; i < CALLS; i++) {
-                int kind = random.nextInt(12);
+                int kind = random.nextInt(13);
                 log.println(i + " kind " + kind);
                 try (Arena scratch = Arena.ofConfined()) {
                     call(kind, random, model, closed, good, config, scratch, garbage, dir);
@@ -89,6 +89,13 @@ class ApiFuzzTest {
                 } catch (java.util.concurrent.CompletionException e) {
                     throw (RuntimeException) e.getCause();
                 }
+            }
+            case 12 -> {
+                Network which = r.nextBoolean() ? Network.TEACHER : Network.STUDENT;
+                MemorySegment images = segment(r, arena, 3 * 32 * 32 * 4);
+                int n = size(r, 1), h = size(r, 32), w = size(r, 32);
+                if (r.nextBoolean()) model.attention(which, images, n, h, w);
+                else model.attention(which, images, n, h, w, segment(r, arena, 4 * 65 * 4));
             }
             default -> model.trainStep(good, new StepParams(r.nextBoolean() ? Double.NaN : -1, 0.04, 0.99, 0.04, 0.04, false, 3.0));
         }

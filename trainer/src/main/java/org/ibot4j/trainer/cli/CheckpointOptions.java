@@ -11,7 +11,7 @@ final class CheckpointOptions {
     @Option(names = "--checkpoint", required = true, paramLabel = "FILE|RUN", description = "a checkpoint, or a run folder (its newest checkpoint)")
     Path checkpoint;
 
-    @Option(names = "--which", description = "network: ${COMPLETION-CANDIDATES}")
+    @Option(names = {"--which", "--network"}, description = "network: ${COMPLETION-CANDIDATES}")
     Network which = Network.TEACHER;
 
     @Option(names = "--threads", description = "LibTorch threads (0: the cores)")

@@ -79,10 +79,23 @@ public final class FileImageSource implements ImageSource {
         return new FileImageSource(files, labels, List.of());
     }
 
+    /** One image file. */
+    public static FileImageSource single(Path image) throws IOException {
+        if (!Files.isRegularFile(image)) throw new IOException(image + " is not a file");
+        if (!isImageFile(image)) throw new IOException(image + " is not an image (" + String.join(", ", EXTENSIONS) + ")");
+        return new FileImageSource(List.of(image), new int[] {-1}, List.of());
+    }
+
+    /** Whether the name ends in an image extension this source reads. */
+    public static boolean isImageFile(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        return EXTENSIONS.stream().anyMatch(name::endsWith);
+    }
+
     private static List<Path> images(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(Files::isRegularFile)
-                    .filter(p -> EXTENSIONS.stream().anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e)))
+                    .filter(FileImageSource::isImageFile)
                     .sorted().toList();
         }
     }
