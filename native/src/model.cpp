@@ -296,13 +296,17 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   return result;
 }
 
-torch::Tensor Model::embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks) {
-  torch::NoGradGuard no_grad;
+void Model::check_images(const torch::Tensor& images) const {
   require(images.dim() == 4 && images.size(0) > 0 && images.size(1) == config_.in_chans && images.size(2) > 0 &&
               images.size(3) > 0,
           "images must be [n > 0, ", config_.in_chans, ", H > 0, W > 0], got ", images.sizes());
   require(images.size(2) >= config_.patch_size && images.size(3) >= config_.patch_size, "images of ", images.size(2), "x",
           images.size(3), " pixels are smaller than one ", config_.patch_size, "x", config_.patch_size, " patch");
+}
+
+torch::Tensor Model::embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks) {
+  torch::NoGradGuard no_grad;
+  check_images(images);
   auto& net = is_teacher ? teacher_ : student_;
   std::optional<torch::Tensor> device_masks;
   if (masks.has_value()) device_masks = masks->to(device_, torch::kBool);

@@ -59,6 +59,11 @@ class Model {
   void join(std::shared_ptr<Communicator> comm);
   // Backbone tokens [n, 1+N, D] of the student (is_teacher false) or teacher, no grad, no drop-path.
   torch::Tensor embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
+  // Analysis (features.cpp), official get_intermediate_layers: the normed CLS tokens of the last
+  // n_last_blocks blocks concatenated [n, n_last_blocks * D], and the mean of the last block's patch
+  // tokens [n, D], through the final norm when patch_mean_normed; no grad, no drop-path, no mask.
+  std::pair<torch::Tensor, torch::Tensor> intermediate_features(bool is_teacher, const torch::Tensor& images,
+                                                                int64_t n_last_blocks, bool patch_mean_normed);
   // CLS and patch logits of a head for tokens [n, T, D].
   std::pair<torch::Tensor, torch::Tensor> head_logits(bool is_teacher, const torch::Tensor& tokens);
 
@@ -77,6 +82,7 @@ class Model {
 
  private:
   void load_checked(const std::string& path);
+  void check_images(const torch::Tensor& images) const;
   void build_optimizer();
   void copy_student_into_teacher();
   double clip_gradients(double clip);

@@ -127,6 +127,13 @@ torch::Tensor VisionTransformerImpl::interpolate_pos_encoding(int64_t grid_h, in
 
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
                                              at::Generator* drop_path_gen) {
+  auto x = prepare_tokens(images, masks);
+  for (const auto& block : *blocks) x = block->as<Block>()->forward(x, drop_path_gen);
+  return norm->forward(x);
+}
+
+torch::Tensor VisionTransformerImpl::prepare_tokens(const torch::Tensor& images,
+                                                    const std::optional<torch::Tensor>& masks) {
   auto x = patch_embed->forward(images);  // [n, D, h, w]
   const int64_t n = x.size(0), dim = x.size(1), gh = x.size(2), gw = x.size(3);
   if (masks.has_value()) {
@@ -139,9 +146,7 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const 
   }
   x = x.flatten(2).transpose(1, 2);
   x = torch::cat({cls_token.expand({n, -1, -1}).to(x.scalar_type()), x}, 1);
-  x = x + interpolate_pos_encoding(gh, gw);
-  for (const auto& block : *blocks) x = block->as<Block>()->forward(x, drop_path_gen);
-  return norm->forward(x);
+  return x + interpolate_pos_encoding(gh, gw);
 }
 
 }  // namespace ibot4j

@@ -57,6 +57,9 @@ class VisionTransformerImpl : public torch::nn::Module {
   // images [n, C, H, W]; masks (optional) bool [n, H/p, W/p]; returns normalised tokens [n, 1+N, D].
   torch::Tensor forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
                         at::Generator* drop_path_gen);
+  // The tokens the first block sees [n, 1+N, D]: patch embeddings (masked cells overwritten), CLS,
+  // positions (interpolated for another grid).
+  torch::Tensor prepare_tokens(const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
   void init_weights(at::Generator& gen);
   torch::Tensor interpolate_pos_encoding(int64_t grid_h, int64_t grid_w);
 
