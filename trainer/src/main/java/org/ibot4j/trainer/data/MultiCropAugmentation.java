@@ -45,6 +45,15 @@ public final class MultiCropAugmentation {
         write(crop, out, floatOffset);
     }
 
+    /**
+     * The linear probe's training view (eval_linear.py): RandomResizedCrop to {@code size} (scale
+     * 0.08..1, ratio 3/4..4/3; bicubic here, torchvision's default there is bilinear) and a horizontal
+     * flip with probability 0.5, normalised into {@code out}.
+     */
+    public void probeTrain(RgbImage image, int size, SplittableRandom random, MemorySegment out, long floatOffset) {
+        write(view(image, size, new double[] {0.08, 1.0}, random), out, floatOffset);
+    }
+
     /** Resize (shorter side) and centre crop for evaluation, normalised into {@code out}. */
     public void centre(RgbImage image, int size, MemorySegment out, long floatOffset) {
         double scale = (double) size / Math.min(image.width(), image.height());
