@@ -193,7 +193,7 @@ public final class IbotModel implements AutoCloseable {
         }
         long c = config.inChans(), d = config.embedDim();
         Segments.requireFloats("images", images, n * c * height * width);
-        if (!isNull(outCls)) Segments.requireWritableFloats("out_cls", outCls, n * nLastBlocks * d);
+        if (!isNull(outCls)) Segments.requireWritableFloats("out_cls", outCls, (long) n * nLastBlocks * d);
         if (!isNull(outPatchMean)) Segments.requireWritableFloats("out_patch_mean", outPatchMean, n * d);
         NativeErrors.check(Ibot4jC.ibot4j_intermediate_features(handle, which.code, images, n, height, width, nLastBlocks,
                 patchMeanNormed ? 1 : 0, nullToNull(outCls), nullToNull(outPatchMean), err, NativeErrors.BUFFER_BYTES), err,
