@@ -254,6 +254,20 @@ int32_t ibot4j_checkpoint_metadata(const char* path, char* buf, size_t buf_len, 
 int32_t ibot4j_last_attention(ibot4j_model* model, int32_t which, const float* images, int64_t n, int32_t height,
                               int32_t width, float* out, char* err, size_t err_len);
 
+/* ---- analysis: intermediate features ---------------------------------------------------------- */
+
+/* Frozen features for linear probes, as the official get_intermediate_layers: `which` network (eval mode,
+ * no grad, no mask, positional embeddings interpolated for other sizes) on images [n, in_chans, height,
+ * width]. out_cls [n, n_last_blocks * embed_dim] receives the CLS tokens of the last n_last_blocks
+ * blocks (1..depth), each through the final norm, concatenated from the earliest block to the last.
+ * out_patch_mean [n, embed_dim] receives the mean of the last block's patch tokens: through the final
+ * norm when patch_mean_normed is non-zero (official avgpool_patchtokens 2), the block's raw output
+ * otherwise (avgpool 1, where the official model's norm is an identity). Either output may be NULL. */
+int32_t ibot4j_intermediate_features(ibot4j_model* model, int32_t which, const float* images, int64_t n,
+                                     int32_t height, int32_t width, int32_t n_last_blocks,
+                                     int32_t patch_mean_normed, float* out_cls, float* out_patch_mean,
+                                     char* err, size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -362,4 +362,18 @@ int32_t ibot4j_checkpoint_metadata(const char* path, char* buf, size_t buf_len, 
   });
 }
 
+int32_t ibot4j_intermediate_features(ibot4j_model* model, int32_t which, const float* images, int64_t n,
+                                     int32_t height, int32_t width, int32_t n_last_blocks,
+                                     int32_t patch_mean_normed, float* out_cls, float* out_patch_mean,
+                                     char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& m = model_of(model);
+    const bool teacher = is_teacher(which);
+    auto x = wrap(images, {n, m.config().in_chans, height, width}, torch::kFloat32, "images");
+    auto features = m.intermediate_features(teacher, x, n_last_blocks, patch_mean_normed != 0);
+    write_out(out_cls, features.first);
+    write_out(out_patch_mean, features.second);
+  });
+}
+
 }  // extern "C"

@@ -63,6 +63,11 @@ class Model {
   // Analysis (analysis.cpp): the last block's attention probabilities of the [CLS] query over every
   // token, [n, heads, 1+N], [CLS] first; the earlier blocks run as in embed (no grad, no drop-path).
   torch::Tensor last_cls_attention(bool is_teacher, const torch::Tensor& images);
+  // Analysis (features.cpp), official get_intermediate_layers: the normed CLS tokens of the last
+  // n_last_blocks blocks concatenated [n, n_last_blocks * D], and the mean of the last block's patch
+  // tokens [n, D], through the final norm when patch_mean_normed; no grad, no drop-path, no mask.
+  std::pair<torch::Tensor, torch::Tensor> intermediate_features(bool is_teacher, const torch::Tensor& images,
+                                                                int64_t n_last_blocks, bool patch_mean_normed);
   // CLS and patch logits of a head for tokens [n, T, D].
   std::pair<torch::Tensor, torch::Tensor> head_logits(bool is_teacher, const torch::Tensor& tokens);
 

@@ -203,6 +203,16 @@ class VisionTransformer(nn.Module):
         x = torch.cat((cls_tokens, x), dim=1)
         return x + self.interpolate_pos_encoding(x, w, h)
 
+    def get_intermediate_layers(self, x, n=1):
+        """The official evaluation call: the outputs of the last n blocks, each through the final norm."""
+        x = self.prepare_tokens(x)
+        output = []
+        for i, blk in enumerate(self.blocks):
+            x = blk(x)
+            if len(self.blocks) - i <= n:
+                output.append(self.norm(x))
+        return output
+
     def forward(self, x, mask=None):
         """x: [n, C, H, W]; mask: bool [n, H/p, W/p] or None. Returns all tokens [n, 1+N, D]."""
         if mask is not None:

@@ -1727,5 +1727,76 @@ public class Ibot4jC extends Ibot4jC$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class ibot4j_intermediate_features {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_intermediate_features");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_intermediate_features(ibot4j_model *model, int32_t which, const float *images, int64_t n, int32_t height, int32_t width, int32_t n_last_blocks, int32_t patch_mean_normed, float *out_cls, float *out_patch_mean, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_intermediate_features$descriptor() {
+        return ibot4j_intermediate_features.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_intermediate_features(ibot4j_model *model, int32_t which, const float *images, int64_t n, int32_t height, int32_t width, int32_t n_last_blocks, int32_t patch_mean_normed, float *out_cls, float *out_patch_mean, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_intermediate_features$handle() {
+        return ibot4j_intermediate_features.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_intermediate_features(ibot4j_model *model, int32_t which, const float *images, int64_t n, int32_t height, int32_t width, int32_t n_last_blocks, int32_t patch_mean_normed, float *out_cls, float *out_patch_mean, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_intermediate_features$address() {
+        return ibot4j_intermediate_features.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_intermediate_features(ibot4j_model *model, int32_t which, const float *images, int64_t n, int32_t height, int32_t width, int32_t n_last_blocks, int32_t patch_mean_normed, float *out_cls, float *out_patch_mean, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_intermediate_features(MemorySegment model, int which, MemorySegment images, long n, int height, int width, int n_last_blocks, int patch_mean_normed, MemorySegment out_cls, MemorySegment out_patch_mean, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_intermediate_features.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_intermediate_features", model, which, images, n, height, width, n_last_blocks, patch_mean_normed, out_cls, out_patch_mean, err, err_len);
+            }
+            return (int)mh$.invokeExact(model, which, images, n, height, width, n_last_blocks, patch_mean_normed, out_cls, out_patch_mean, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 

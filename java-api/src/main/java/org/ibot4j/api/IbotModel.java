@@ -226,6 +226,40 @@ public final class IbotModel implements AutoCloseable {
     }
 
     /**
+     * Frozen features for linear probes, the official {@code get_intermediate_layers} semantics: no
+     * grad, no drop-path, no mask, positional embeddings interpolated for other sizes. {@code outCls}
+     * receives {@code [n, nLastBlocks * embed_dim]}, the CLS tokens of the last {@code nLastBlocks}
+     * blocks (1 to depth), each through the final norm, concatenated from the earliest to the last;
+     * {@code outPatchMean} receives {@code [n, embed_dim]}, the mean of the last block's patch tokens,
+     * through the final norm when {@code patchMeanNormed} (official {@code avgpool_patchtokens 2}) or
+     * the raw block output otherwise ({@code avgpool_patchtokens 1}). Either output may be NULL.
+     *
+     * @param which the network
+     * @param images {@code [n, C, height, width]} float32
+     * @param n number of images
+     * @param height image height in pixels
+     * @param width image width in pixels
+     * @param nLastBlocks how many of the last blocks give their CLS token
+     * @param patchMeanNormed whether the patch mean is taken after the final norm
+     * @param outCls the concatenated CLS tokens, or NULL
+     * @param outPatchMean the patch-token mean, or NULL
+     */
+    public void intermediateFeatures(Network which, MemorySegment images, int n, int height, int width, int nLastBlocks,
+            boolean patchMeanNormed, MemorySegment outCls, MemorySegment outPatchMean) {
+        ensureUsable();
+        if (nLastBlocks < 1 || nLastBlocks > config.depth()) {
+            throw new IllegalArgumentException("nLastBlocks must be in 1.." + config.depth() + " (the model's depth), got " + nLastBlocks);
+        }
+        long c = config.inChans(), d = config.embedDim();
+        Segments.requireFloats("images", images, n * c * height * width);
+        if (!isNull(outCls)) Segments.requireWritableFloats("out_cls", outCls, (long) n * nLastBlocks * d);
+        if (!isNull(outPatchMean)) Segments.requireWritableFloats("out_patch_mean", outPatchMean, n * d);
+        NativeErrors.check(Ibot4jC.ibot4j_intermediate_features(handle, which.code, images, n, height, width, nLastBlocks,
+                patchMeanNormed ? 1 : 0, nullToNull(outCls), nullToNull(outPatchMean), err, NativeErrors.BUFFER_BYTES), err,
+                "intermediate_features");
+    }
+
+    /**
      * Head logits of {@code which} for backbone tokens {@code [n, numTokens, embed_dim]} (CLS first):
      * {@code outCls [n, out_dim]}, {@code outPatch [n, numTokens - 1, patch dim]} (may be NULL).
      */

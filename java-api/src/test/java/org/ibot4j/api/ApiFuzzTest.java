@@ -40,7 +40,7 @@ class ApiFuzzTest {
             List<float[]> before = state(model);
             Path garbage = Files.write(dir.resolve("garbage.ibot4j"), bytes(random, 2000));
             for (int i = 0; i < CALLS; i++) {
-                int kind = random.nextInt(13);
+                int kind = random.nextInt(14);
                 log.println(i + " kind " + kind);
                 try (Arena scratch = Arena.ofConfined()) {
                     call(kind, random, model, closed, good, config, scratch, garbage, dir);
@@ -90,6 +90,9 @@ class ApiFuzzTest {
                     throw (RuntimeException) e.getCause();
                 }
             }
+            case 11 -> model.intermediateFeatures(r.nextBoolean() ? Network.TEACHER : Network.STUDENT, segment(r, arena, 3 * 32 * 32 * 4),
+                    size(r, 1), size(r, 32), size(r, 32), r.nextInt(-1, 4), r.nextBoolean(), segment(r, arena, 2 * 64 * 4),
+                    r.nextBoolean() ? MemorySegment.NULL : segment(r, arena, 64 * 4));
             case 12 -> {
                 Network which = r.nextBoolean() ? Network.TEACHER : Network.STUDENT;
                 MemorySegment images = segment(r, arena, 3 * 32 * 32 * 4);

@@ -71,6 +71,18 @@ public final class MultiCropAugmentation {
 
     private static final ThreadLocal<CropRenderer> RENDERERS = ThreadLocal.withInitial(CropRenderer::new);
 
+    /**
+     * The linear probe's training view (eval_linear.py): RandomResizedCrop to {@code size} (scale
+     * 0.08..1, ratio 3/4..4/3; bicubic here, torchvision's default there is bilinear) and a horizontal
+     * flip with probability 0.5, normalised into {@code out}.
+     */
+    public void probeTrain(RgbImage image, int size, SplittableRandom random, MemorySegment out, long floatOffset) {
+        int[] box = Augment.randomResizedCropBox(image.height(), image.width(), 0.08, 1.0, 3.0 / 4.0, 4.0 / 3.0, random);
+        RgbImage crop = Augment.resizeBicubic(Augment.crop(image, box[0], box[1], box[2], box[3]), size, size);
+        if (random.nextDouble() < 0.5) Augment.flipHorizontal(crop);
+        write(crop, out, floatOffset);
+    }
+
     /** Resize (shorter side) and centre crop for evaluation, normalised into {@code out}. */
     public void centre(RgbImage image, int size, MemorySegment out, long floatOffset) {
         double scale = (double) size / Math.min(image.width(), image.height());
