@@ -66,10 +66,13 @@ public final class Pretrainer {
      * data-parallel group (every rank calls this with the same options; rank 0 alone writes).
      */
     public static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out) throws IOException {
-        return run(requested, dist, out, ProbeFigures.NONE);
+        return run(requested, dist, out, null);
     }
 
-    /** The same, with {@code probes} drawing figures of the model at every checkpoint for the report's "Probe images". */
+    /**
+     * The same, with {@code probes} drawing figures of the model at every checkpoint for the report's
+     * "Probe images"; null draws the default ones ({@link AttentionProbes} on the first training images).
+     */
     public static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out, ProbeFigures probes) throws IOException {
         if (requested.outputDir.isBlank()) throw new IllegalArgumentException("--output DIR is required");
         int world = dist == null ? 1 : dist.worldSize();
@@ -85,6 +88,7 @@ public final class Pretrainer {
         ImageSource train = Datasets.head(all, options.subset);
         PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train), world);
         Monitor monitor = writer ? Monitor.of(setup, all) : new Monitor(setup, null, null);
+        if (probes == null) probes = writer ? AttentionProbes.of(train, setup) : ProbeFigures.NONE;
         ArrayNode extensions = resumeFrom.map(ScheduleExtension::history).orElseGet(JSON::createArrayNode);
         if (stored != null) ScheduleExtension.recordIfExtended(extensions, stored, setup, setup.batchSize() * world, start);
         if (writer) {
