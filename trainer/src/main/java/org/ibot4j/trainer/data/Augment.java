@@ -76,6 +76,15 @@ public final class Augment {
     }
 
     /** Per output index: first input index, tap count and normalised weights (PIL's precompute_coeffs). */
+    /** PIL's bicubic kernel (a = -0.5), shared by the reference resize here and {@link CropRenderer}. */
+    static double bicubic(double x) {
+        double a = -0.5;
+        x = Math.abs(x);
+        if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+        if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+        return 0;
+    }
+
     private static final class Filter {
         final int[] start, count;
         final double[][] weights;
@@ -104,13 +113,6 @@ public final class Augment {
             }
         }
 
-        private static double bicubic(double x) {
-            double a = -0.5;
-            x = Math.abs(x);
-            if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-            if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-            return 0;
-        }
     }
 
     public static void flipHorizontal(RgbImage img) {

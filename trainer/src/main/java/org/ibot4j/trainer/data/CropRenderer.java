@@ -193,7 +193,7 @@ final class CropRenderer {
                 int count = Math.min(max - min, maxTaps);
                 double total = 0;
                 for (int k = 0; k < count; k++) {
-                    raw[k] = bicubic((k + min - centre + 0.5) / filterScale);
+                    raw[k] = Augment.bicubic((k + min - centre + 0.5) / filterScale);
                     total += raw[k];
                 }
                 // Read a whole padded window inside [lo, hi) (never past the row), the weights shifted to match.
@@ -214,14 +214,6 @@ final class CropRenderer {
             int m = 0;
             for (int i = 0; i < outputs; i++) m = Math.max(m, start[i] + taps);
             return m;
-        }
-
-        private static double bicubic(double x) {
-            double a = -0.5;
-            x = Math.abs(x);
-            if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-            if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-            return 0;
         }
     }
 
