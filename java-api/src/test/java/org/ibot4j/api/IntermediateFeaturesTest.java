@@ -28,9 +28,7 @@ class IntermediateFeaturesTest {
                 Arena arena = Arena.ofConfined()) {
             IbotConfig cfg = ParityTest.configOf(new ObjectMapper().readTree(weights.metadata().get("config")));
             try (IbotModel model = IbotModel.create(cfg)) {
-                for (String name : model.tensorNames()) {
-                    if (!name.startsWith("loss.")) model.writeTensor(name, weights.floats(name));
-                }
+                ParityTest.writeWeights(model, weights);
                 check(model, Network.TEACHER, weights.entry("input.global").data(), 32, expected, arena);
                 check(model, Network.STUDENT, weights.entry("input.local").data(), 16, expected, arena);
             }
