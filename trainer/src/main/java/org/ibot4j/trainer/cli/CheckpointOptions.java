@@ -14,7 +14,7 @@ final class CheckpointOptions {
     @Option(names = {"--which", "--network"}, description = "network: ${COMPLETION-CANDIDATES}")
     Network which = Network.TEACHER;
 
-    @Option(names = "--threads", description = "LibTorch threads (0: the cores)")
+    @Option(names = "--threads", description = "LibTorch intra-op threads (0: the physical cores, not hyperthreads)")
     int threads = 0;
 
     /** The checkpoint file: the one given, or the newest readable one of a run folder. */
@@ -24,6 +24,6 @@ final class CheckpointOptions {
 
     /** 0 means one LibTorch thread per core. */
     int threads() {
-        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        return threads > 0 ? threads : org.ibot4j.api.CpuTopology.defaultThreads();
     }
 }

@@ -25,6 +25,11 @@ final class Launcher {
     /** The launcher's own flags; workers learn the same from their environment. */
     private static final Set<String> LAUNCH_FLAGS = Set.of("--nproc_per_node", "--nnodes", "--node_rank", "--master_addr", "--master_port");
     private static final long GRACE_SECONDS = 10;
+    /**
+     * Set in a worker's environment: its standard input is a pipe whose other end only the launcher
+     * holds, so end-of-file on it means the launcher has died, however it died (kill -9 included).
+     */
+    static final String WATCH_STDIN = "IBOT4J_LAUNCHER_PIPE";
 
     private Launcher() {}
 
@@ -45,7 +50,7 @@ final class Launcher {
         if (workerArgs.isEmpty() || !workerArgs.get(0).equals("pretrain")) workerArgs.add(0, "pretrain");
         if (!o.isExplicit("threads")) {
             workerArgs.add("--threads");
-            workerArgs.add(String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / o.nprocPerNode)));
+            workerArgs.add(String.valueOf(Math.max(1, org.ibot4j.api.CpuTopology.physicalCores() / o.nprocPerNode)));
         }
         List<Process> workers = new ArrayList<>();
         Thread stopOnInterrupt = new Thread(() -> workers.forEach(Process::destroy));
@@ -62,7 +67,8 @@ final class Launcher {
                 env.put("LOCAL_WORLD_SIZE", String.valueOf(o.nprocPerNode));
                 env.put("MASTER_ADDR", o.masterAddr);
                 env.put("MASTER_PORT", String.valueOf(port));
-                Process p = pb.start();
+                env.put(WATCH_STDIN, String.valueOf(ProcessHandle.current().pid()));
+                Process p = pb.start();  // stdin stays a pipe from this process: see WATCH_STDIN
                 workers.add(p);
                 forwarders.add(forward(p, "[rank " + rank + "] ", out));
             }
@@ -79,6 +85,30 @@ final class Launcher {
                 // the hook is running already
             }
         }
+    }
+
+    /**
+     * In a worker this launcher started: a daemon thread that ends the process when the launcher is gone
+     * (its end of the stdin pipe closed), so no worker trains on without a console and the run folder's
+     * lock is freed. Does nothing in a process that was not started by the launcher.
+     */
+    static void endWithLauncher(PrintStream out) {
+        String launcher = System.getenv(WATCH_STDIN);
+        if (launcher == null) return;
+        Thread watch = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // the launcher never writes: anything read is ignored
+                }
+            } catch (IOException closed) {
+                // the same as end-of-file
+            }
+            out.println("the launcher (pid " + launcher + ") has ended: stopping this worker");
+            out.flush();
+            System.exit(143);
+        }, "ibot4j-launcher-watch");
+        watch.setDaemon(true);
+        watch.start();
     }
 
     /** Waits until every worker ended; after the first failure the others get SIGTERM, then SIGKILL. */

@@ -151,12 +151,15 @@ public final class PretrainOptions {
     @Option(names = "--extend_schedule", arity = "0..1", description = "on resume, accept a larger --epochs: the schedules are "
             + "recomputed over the new length and continue at the saved step (as the official code does on restart); recorded in options.json")
     public boolean extendSchedule = false;
+    @Option(names = "--change_data", arity = "0..1", description = "on resume, accept other data than the checkpoint's (another --data, "
+            + "or the same folder with other images): iterations per epoch and the schedules then follow the new data")
+    public boolean changeData = false;
     @Option(names = "--load_from", paramLabel = "FILE", description = "start a new run (step 0, new schedules and optimiser) from the "
             + "weights of an ibot4j checkpoint or run folder, an official iBOT checkpoint or a backbone-only .pth/.safetensors")
     public String loadFrom = "";
     @Option(names = {"--num_workers", "--workers"}, description = "loader threads (0: half the cores)")
     public int numWorkers = 0;
-    @Option(names = "--threads", description = "LibTorch intra-op threads (0: the cores)")
+    @Option(names = "--threads", description = "LibTorch intra-op threads (0: the physical cores, not hyperthreads: faster for matrix products, see docs/reliability.md)")
     public int threads = 0;
     @Option(names = "--device", description = "cpu or cuda")
     public Device device = Device.CPU;
@@ -253,6 +256,110 @@ public final class PretrainOptions {
     @JsonIgnore
     public Set<String> explicitNames() {
         return Set.copyOf(explicit);
+    }
+
+    /**
+     * Options built in Java, typed: one setter per option (the same fields the CLI's flags fill), each
+     * marking its option as the caller's choice, as a flag would. {@code PretrainOptionsTest} fails when
+     * a field has no setter here or a setter marks another name.
+     *
+     * @return a builder starting from the defaults
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** See {@link #builder()}. The data and output given here are used unless the library call names its own. */
+    public static final class Builder {
+        private final PretrainOptions o = new PretrainOptions();
+        private final Set<String> chosen = new LinkedHashSet<>();
+
+        private Builder() {}
+
+        private Builder given(String name) {
+            chosen.add(name);
+            return this;
+        }
+
+        /** The options; the builder may go on being used (each build is a copy). */
+        public PretrainOptions build() {
+            PretrainOptions copy = JSON.convertValue(JSON.valueToTree(o), PretrainOptions.class);
+            return copy.markExplicit(chosen);
+        }
+
+        public Builder arch(Arch v) { o.arch = v; return given("arch"); }
+        public Builder patchSize(int v) { o.patchSize = v; return given("patch_size"); }
+        public Builder embedDim(int v) { o.embedDim = v; return given("embed_dim"); }
+        public Builder depth(int v) { o.depth = v; return given("depth"); }
+        public Builder numHeads(int v) { o.numHeads = v; return given("num_heads"); }
+        public Builder dropPath(double v) { o.dropPath = v; return given("drop_path"); }
+        public Builder outDim(int v) { o.outDim = v; return given("out_dim"); }
+        public Builder patchOutDim(int v) { o.patchOutDim = v; return given("patch_out_dim"); }
+        public Builder headHiddenDim(int v) { o.headHiddenDim = v; return given("head_hidden_dim"); }
+        public Builder headBottleneckDim(int v) { o.headBottleneckDim = v; return given("head_bottleneck_dim"); }
+        public Builder sharedHead(boolean v) { o.sharedHead = v; return given("shared_head"); }
+        public Builder sharedHeadTeacher(boolean v) { o.sharedHeadTeacher = v; return given("shared_head_teacher"); }
+        public Builder normLastLayer(boolean v) { o.normLastLayer = v; return given("norm_last_layer"); }
+        public Builder useMaskedImModeling(boolean v) { o.useMaskedImModeling = v; return given("use_masked_im_modeling"); }
+        public Builder predRatio(double... v) { o.predRatio = v.clone(); return given("pred_ratio"); }
+        public Builder predRatioVar(double... v) { o.predRatioVar = v.clone(); return given("pred_ratio_var"); }
+        public Builder predShape(PredShape v) { o.predShape = v; return given("pred_shape"); }
+        public Builder predStartEpoch(int v) { o.predStartEpoch = v; return given("pred_start_epoch"); }
+        public Builder lambda1(double v) { o.lambda1 = v; return given("lambda1"); }
+        public Builder lambda2(double v) { o.lambda2 = v; return given("lambda2"); }
+        public Builder momentumTeacher(double v) { o.momentumTeacher = v; return given("momentum_teacher"); }
+        public Builder warmupTeacherTemp(double v) { o.warmupTeacherTemp = v; return given("warmup_teacher_temp"); }
+        public Builder teacherTemp(double v) { o.teacherTemp = v; return given("teacher_temp"); }
+        public Builder warmupTeacherPatchTemp(double v) { o.warmupTeacherPatchTemp = v; return given("warmup_teacher_patch_temp"); }
+        public Builder teacherPatchTemp(double v) { o.teacherPatchTemp = v; return given("teacher_patch_temp"); }
+        public Builder warmupTeacherTempEpochs(int v) { o.warmupTeacherTempEpochs = v; return given("warmup_teacher_temp_epochs"); }
+        public Builder useFp16(boolean v) { o.useFp16 = v; return given("use_fp16"); }
+        public Builder bf16(boolean v) { o.bf16 = v; return given("bf16"); }
+        public Builder forceBf16(boolean v) { o.forceBf16 = v; return given("force_bf16"); }
+        public Builder weightDecay(double v) { o.weightDecay = v; return given("weight_decay"); }
+        public Builder weightDecayEnd(double v) { o.weightDecayEnd = v; return given("weight_decay_end"); }
+        public Builder clipGrad(double v) { o.clipGrad = v; return given("clip_grad"); }
+        public Builder batchSizePerGpu(int v) { o.batchSizePerGpu = v; return given("batch_size_per_gpu"); }
+        public Builder epochs(int v) { o.epochs = v; return given("epochs"); }
+        public Builder freezeLastLayer(int v) { o.freezeLastLayer = v; return given("freeze_last_layer"); }
+        public Builder lr(double v) { o.lr = v; return given("lr"); }
+        public Builder warmupEpochs(int v) { o.warmupEpochs = v; return given("warmup_epochs"); }
+        public Builder minLr(double v) { o.minLr = v; return given("min_lr"); }
+        public Builder optimizer(String v) { o.optimizer = v; return given("optimizer"); }
+        public Builder globalCropsNumber(int v) { o.globalCropsNumber = v; return given("global_crops_number"); }
+        public Builder globalCropsScale(double... v) { o.globalCropsScale = v.clone(); return given("global_crops_scale"); }
+        public Builder localCropsNumber(int v) { o.localCropsNumber = v; return given("local_crops_number"); }
+        public Builder localCropsScale(double... v) { o.localCropsScale = v.clone(); return given("local_crops_scale"); }
+        public Builder globalCropSize(int v) { o.globalCropSize = v; return given("global_crop_size"); }
+        public Builder localCropSize(int v) { o.localCropSize = v; return given("local_crop_size"); }
+        public Builder mean(double... v) { o.mean = v.clone(); return given("mean"); }
+        public Builder std(double... v) { o.std = v.clone(); return given("std"); }
+        public Builder dataPath(String v) { o.dataPath = v; return given("data_path"); }
+        public Builder subset(int v) { o.subset = v; return given("subset"); }
+        public Builder outputDir(String v) { o.outputDir = v; return given("output_dir"); }
+        public Builder seed(int v) { o.seed = v; return given("seed"); }
+        public Builder maxSteps(int v) { o.maxSteps = v; return given("max_steps"); }
+        public Builder saveckpIters(int v) { o.saveckpIters = v; return given("saveckp_iters"); }
+        public Builder saveckpFreq(int v) { o.saveckpFreq = v; return given("saveckp_freq"); }
+        public Builder keepCheckpoints(int v) { o.keepCheckpoints = v; return given("keep_checkpoints"); }
+        public Builder resume(String v) { o.resume = v; return given("resume"); }
+        public Builder extendSchedule(boolean v) { o.extendSchedule = v; return given("extend_schedule"); }
+        public Builder changeData(boolean v) { o.changeData = v; return given("change_data"); }
+        public Builder loadFrom(String v) { o.loadFrom = v; return given("load_from"); }
+        public Builder numWorkers(int v) { o.numWorkers = v; return given("num_workers"); }
+        public Builder threads(int v) { o.threads = v; return given("threads"); }
+        public Builder device(Device v) { o.device = v; return given("device"); }
+        public Builder maxNonfinite(int v) { o.maxNonfinite = v; return given("max_nonfinite"); }
+        public Builder knnEvery(int v) { o.knnEvery = v; return given("knn_every"); }
+        public Builder knnTrain(int v) { o.knnTrain = v; return given("knn_train"); }
+        public Builder knnTest(int v) { o.knnTest = v; return given("knn_test"); }
+        public Builder nprocPerNode(int v) { o.nprocPerNode = v; return given("nproc_per_node"); }
+        public Builder nnodes(int v) { o.nnodes = v; return given("nnodes"); }
+        public Builder nodeRank(int v) { o.nodeRank = v; return given("node_rank"); }
+        public Builder masterAddr(String v) { o.masterAddr = v; return given("master_addr"); }
+        public Builder masterPort(int v) { o.masterPort = v; return given("master_port"); }
+        public Builder distBackend(String v) { o.distBackend = v; return given("dist_backend"); }
+        public Builder distTimeout(int v) { o.distTimeout = v; return given("dist_timeout"); }
     }
 
     /** The completion candidates of {@code --arch}. */

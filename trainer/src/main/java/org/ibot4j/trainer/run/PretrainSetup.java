@@ -52,22 +52,86 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
      */
     public static PretrainSetup of(PretrainOptions o, int datasetSize, int[] imageSize, int worldSize) {
         if (Math.max(imageSize[0], imageSize[1]) <= SMALL_IMAGE) applySmallImageDefaults(o);
-        List<String> problems = new ArrayList<>();
+        List<String> problems = valueProblems(o);
         int batch = o.batchSizePerGpu;
         int images = o.subset > 0 ? Math.min(o.subset, datasetSize) : datasetSize;
         long globalBatch = (long) batch * worldSize;
         long perEpoch = batch > 0 ? images / globalBatch : 0;
-        check(problems, batch > 0, "batch_size_per_gpu must be > 0");
+        // Checks across options run on the options a resume merged (a given --epochs may meet stored warm-ups).
+        check(problems, o.warmupEpochs <= o.epochs, "warmup_epochs (" + o.warmupEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
+        check(problems, o.warmupTeacherTempEpochs <= o.epochs,
+                "warmup_teacher_temp_epochs (" + o.warmupTeacherTempEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
         check(problems, batch <= 0 || perEpoch > 0, "the dataset has " + images + " images, fewer than one batch of " + globalBatch
                 + (worldSize > 1 ? " (" + batch + " on each of " + worldSize + " processes)" : ""));
+        MaskingPolicy masking = null;
+        try {
+            masking = masking(o);
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+        if (!problems.isEmpty()) throw new IllegalArgumentException("bad pretrain options:\n  " + String.join("\n  ", problems));
+        return build(o, masking, batch, globalBatch, perEpoch, worldSize);
+    }
+
+    /**
+     * Checks every option that can be checked without the data, with the values as the user gave them
+     * (the lr before its batch scaling): called before a run creates anything.
+     *
+     * @param o the options as given
+     * @throws IllegalArgumentException listing every problem
+     */
+    public static void requireValid(PretrainOptions o) {
+        List<String> problems = valueProblems(o);
+        try {
+            masking(o);
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+        if (!problems.isEmpty()) throw new IllegalArgumentException("bad pretrain options:\n  " + String.join("\n  ", problems));
+    }
+
+    private static List<String> valueProblems(PretrainOptions o) {
+        List<String> problems = new ArrayList<>();
+        check(problems, o.batchSizePerGpu > 0, "batch_size_per_gpu must be > 0, got " + o.batchSizePerGpu);
+        finite(problems, "lr", o.lr, 0, false);
+        finite(problems, "min_lr", o.minLr, 0, false);
+        finite(problems, "weight_decay", o.weightDecay, 0, false);
+        finite(problems, "weight_decay_end", o.weightDecayEnd, 0, false);
+        finite(problems, "clip_grad", o.clipGrad, 0, false);
+        finite(problems, "lambda1", o.lambda1, 0, false);
+        finite(problems, "lambda2", o.lambda2, 0, false);
+        finite(problems, "teacher_temp", o.teacherTemp, 0, true);
+        finite(problems, "warmup_teacher_temp", o.warmupTeacherTemp, 0, true);
+        finite(problems, "teacher_patch_temp", o.teacherPatchTemp, 0, true);
+        finite(problems, "warmup_teacher_patch_temp", o.warmupTeacherPatchTemp, 0, true);
+        check(problems, o.momentumTeacher >= 0 && o.momentumTeacher <= 1,
+                "momentum_teacher must be in [0, 1] (the teacher's EMA weight), got " + o.momentumTeacher);
+        check(problems, o.dropPath >= 0 && o.dropPath < 1, "drop_path must be in [0, 1), got " + o.dropPath);
+        check(problems, o.threads >= 0, "threads must be >= 0 (0: the physical cores), got " + o.threads);
+        check(problems, o.numWorkers >= 0, "num_workers must be >= 0 (0: half the cores), got " + o.numWorkers);
+        check(problems, o.subset >= 0, "subset must be >= 0 (0: all images), got " + o.subset);
+        check(problems, o.freezeLastLayer >= 0, "freeze_last_layer must be >= 0 epochs, got " + o.freezeLastLayer);
+        check(problems, o.predStartEpoch >= 0, "pred_start_epoch must be >= 0, got " + o.predStartEpoch);
+        check(problems, o.patchSize > 0 && o.globalCropSize > 0 && o.localCropSize > 0,
+                "patch_size, global_crop_size and local_crop_size must be > 0, got " + o.patchSize + ", " + o.globalCropSize + " and " + o.localCropSize);
+        check(problems, o.embedDim >= 0 && o.depth >= 0 && o.numHeads >= 0,
+                "embed_dim, depth and num_heads must be >= 0 (0: the arch's), got " + o.embedDim + ", " + o.depth + " and " + o.numHeads);
+        check(problems, o.outDim > 0 && o.patchOutDim > 0 && o.headHiddenDim > 0 && o.headBottleneckDim > 0,
+                "out_dim, patch_out_dim, head_hidden_dim and head_bottleneck_dim must be > 0");
+        check(problems, o.knnEvery >= 0 && o.knnTrain > 0 && o.knnTest > 0,
+                "knn_every must be >= 0, knn_train and knn_test > 0, got " + o.knnEvery + ", " + o.knnTrain + " and " + o.knnTest);
+        check(problems, o.nprocPerNode >= 1 && o.nnodes >= 1 && o.nodeRank >= 0, "nproc_per_node and nnodes must be >= 1, node_rank >= 0");
+        check(problems, o.masterPort > 0 && o.masterPort < 65536, "master_port must be in 1..65535, got " + o.masterPort);
+        for (double[] v : new double[][] {o.mean, o.std}) {
+            for (double x : v) check(problems, Double.isFinite(x), "mean and std must be finite numbers");
+        }
+        for (double x : o.std) check(problems, x > 0, "std must be > 0, got " + x);
         check(problems, o.distBackend.isEmpty() || o.distBackend.equals("gloo") || o.distBackend.equals("nccl"),
                 "dist_backend must be gloo or nccl, got '" + o.distBackend + "'");
         check(problems, o.distTimeout > 0, "dist_timeout must be > 0 seconds");
         check(problems, o.epochs > 0, "epochs must be > 0");
-        check(problems, o.warmupEpochs >= 0 && o.warmupEpochs <= o.epochs,
-                "warmup_epochs (" + o.warmupEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
-        check(problems, o.warmupTeacherTempEpochs >= 0 && o.warmupTeacherTempEpochs <= o.epochs,
-                "warmup_teacher_temp_epochs (" + o.warmupTeacherTempEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
+        check(problems, o.warmupEpochs >= 0, "warmup_epochs must be >= 0, got " + o.warmupEpochs);
+        check(problems, o.warmupTeacherTempEpochs >= 0, "warmup_teacher_temp_epochs must be >= 0, got " + o.warmupTeacherTempEpochs);
         check(problems, !o.useFp16,
                 "use_fp16: fp16 mixed precision is not supported (the official default; ibot4j trains in fp32, or bf16 autocast with --bf16)");
         check(problems, o.maxSteps >= 0 && o.saveckpIters >= 0 && o.saveckpFreq > 0,
@@ -81,14 +145,10 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, range(o.globalCropsScale) && range(o.localCropsScale),
                 "global_crops_scale and local_crops_scale take two values 0 < min <= max <= 1");
         check(problems, o.localCropsNumber >= 0, "local_crops_number must be >= 0");
-        MaskingPolicy masking = null;
-        try {
-            masking = masking(o);
-        } catch (IllegalArgumentException e) {
-            problems.add(e.getMessage());
-        }
-        if (!problems.isEmpty()) throw new IllegalArgumentException("bad pretrain options:\n  " + String.join("\n  ", problems));
+        return problems;
+    }
 
+    private static PretrainSetup build(PretrainOptions o, MaskingPolicy masking, int batch, long globalBatch, long perEpoch, int worldSize) {
         IbotConfig.Builder b = IbotConfig.builder().arch(o.arch.name());
         if (o.embedDim > 0) b.embedDim(o.embedDim);
         if (o.depth > 0) b.depth(o.depth);
@@ -101,7 +161,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 .normLastLayer(o.normLastLayer)
                 .lambda1(o.lambda1).lambda2(o.lambda2)
                 .seed(o.seed)
-                .numThreads(o.threads > 0 ? o.threads : Runtime.getRuntime().availableProcessors())
+                .numThreads(o.threads > 0 ? o.threads : org.ibot4j.api.CpuTopology.defaultThreads())
                 .device(o.device)
                 .bf16Autocast(o.bf16)
                 .forceBf16(o.forceBf16)
@@ -157,6 +217,12 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
     static float[] channels(double[] v) {
         return v.length == 1 ? new float[] {(float) v[0], (float) v[0], (float) v[0]}
                 : new float[] {(float) v[0], (float) v[1], (float) v[2]};
+    }
+
+    /** A finite number at least {@code min} (above it when {@code strict}); the message shows the value as given. */
+    private static void finite(List<String> problems, String name, double value, double min, boolean strict) {
+        boolean ok = Double.isFinite(value) && (strict ? value > min : value >= min);
+        check(problems, ok, name + " must be a finite number " + (strict ? "> " : ">= ") + (min == 0 ? "0" : String.valueOf(min)) + ", got " + value);
     }
 
     private static void check(List<String> problems, boolean ok, String message) {
