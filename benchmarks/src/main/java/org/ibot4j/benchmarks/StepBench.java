@@ -53,7 +53,7 @@ public final class StepBench {
             default -> throw new IllegalArgumentException("unknown benchmark config '" + preset + "' (tiny, demo or vit_s16)");
         };
         o.given(Map.of("batch_size_per_gpu", batchSize, "threads", threads, "device", device, "bf16", bf16));
-        return PretrainSetup.of(o, train.size(), Datasets.sizeOfFirst(train));
+        return PretrainSetup.of(o, train.size(), Datasets.sizeOfFirst(train, "fashion-mnist"));
     }
 
     /** Trainable student parameters of a preset's model: the floats a data-parallel step all-reduces. */

@@ -410,6 +410,7 @@ public final class IbotModel implements AutoCloseable {
      */
     public static void verifyIntegrity(Path path) {
         try {
+            org.ibot4j.api.io.SpecialFiles.requireReadable(path, "checkpoint");  // a FIFO would block the reader forever
             org.ibot4j.api.io.ZipIntegrity.verify(path);
         } catch (java.io.IOException e) {
             throw new Ibot4jException(Ibot4jException.Category.IO, "checkpoint_verify(" + path + ")", e.getMessage());
@@ -423,6 +424,11 @@ public final class IbotModel implements AutoCloseable {
 
     private static com.fasterxml.jackson.databind.JsonNode envelope(Path path) {
         NativeLibrary.load();
+        try {
+            org.ibot4j.api.io.SpecialFiles.requireReadable(path, "checkpoint");
+        } catch (java.io.IOException e) {
+            throw new Ibot4jException(Ibot4jException.Category.IO, "checkpoint_metadata(" + path + ")", e.getMessage());
+        }
         String text;
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment file = scratch.allocateFrom(path.toString());

@@ -81,6 +81,7 @@ public final class AtomicFiles {
         if (folder == null || absolute.getFileName() == null) {
             throw new IllegalArgumentException(target + " names no file");
         }
+        SpecialFiles.requireWritable(absolute);
         Files.createDirectories(folder);
         Path temp = createTemp(folder, absolute.getFileName().toString());
         try {
@@ -95,6 +96,7 @@ public final class AtomicFiles {
             } catch (IOException cleanup) {
                 failure.addSuppressed(cleanup);
             }
+            if (failure instanceof IOException io) throw aboutTarget(io, temp, absolute);
             throw failure;
         }
         syncFolder(folder);
@@ -153,6 +155,17 @@ public final class AtomicFiles {
             }
         }
         return removed;
+    }
+
+    /**
+     * The failure as the user should read it: about {@code target}, not the temporary file they never
+     * named ("No space left on device" writing report.html rather than .report.html.123-ab.tmp).
+     */
+    private static IOException aboutTarget(IOException io, Path temp, Path target) {
+        if (io.getMessage() == null || !io.getMessage().contains(temp.getFileName().toString())) return io;
+        String reason = io instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason()
+                : io.getMessage().replace(temp.toString(), "").replace(temp.getFileName().toString(), "").replaceAll("^[:\\s]+", "");
+        return new IOException("writing " + target + " failed: " + reason, io);
     }
 
     /** CREATE_NEW makes the name ours even if pid and random number ever coincide with another writer's. */

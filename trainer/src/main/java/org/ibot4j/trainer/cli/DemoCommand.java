@@ -58,7 +58,7 @@ final class DemoCommand extends Ibot4jCommand {
         out.printf(Locale.ROOT, "k-NN on raw pixels:              top-1 %.2f %%%n", pixels.top1());
 
         // The same seed and options build the same initial network as the run's.
-        PretrainSetup setup = PretrainSetup.of(options, Datasets.head(train, options.subset).size(), Datasets.sizeOfFirst(train));
+        PretrainSetup setup = PretrainSetup.of(options, Datasets.head(train, options.subset).size(), Datasets.sizeOfFirst(train, options.dataPath));
         KnnClassifier.Accuracy initial;
         try (IbotModel fresh = IbotModel.create(setup.model())) {
             initial = KnnEvaluation.network(fresh, Network.TEACHER, memory, queries, setup.augmentation(), setup.model().imgSize());

@@ -29,6 +29,7 @@ final class ExportCommand extends Ibot4jCommand {
         Path file = checkpoint.file();
         Network which = checkpoint.which;
         WeightExchange.Format chosen = WeightExchange.Format.of(format);
+        org.ibot4j.api.io.SpecialFiles.requireWritable(output);  // before the model is read: a device node is refused, never replaced
         try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {
             WeightExchange.export(model, which, chosen, output);
         }

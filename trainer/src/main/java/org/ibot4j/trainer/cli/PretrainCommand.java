@@ -4,7 +4,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import org.ibot4j.trainer.run.PretrainOptions;
-import org.ibot4j.trainer.run.Pretrainer;
+import org.ibot4j.trainer.run.DistSetup;
+import org.ibot4j.trainer.run.Pretraining;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.OptionSpec;
@@ -31,7 +32,8 @@ final class PretrainCommand extends Ibot4jCommand {
     public Integer call() throws Exception {
         PretrainOptions chosen = withExplicit(this, options);
         if (Launcher.wanted(chosen)) return Launcher.launch(chosen, spec.commandLine().getParseResult().originalArgs(), out);
-        Pretrainer.run(chosen, out);
+        Launcher.endWithLauncher(out);
+        Pretraining.of(chosen).dist(DistSetup.fromEnvironment(chosen)).console(out).build().run();
         return 0;
     }
 

@@ -16,6 +16,8 @@ public final class Datasets {
 
     public enum Split { TRAIN, TEST }
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Datasets.class);
+
     private Datasets() {}
 
     public static ImageSource open(String spec, Split split) throws IOException {
@@ -25,7 +27,11 @@ public final class Datasets {
             if (split == Split.TEST) throw new IllegalArgumentException(path + " is a list file: it has no test split; give a labelled folder");
             return FileImageSource.list(path);
         }
-        if (!Files.isDirectory(path)) throw new IOException(spec + ": " + path.toAbsolutePath() + " does not exist");
+        if (!Files.exists(path)) throw new IOException(spec + ": " + path.toAbsolutePath() + " does not exist");
+        if (!Files.isDirectory(path)) {
+            throw new IOException(spec + " is " + org.ibot4j.api.io.SpecialFiles.kind(path) + ": give a folder of images, IDX or CIFAR-10 "
+                    + "files, or a list file of image paths");
+        }
         if (hasIdx(path)) return new IdxSource(IdxDataset.read(path, split == Split.TRAIN ? "train" : "t10k"));
         Path cifar = Files.isDirectory(path.resolve("cifar-10-batches-bin")) ? path.resolve("cifar-10-batches-bin") : path;
         if (Files.exists(cifar.resolve("data_batch_1.bin")) || Files.exists(cifar.resolve("test_batch.bin"))) {
@@ -70,6 +76,7 @@ public final class Datasets {
             @Override public RgbImage load(int index) throws IOException { return source.load(check(index)); }
             @Override public EncodedImage open(int index) throws IOException { return source.open(check(index)); }
             @Override public String describe(int index) { return source.describe(check(index)); }
+            @Override public String identify(int index) { return source.identify(check(index)); }
 
             private int check(int index) {
                 if (index < 0 || index >= n) throw new IndexOutOfBoundsException(index + " outside [0, " + n + ")");
@@ -78,16 +85,30 @@ public final class Datasets {
         };
     }
 
-    /** Width and height of the first readable image, for size-dependent defaults. */
-    public static int[] sizeOfFirst(ImageSource source) {
-        for (int i = 0; i < Math.min(source.size(), 16); i++) {
+    /**
+     * Width and height of the first readable image, for size-dependent defaults. Unreadable items are
+     * skipped as the loader skips them (a folder may start with junk such as macOS {@code ._*.jpg}
+     * resource forks), each with a warning; only a dataset with no readable item at all is refused,
+     * naming it, how many items were tried and why the first one failed.
+     *
+     * @param source the training images
+     * @param where the data as the user named it, for the message
+     * @return {width, height}
+     */
+    public static int[] sizeOfFirst(ImageSource source, String where) {
+        String firstFailure = null;
+        int skipped = 0;
+        for (int i = 0; i < source.size(); i++) {
             try {
                 RgbImage image = source.load(i);
+                if (skipped > 0) LOG.warn("skipped {} unreadable item(s) at the start of {} (first: {})", skipped, where, firstFailure);
                 return new int[] {image.width(), image.height()};
-            } catch (IOException skipped) {
-                // an unreadable first image: the loader will report it; look at the next one
+            } catch (IOException e) {
+                if (firstFailure == null) firstFailure = source.describe(i) + ": " + e.getMessage();
+                skipped++;
             }
         }
-        throw new IllegalArgumentException("none of the first images of the dataset could be read");
+        throw new IllegalArgumentException("no image of " + where + " could be read (" + source.size() + " item(s) tried; the first, "
+                + firstFailure + ")");
     }
 }

@@ -7,6 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
+import org.ibot4j.api.io.SpecialFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Image files on disk: an ImageFolder tree ({@code root/<class>/<image>}, classes in sorted order as
@@ -14,17 +17,21 @@ import java.util.stream.Stream;
  * line, relative to the list's folder).
  */
 public final class FileImageSource implements ImageSource {
+    private static final Logger LOG = LoggerFactory.getLogger(FileImageSource.class);
     private static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".bmp", ".gif");
     private final List<Path> files;
+    /** What names are relative to in the data's fingerprint: the folder, or the list file's folder. */
+    private final Path root;
     private final int[] labels;
     private final List<String> classes;
     private final boolean jpegsWithImageIo;
 
-    private FileImageSource(List<Path> files, int[] labels, List<String> classes) {
-        this(files, labels, classes, false);
+    private FileImageSource(Path root, List<Path> files, int[] labels, List<String> classes) {
+        this(root, files, labels, classes, false);
     }
 
-    private FileImageSource(List<Path> files, int[] labels, List<String> classes, boolean jpegsWithImageIo) {
+    private FileImageSource(Path root, List<Path> files, int[] labels, List<String> classes, boolean jpegsWithImageIo) {
+        this.root = root;
         this.files = files;
         this.labels = labels;
         this.classes = classes;
@@ -33,7 +40,7 @@ public final class FileImageSource implements ImageSource {
 
     /** The same files, with JPEGs decoded by ImageIO even where libjpeg-turbo is installed (for comparisons). */
     public FileImageSource withJpegsDecodedByImageIo() {
-        return new FileImageSource(files, labels, classes, true);
+        return new FileImageSource(root, files, labels, classes, true);
     }
 
     /** An ImageFolder tree when {@code root} has sub-folders with images, else a flat folder. */
@@ -62,7 +69,7 @@ public final class FileImageSource implements ImageSource {
             }
         }
         if (files.isEmpty()) throw new IOException("no images (" + String.join(", ", EXTENSIONS) + ") in " + root + " or its class folders");
-        return new FileImageSource(files, labels.stream().mapToInt(Integer::intValue).toArray(), classes);
+        return new FileImageSource(root, files, labels.stream().mapToInt(Integer::intValue).toArray(), classes);
     }
 
     /** Unlabelled images listed in a text file, one path per line (blank lines and # comments ignored). */
@@ -76,14 +83,14 @@ public final class FileImageSource implements ImageSource {
         if (files.isEmpty()) throw new IOException("the list " + listFile + " names no images");
         int[] labels = new int[files.size()];
         java.util.Arrays.fill(labels, -1);
-        return new FileImageSource(files, labels, List.of());
+        return new FileImageSource(base, files, labels, List.of());
     }
 
     /** One image file. */
     public static FileImageSource single(Path image) throws IOException {
         if (!Files.isRegularFile(image)) throw new IOException(image + " is not a file");
         if (!isImageFile(image)) throw new IOException(image + " is not an image (" + String.join(", ", EXTENSIONS) + ")");
-        return new FileImageSource(List.of(image), new int[] {-1}, List.of());
+        return new FileImageSource(image.toAbsolutePath().getParent(), List.of(image), new int[] {-1}, List.of());
     }
 
     /** Whether the name ends in an image extension this source reads. */
@@ -92,12 +99,24 @@ public final class FileImageSource implements ImageSource {
         return EXTENSIONS.stream().anyMatch(name::endsWith);
     }
 
+    /**
+     * The image files of a folder, sorted. Entries with an image's name that are not regular files (a
+     * FIFO would block a loader thread, a link loop fails) are left out with one warning naming them.
+     */
     private static List<Path> images(Path dir) throws IOException {
+        List<Path> named;
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(Files::isRegularFile)
-                    .filter(FileImageSource::isImageFile)
-                    .sorted().toList();
+            named = s.filter(FileImageSource::isImageFile).sorted().toList();
         }
+        List<Path> regular = named.stream().filter(Files::isRegularFile).toList();
+        if (regular.size() < named.size()) {
+            List<String> skipped = named.stream().filter(p -> !Files.isRegularFile(p))
+                    .map(p -> p.getFileName() + " (" + SpecialFiles.kind(p) + ")").toList();
+            LOG.warn("skipping {} entr{} of {} that {} not regular files: {}", skipped.size(), skipped.size() == 1 ? "y" : "ies", dir,
+                    skipped.size() == 1 ? "is" : "are", String.join(", ", skipped.subList(0, Math.min(5, skipped.size())))
+                            + (skipped.size() > 5 ? ", ..." : ""));
+        }
+        return regular;
     }
 
     public List<String> classes() {
@@ -110,4 +129,5 @@ public final class FileImageSource implements ImageSource {
     @Override public RgbImage load(int index) throws IOException { return open(index).decode(1); }
     @Override public EncodedImage open(int index) throws IOException { return ImageDecoder.open(files.get(index), !jpegsWithImageIo); }
     @Override public String describe(int index) { return files.get(index).toString(); }
+    @Override public String identify(int index) { return root.toAbsolutePath().relativize(files.get(index).toAbsolutePath()).toString(); }
 }

@@ -7,4 +7,6 @@ public record IdxSource(IdxDataset data) implements ImageSource {
     @Override public int numClasses() { return data.numClasses(); }
     @Override public RgbImage load(int index) { return RgbImage.fromGrey(data.images()[index], data.cols(), data.rows()); }
     @Override public String describe(int index) { return "IDX image " + index; }
+    /** The pixels' hash: IDX headers alone do not tell MNIST from Fashion-MNIST. */
+    @Override public String identify(int index) { return index + ":" + java.util.Arrays.hashCode(data.images()[index]); }
 }

@@ -24,4 +24,12 @@ public interface ImageSource {
 
     /** What the item is, for messages (a path, or a file and index). */
     String describe(int index);
+
+    /**
+     * The item's name for the data's fingerprint: the same for the same data however its location was
+     * spelled (a path relative to the dataset's root, a file and index); by default {@link #describe}.
+     */
+    default String identify(int index) {
+        return describe(index);
+    }
 }

@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 import org.ibot4j.api.Ibot4jException;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.io.AtomicFiles;
+import org.ibot4j.api.io.SpecialFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,6 +94,9 @@ public final class CheckpointStore {
             return newest.get();
         }
         if (!Files.exists(given)) throw new IllegalArgumentException(given + " does not exist (expected a checkpoint file or a run folder)");
+        if (!Files.isRegularFile(given)) {
+            throw new IllegalArgumentException(given + " is " + SpecialFiles.kind(given) + ", not a checkpoint file or a run folder");
+        }
         if (!looksLikeArchive(given)) {
             throw new IllegalArgumentException(given + " is not an ibot4j checkpoint (expected a ckpt-*.ibot4j file written by 'ibot4j "
                     + "pretrain' or 'ibot4j import', or a run folder; official .pth files go through 'ibot4j import' first)");
@@ -114,12 +118,24 @@ public final class CheckpointStore {
         return Long.parseLong(m.group(1));
     }
 
-    /** Completed checkpoints, oldest first (temporary files of an interrupted write are not among them). */
+    /**
+     * Completed checkpoints, oldest first (temporary files of an interrupted write are not among them).
+     * Only regular files (or links to one) count: a FIFO would block the reader, a link loop fails every
+     * access; such a name is warned about once and otherwise left alone.
+     */
     public List<Path> checkpoints() throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
+            return s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).filter(this::regular)
                     .sorted((a, b) -> Long.compare(iterationOf(a), iterationOf(b))).toList();
         }
+    }
+
+    private final java.util.Set<Path> warnedSpecial = new java.util.HashSet<>();
+
+    private boolean regular(Path p) {
+        if (Files.isRegularFile(p)) return true;
+        if (warnedSpecial.add(p)) LOG.warn("skipping {}: it is {}, not a checkpoint file", p, SpecialFiles.kind(p));
+        return false;
     }
 
     /**
@@ -134,6 +150,13 @@ public final class CheckpointStore {
             Files.deleteIfExists(readable.get(i));
             intact.remove(readable.get(i));
         }
+    }
+
+    /** Iterations of the checkpoints retention keeps (those this store knows intact), oldest first. */
+    public List<Long> kept() throws IOException {
+        List<Long> out = new ArrayList<>();
+        for (Path p : checkpoints()) if (intact.containsKey(p)) out.add(iterationOf(p));
+        return out;
     }
 
     private boolean knownIntact(Path checkpoint) throws IOException {

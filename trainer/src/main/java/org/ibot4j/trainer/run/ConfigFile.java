@@ -24,7 +24,7 @@ public final class ConfigFile {
     }
 
     public static Map<String, Object> read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException("config file " + file + " does not exist");
+        org.ibot4j.api.io.SpecialFiles.requireReadable(file, "config file");
         boolean json = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json");
         ObjectMapper mapper = json ? new ObjectMapper() : new ObjectMapper(new YAMLFactory());
         Object parsed;

@@ -3,7 +3,7 @@ package org.ibot4j.trainer.run;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import javax.imageio.ImageIO;
+import org.ibot4j.trainer.eval.viz.Png;
 import org.ibot4j.api.io.AtomicFiles;
 
 /** {@code loss.png}: per-step losses (total, CLS, patch), so a run can be judged at a glance without the report. */
@@ -21,6 +21,6 @@ public final class LossCurve {
         }
         var image = Chart.render(title, "step (" + rows.size() + ")", List.of(Chart.Series.line("loss", x, total, Chart.BLACK),
                 Chart.Series.line("cls", x, cls, Chart.BLUE), Chart.Series.line("patch", x, patch, Chart.RED)));
-        AtomicFiles.write(file, out -> ImageIO.write(image, "png", out));
+        AtomicFiles.writeBytes(file, Png.encode(image));
     }
 }

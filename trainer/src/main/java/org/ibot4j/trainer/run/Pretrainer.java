@@ -21,6 +21,7 @@ import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.ProcessGroup;
 import org.ibot4j.api.io.AtomicFiles;
+import org.ibot4j.api.io.SpecialFiles;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.NativeLibrary;
 import org.ibot4j.trainer.run.CheckpointStore;
@@ -47,11 +48,24 @@ public final class Pretrainer {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Options that may change when a run resumes: they steer the run, not what it computes. */
     static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
-            "resume", "extend_schedule", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite",
+            "resume", "extend_schedule", "change_data", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite",
             "nproc_per_node", "nnodes", "node_rank", "master_addr", "master_port", "dist_backend", "dist_timeout");
 
-    /** How a run ended: the iteration reached, the last step's losses, and the k-NN monitor's results by iteration. */
-    public record Outcome(Path output, Path checkpoint, long iteration, double lastLoss, List<Knn> knn) {}
+    /**
+     * How a run ended: the iteration reached, the last step's losses, the k-NN monitor's results by
+     * iteration, and whether it was cancelled (then {@code checkpoint} holds the iteration reached).
+     */
+    public record Outcome(Path output, Path checkpoint, long iteration, double lastLoss, List<Knn> knn, boolean cancelled) {}
+
+    /**
+     * What a library caller brings instead of the CLI's defaults ({@link Pretraining}): training images
+     * instead of {@code data_path}, k-NN images, a listener and a cancellation flag. Null sources mean
+     * the options' data.
+     */
+    record Hooks(ImageSource data, ImageSource knnMemory, ImageSource knnQueries, Pretraining.Listener listener,
+            java.util.function.BooleanSupplier cancelled) {
+        static final Hooks NONE = new Hooks(null, null, null, new Pretraining.Listener() {}, () -> false);
+    }
 
     public record Knn(long iteration, int epoch, KnnClassifier.Accuracy accuracy) {}
 
@@ -74,20 +88,73 @@ public final class Pretrainer {
      * "Probe images"; null draws the default ones ({@link AttentionProbes} on the first training images).
      */
     public static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out, ProbeFigures probes) throws IOException {
+        return run(requested, dist, out, probes, Hooks.NONE);
+    }
+
+    static Outcome run(PretrainOptions requested, DistConfig dist, PrintStream out, ProbeFigures probes, Hooks hooks) throws IOException {
         if (requested.outputDir.isBlank()) throw new IllegalArgumentException("--output DIR is required");
+        PretrainSetup.requireValid(requested);
         int world = dist == null ? 1 : dist.worldSize();
         boolean writer = dist == null || dist.rank() == 0;
-        Path output = Files.createDirectories(Path.of(requested.outputDir));
+        Path output = Path.of(requested.outputDir);
+        if (Files.exists(output) && !Files.isDirectory(output)) {
+            throw new IllegalArgumentException("--output " + requested.outputDir + " is " + SpecialFiles.kind(output)
+                    + ", not a folder: pretrain writes a folder of checkpoints and metrics; choose another path");
+        }
+        boolean created = !Files.exists(output);
+        Files.createDirectories(output);
+        // Only the writing rank owns the folder, from before it reads the folder's run state to the end.
+        try (RunLock lock = writer ? RunLock.acquire(output) : null) {
+            Prepared prepared;
+            try {
+                prepared = prepare(requested, output, world, hooks);
+            } catch (IOException | RuntimeException e) {
+                if (created) removeUnstartedRun(output);  // options refused: nothing of this command stays behind
+                throw e;
+            }
+            return run(prepared, dist, out, probes, output, world, writer, hooks);
+        }
+    }
+
+    /** What a run needs before it writes anything: the options after a resume's merge, the data, the setup. */
+    private record Prepared(CheckpointStore store, Optional<Path> resumeFrom, PretrainOptions stored, PretrainOptions options, long start,
+            ImageSource all, ImageSource train, PretrainSetup setup, DataIdentity data) {}
+
+    private static Prepared prepare(PretrainOptions requested, Path output, int world, Hooks hooks) throws IOException {
         CheckpointStore store = new CheckpointStore(output.resolve("checkpoints"), requested.keepCheckpoints);
         Optional<Path> resumeFrom = resumePoint(requested, store);
         PretrainOptions stored = resumeFrom.map(Pretrainer::storedOptions).orElse(null);
         PretrainOptions options = stored != null ? merge(stored, requested, storedWorldSize(resumeFrom.get()), world) : requested;
         long start = resumeFrom.map(Pretrainer::iterationOf).orElse(0L);
-
-        ImageSource all = Datasets.open(options.dataPath, Datasets.Split.TRAIN);
+        ImageSource all = hooks.data() != null ? hooks.data() : Datasets.open(options.dataPath, Datasets.Split.TRAIN);
+        String dataName = hooks.data() != null ? "images of " + hooks.data().getClass().getName() : options.dataPath;
+        DataIdentity data = DataIdentity.of(dataName, all);
+        if (resumeFrom.isPresent()) DataIdentity.requireSame(metadataOf(resumeFrom.get()).get(DataIdentity.KEY), data, options.changeData);
         ImageSource train = Datasets.head(all, options.subset);
-        PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train), world);
-        Monitor monitor = writer ? Monitor.of(setup, all) : new Monitor(setup, null, null);
+        PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train, dataName), world);
+        return new Prepared(store, resumeFrom, stored, options, start, all, train, setup, data);
+    }
+
+    /** A run refused before it started: the folder this command created for it goes again (its lock file, an empty checkpoints/). */
+    private static void removeUnstartedRun(Path output) {
+        try {
+            Files.deleteIfExists(output.resolve(RunLock.FILE));
+            Files.deleteIfExists(output.resolve("checkpoints"));
+            Files.deleteIfExists(output);
+        } catch (IOException notEmpty) {
+            // something else was put there meanwhile: leave it
+        }
+    }
+
+    private static Outcome run(Prepared prep, DistConfig dist, PrintStream out, ProbeFigures probes, Path output, int world, boolean writer,
+            Hooks hooks) throws IOException {
+        CheckpointStore store = prep.store();
+        Optional<Path> resumeFrom = prep.resumeFrom();
+        PretrainOptions stored = prep.stored(), options = prep.options();
+        long start = prep.start();
+        ImageSource all = prep.all(), train = prep.train();
+        PretrainSetup setup = prep.setup();
+        Monitor monitor = writer ? Monitor.of(setup, all, hooks) : new Monitor(setup, null, null);
         if (probes == null) probes = writer ? AttentionProbes.of(train, setup) : ProbeFigures.NONE;
         ArrayNode extensions = resumeFrom.map(ScheduleExtension::history).orElseGet(JSON::createArrayNode);
         if (stored != null) ScheduleExtension.recordIfExtended(extensions, stored, setup, setup.batchSize() * world, start);
@@ -117,10 +184,17 @@ public final class Pretrainer {
                     dist == null ? "" : "; " + dist + ", global batch " + (long) setup.batchSize() * world);
             if (start >= last) {
                 out.println("nothing to do: the run already reached iteration " + start + " (raise --max_steps, or --epochs with --extend_schedule, to go on)");
-                return new Outcome(output, resumeFrom.orElse(null), start, Double.NaN, List.of());
+                return new Outcome(output, resumeFrom.orElse(null), start, Double.NaN, List.of(), false);
             }
             MultiCropLoader.Shard shard = dist == null ? MultiCropLoader.Shard.SINGLE : new MultiCropLoader.Shard(dist.rank(), world);
-            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, extensions, probes, out);
+            // A cancel must stop every rank at the same step: the ranks agree on it (one small all-reduce a step).
+            java.util.function.BooleanSupplier stop = group == null || hooks == Hooks.NONE ? hooks.cancelled() : () -> {
+                double[] flag = {hooks.cancelled().getAsBoolean() ? 1 : 0};
+                group.allReduce(flag, ProcessGroup.Reduce.MAX);
+                return flag[0] > 0;
+            };
+            return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, extensions, prep.data(), probes, out,
+                    hooks.listener(), stop);
         }
     }
 
@@ -151,7 +225,8 @@ public final class Pretrainer {
 
     /** {@code store} is null on ranks other than 0: they train but write nothing. */
     private static Outcome train(PretrainSetup setup, IbotModel model, ImageSource train, Monitor monitor, CheckpointStore store,
-            Path output, long start, long last, MultiCropLoader.Shard shard, ArrayNode extensions, ProbeFigures probes, PrintStream out)
+            Path output, long start, long last, MultiCropLoader.Shard shard, ArrayNode extensions, DataIdentity data, ProbeFigures probes,
+            PrintStream out, Pretraining.Listener listener, java.util.function.BooleanSupplier stop)
             throws IOException {
         boolean writer = store != null;
         PretrainOptions o = setup.options();
@@ -159,6 +234,7 @@ public final class Pretrainer {
         long knnEvery = o.knnEvery * setup.itersPerEpoch();
         List<Knn> knn = new ArrayList<>();
         double[] lastLoss = {Double.NaN};
+        long[] reached = {start};
         Path[] lastCheckpoint = {null};
         long[] reportedAt = {-1};
         ProgressBar bar = writer ? new ProgressBar("pretrain", start, last) : null;
@@ -173,7 +249,7 @@ public final class Pretrainer {
                 MetricsLog metrics = writer ? new MetricsLog(output, start) : null) {
             long[] stepStart = {System.nanoTime()};
             RunEstimate estimate = new RunEstimate(start, last, setup.itersPerEpoch());
-            new TrainingLoop(model, loader, setup.schedules(), o.maxNonfinite).run(start, last, (it, p, r, wait) -> {
+            reached[0] = new TrainingLoop(model, loader, setup.schedules(), o.maxNonfinite).run(start, last, (it, p, r, wait) -> {
                 long now = System.nanoTime();
                 double stepSeconds = (now - stepStart[0]) / 1e9;
                 stepStart[0] = now;
@@ -182,6 +258,7 @@ public final class Pretrainer {
                 TrainStepEvent.record(it, epoch, wait, stepSeconds, p, r, globalBatch / stepSeconds);
                 if (!writer) return;
                 estimate.observe(it, stepSeconds);
+                listener.onStep(new Pretraining.Step(it, epoch, p, r, globalBatch / stepSeconds, wait));
                 try {
                     metrics.append(it, epoch, r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
                             p.teacherTemp(), p.teacherPatchTemp(), r.gradNorm(), globalBatch / stepSeconds, wait, stepSeconds,
@@ -199,32 +276,45 @@ public final class Pretrainer {
                                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
                     }
                     if (done % saveEvery == 0 || done == last) {
-                        lastCheckpoint[0] = saveRecorded(store, model, done, metadata(setup, done, shard.worldSize(), extensions));
+                        lastCheckpoint[0] = saveRecorded(store, model, done, metadata(setup, done, shard.worldSize(), extensions, data));
                         LOG.info("checkpoint {} written", lastCheckpoint[0]);
-                        drawProbes(probes, model, done, output);
+                        listener.onCheckpoint(lastCheckpoint[0], done);
+                        drawProbes(probes, model, done, output, store.kept());
                         report(output, facts);
                         reportedAt[0] = done;
                     }
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-            });
+            }, stop);
+            if (reached[0] < last && writer && reportedAt[0] != reached[0]) {
+                // Cancelled at a step boundary: the steps done so far are kept like any checkpoint's.
+                lastCheckpoint[0] = saveRecorded(store, model, reached[0], metadata(setup, reached[0], shard.worldSize(), extensions, data));
+                LOG.info("cancelled at iteration {}: checkpoint {} written", reached[0], lastCheckpoint[0]);
+                listener.onCheckpoint(lastCheckpoint[0], reached[0]);
+                drawProbes(probes, model, reached[0], output, store.kept());
+                report(output, facts);
+                reportedAt[0] = reached[0];
+            }
         } catch (UncheckedIOException e) {
             throw e.getCause();
         } finally {
             if (writer) {
                 bar.finish();
-                curve(output);
-                if (reportedAt[0] != last) report(output, facts);  // a run that stopped early; the last checkpoint's is complete
+                curve(output);  // a warning at worst: it must not replace the exception that ended the run
+                if (reportedAt[0] != reached[0]) report(output, facts);  // a run that stopped early; the last checkpoint's is complete
             }
         }
+        boolean cancelled = reached[0] < last;
+        String ended = cancelled ? "cancelled" : "done";
         if (writer) {
-            out.printf(Locale.ROOT, "done: iteration %d, last loss %.4f; checkpoint %s; metrics in %s%n", last, lastLoss[0],
+            out.printf(Locale.ROOT, "%s: iteration %d, last loss %.4f; checkpoint %s; metrics in %s%n", ended, reached[0], lastLoss[0],
                     lastCheckpoint[0], output.resolve("metrics.jsonl"));
         } else {
-            out.printf(Locale.ROOT, "done: iteration %d, last loss %.4f (rank %d; rank 0 writes the run)%n", last, lastLoss[0], shard.rank());
+            out.printf(Locale.ROOT, "%s: iteration %d, last loss %.4f (rank %d; rank 0 writes the run)%n", ended, reached[0], lastLoss[0],
+                    shard.rank());
         }
-        return new Outcome(output, lastCheckpoint[0], last, lastLoss[0], knn);
+        return new Outcome(output, lastCheckpoint[0], reached[0], lastLoss[0], knn, cancelled);
     }
 
     /** Saves a checkpoint, as a {@link CheckpointWriteEvent} when a flight recording wants one. */
@@ -251,29 +341,34 @@ public final class Pretrainer {
         }
     }
 
-    /** The report's probe figures of this checkpoint; a failing renderer costs its figures, not the run. */
-    private static void drawProbes(ProbeFigures probes, IbotModel model, long step, Path output) throws IOException {
-        List<ProbeFigures.Figure> figures;
+    /**
+     * The report's probe figures of this checkpoint, then the stored figures thinned to those of the kept
+     * checkpoints and a few spread over the run. Figures are extras: any failure costs them, never the run.
+     */
+    private static void drawProbes(ProbeFigures probes, IbotModel model, long step, Path output, List<Long> keptCheckpoints) {
         try {
-            figures = probes.render(model, step);
-        } catch (RuntimeException e) {
-            LOG.warn("probe figures at iteration {} failed, left out of the report: {}", step, e.toString());
-            return;
+            ProbeStore.save(output, step, probes.render(model, step));
+            ProbeStore.thin(output, keptCheckpoints);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("probe figures at iteration {} left out of the report: {}", step, e.toString());
         }
-        ProbeStore.save(output, step, figures);
     }
 
-    /** The loss curve of the whole run so far, resumed parts included. */
-    private static void curve(Path output) throws IOException {
-        Path csv = output.resolve("metrics.csv");
-        if (!Files.exists(csv)) return;
-        List<double[]> points = new ArrayList<>();
-        for (Map<String, String> row : MetricsLog.readCsv(csv)) {
-            if (!"true".equals(row.get("finite"))) continue;
-            points.add(new double[] {Double.parseDouble(row.get("loss")), Double.parseDouble(row.get("cls_loss")),
-                    Double.parseDouble(row.get("patch_loss"))});
+    /** The loss curve of the whole run so far, resumed parts included; an extra, so a failure is a warning. */
+    private static void curve(Path output) {
+        try {
+            Path csv = output.resolve("metrics.csv");
+            if (!Files.exists(csv)) return;
+            List<double[]> points = new ArrayList<>();
+            for (Map<String, String> row : MetricsLog.readCsv(csv)) {
+                if (!"true".equals(row.get("finite"))) continue;
+                points.add(new double[] {Double.parseDouble(row.get("loss")), Double.parseDouble(row.get("cls_loss")),
+                        Double.parseDouble(row.get("patch_loss"))});
+            }
+            if (!points.isEmpty()) LossCurve.write(output.resolve("loss.png"), points, "iBOT pretraining, " + output.getFileName());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not write {}: {}", output.resolve("loss.png"), e.toString());
         }
-        if (!points.isEmpty()) LossCurve.write(output.resolve("loss.png"), points, "iBOT pretraining, " + output.getFileName());
     }
 
     private static Optional<Path> resumePoint(PretrainOptions o, CheckpointStore store) throws IOException {
@@ -389,7 +484,7 @@ public final class Pretrainer {
     }
 
     /** Everything needed to continue the run and to know where it came from. */
-    static String metadata(PretrainSetup setup, long iteration, int worldSize, ArrayNode extensions) {
+    static String metadata(PretrainSetup setup, long iteration, int worldSize, ArrayNode extensions, DataIdentity data) {
         ObjectNode m = JSON.createObjectNode();
         m.put("iteration", iteration);
         m.put("epoch", setup.schedules().epochOf(iteration));
@@ -401,6 +496,7 @@ public final class Pretrainer {
         loader.put("world_size", worldSize);
         loader.put("iterations_per_epoch", setup.itersPerEpoch());
         m.set("options", JSON.valueToTree(setup.options()));
+        m.set(DataIdentity.KEY, data.toJson());
         if (!extensions.isEmpty()) m.set(ScheduleExtension.KEY, extensions);
         ObjectNode versions = m.putObject("versions");
         versions.put("ibot4j", Versions.ibot4j());
@@ -417,9 +513,15 @@ public final class Pretrainer {
     /** The optional k-NN monitor: teacher CLS features of part of the train and test splits. */
     private record Monitor(PretrainSetup setup, ImageSource train, ImageSource test) {
         /** Memory images from the whole train split (not only a --subset), queries from the test split. */
-        static Monitor of(PretrainSetup setup, ImageSource train) throws IOException {
+        static Monitor of(PretrainSetup setup, ImageSource train, Hooks hooks) throws IOException {
             PretrainOptions o = setup.options();
             if (o.knnEvery <= 0) return new Monitor(setup, null, null);
+            if (hooks.knnMemory() != null) {
+                return new Monitor(setup, Datasets.head(hooks.knnMemory(), o.knnTrain), Datasets.head(hooks.knnQueries(), o.knnTest));
+            }
+            if (hooks.data() != null) {
+                throw new IllegalArgumentException("knn_every needs labelled images for the monitor: pass them with Pretraining.Builder.knn(memory, queries)");
+            }
             ImageSource test = Datasets.open(o.dataPath, Datasets.Split.TEST);
             return new Monitor(setup, Datasets.head(train, o.knnTrain), Datasets.head(test, o.knnTest));
         }

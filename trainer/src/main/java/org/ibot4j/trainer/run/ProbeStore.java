@@ -14,7 +14,7 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
+import org.ibot4j.trainer.eval.viz.Png;
 import org.ibot4j.api.io.AtomicFiles;
 
 /**
@@ -42,9 +42,7 @@ final class ProbeStore {
         for (int i = 0; i < figures.size(); i++) {
             ProbeFigures.Figure f = figures.get(i);
             String file = String.format(Locale.ROOT, "%02d-%s.png", i, slug(f.title()));
-            ByteArrayOutputStream png = new ByteArrayOutputStream();
-            if (!ImageIO.write(f.image(), "png", png)) throw new IOException("no PNG writer for the image of probe figure '" + f.title() + "'");
-            AtomicFiles.writeBytes(dir.resolve(file), png.toByteArray());
+            AtomicFiles.writeBytes(dir.resolve(file), Png.encode(f.image()));
             index.addObject().put("title", f.title()).put("caption", f.caption() == null ? "" : f.caption()).put("file", file);
         }
         AtomicFiles.writeString(dir.resolve("figures.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(index));
@@ -72,6 +70,43 @@ final class ProbeStore {
         return out;
     }
 
+    /** Figures of checkpoints that are no longer kept, beyond the newest: a handful spread over the run. */
+    static final int SPREAD = 4;
+
+    /**
+     * Bounds the stored figures (and so the report, which embeds them): those of the kept checkpoints
+     * stay, and of the others at most {@link #SPREAD}, thinned by dropping the one whose neighbours are
+     * closest, so the survivors stay spread from the start of the run to its end.
+     *
+     * @param output the run folder
+     * @param keptCheckpoints iterations of the checkpoints retention keeps
+     */
+    static void thin(Path output, List<Long> keptCheckpoints) throws IOException {
+        java.util.Set<Long> kept = java.util.Set.copyOf(keptCheckpoints);
+        List<Path> older = new ArrayList<>(steps(output).stream().filter(d -> !kept.contains(stepOf(d))).toList());
+        long end = keptCheckpoints.stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
+        while (older.size() > SPREAD) {
+            int drop = 1;
+            long narrowest = Long.MAX_VALUE;
+            for (int i = 1; i < older.size(); i++) {  // never the first: the run's start stays in view
+                long next = i + 1 < older.size() ? stepOf(older.get(i + 1)) : Math.min(end, Long.MAX_VALUE / 2);
+                long gap = next - stepOf(older.get(i - 1));
+                if (gap < narrowest) {
+                    narrowest = gap;
+                    drop = i;
+                }
+            }
+            delete(older.remove(drop));
+        }
+    }
+
+    private static void delete(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.toList()) Files.deleteIfExists(f);
+        }
+        Files.deleteIfExists(dir);
+    }
+
     /** A resumed run: figures of checkpoints after the one it resumes from are drawn again, so the old ones go. */
     static void keepUpTo(Path output, long iteration) throws IOException {
         for (Path dir : steps(output)) {
@@ -79,10 +114,7 @@ final class ProbeStore {
                 AtomicFiles.removeStale(dir);  // temporary files of a write a kill interrupted
                 continue;
             }
-            try (Stream<Path> files = Files.list(dir)) {
-                for (Path f : files.toList()) Files.deleteIfExists(f);
-            }
-            Files.deleteIfExists(dir);
+            delete(dir);
         }
     }
 

@@ -14,7 +14,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.imageio.ImageIO;
+import org.ibot4j.trainer.eval.viz.Png;
 import org.ibot4j.api.io.AtomicFiles;
 
 /**
@@ -163,14 +163,8 @@ public final class RunReport {
     }
 
     private static void chart(StringBuilder h, String alt, BufferedImage image) {
-        ByteArrayOutputStream png = new ByteArrayOutputStream();
-        try {
-            ImageIO.write(image, "png", png);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);  // in memory: cannot happen
-        }
         h.append("<img alt=\"").append(escape(alt)).append("\" src=\"data:image/png;base64,")
-                .append(Base64.getEncoder().encodeToString(png.toByteArray())).append("\"/>\n");
+                .append(Base64.getEncoder().encodeToString(Png.encode(image))).append("\"/>\n");
     }
 
     static String escape(String s) {

@@ -31,8 +31,18 @@ public final class TrainingLoop {
 
     /** Runs iterations [from, to); the loader must be positioned at batch {@code from}. */
     public void run(long from, long to, Listener listener) {
+        run(from, to, listener, () -> false);
+    }
+
+    /**
+     * Runs iterations [from, to) or until {@code stop} says so at a step boundary (asked before each step).
+     *
+     * @return the iteration reached: {@code to}, or the first one not run
+     */
+    public long run(long from, long to, Listener listener, java.util.function.BooleanSupplier stop) {
         int nonFinite = 0;
         for (long it = from; it < to; it++) {
+            if (stop.getAsBoolean()) return it;
             long waitStart = System.nanoTime();
             MultiCropLoader.Loaded batch = loader.next();
             double waited = (System.nanoTime() - waitStart) / 1e9;
@@ -48,5 +58,6 @@ public final class TrainingLoop {
                         + "; nothing was updated by them. Lower the learning rate or check the data; the last checkpoint is intact.");
             }
         }
+        return to;
     }
 }

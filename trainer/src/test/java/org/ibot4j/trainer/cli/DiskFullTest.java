@@ -36,7 +36,8 @@ class DiskFullTest {
             assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
             String out = Files.readString(log, StandardCharsets.UTF_8);
             assertThat(p.exitValue()).as(out).isEqualTo(1);
-            assertThat(out).contains("No space left on device").doesNotContain("terminate called");
+            assertThat(out).contains("No space left on device").doesNotContain("terminate called").doesNotContain("NullPointerException")
+                    .doesNotContain("I/O error writing PNG");
             List<Path> left;
             try (Stream<Path> files = Files.list(output.resolve("checkpoints"))) {
                 left = files.toList();
@@ -48,6 +49,41 @@ class DiskFullTest {
             }
         } finally {
             new ProcessBuilder("umount", mount.toString()).start().waitFor();
+        }
+    }
+
+    /**
+     * A full temporary folder (a 64 KiB tmpfs filled to the last byte as java.io.tmpdir): before, the run
+     * stopped after its first checkpoint on ImageIO's cache file although the output had room. Now PNGs
+     * are encoded in memory and figures are extras: the run ends normally and leaves nothing in /tmp.
+     */
+    @Test
+    void aFullTemporaryFolderDoesNotStopTheRun(@TempDir Path dir) throws Exception {
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        assumeTrue(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", tmp.toString()).start().waitFor() == 0,
+                "mounting a tmpfs needs root");
+        try {
+            try (java.io.OutputStream fill = Files.newOutputStream(tmp.resolve("filler"))) {
+                byte[] block = new byte[4096];
+                while (true) fill.write(block);
+            } catch (IOException full) {
+                // the tmpfs is full now
+            }
+            Path output = dir.resolve("run");
+            List<String> command = Launcher.javaCommand(Ibot4jCli.class.getName(), List.of("-Djava.io.tmpdir=" + tmp),
+                    DistributedTest.tiny(output, 8, 6, "--save_every", "2"));
+            Path log = dir.resolve("run.log");
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            assertThat(p.exitValue()).as(out).isZero();
+            assertThat(Files.readAllLines(output.resolve("metrics.csv"))).hasSize(1 + 6);
+            assertThat(output.resolve("report.html")).isRegularFile();
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertThat(left.map(f -> f.getFileName().toString()).toList()).containsExactly("filler");
+            }
+        } finally {
+            new ProcessBuilder("umount", tmp.toString()).start().waitFor();
         }
     }
 }

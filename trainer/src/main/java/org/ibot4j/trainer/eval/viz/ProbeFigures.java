@@ -161,13 +161,7 @@ public final class ProbeFigures {
     }
 
     public static byte[] png(BufferedImage image) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try {
-            if (!ImageIO.write(image, "png", bytes)) throw new IllegalStateException("no PNG writer in this JDK");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);  // a byte array cannot fail to take bytes
-        }
-        return bytes.toByteArray();
+        return Png.encode(image);
     }
 
     private String maskTitle(int head) {
