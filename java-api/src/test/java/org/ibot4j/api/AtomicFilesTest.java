@@ -122,4 +122,28 @@ class AtomicFilesTest {
             return files.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
+
+    /** A failed write is reported about the file the user named, not the temporary file they never saw. */
+    @Test
+    void aFailedWriteNamesTheTargetNotItsTemporaryFile(@TempDir Path dir) {
+        Path target = dir.resolve("report.html");
+        assertThatThrownBy(() -> AtomicFiles.writeToPath(target, temp -> {
+            throw new java.nio.file.FileSystemException(temp.toString(), null, "No space left on device");
+        })).isInstanceOf(IOException.class).hasMessage("writing " + target + " failed: No space left on device")
+                .hasMessageNotContaining(".tmp");
+        assertThat(target).doesNotExist();
+    }
+
+    /** Only regular files are written over: a FIFO (or a device node) at the target is refused and stays. */
+    @Test
+    void aSpecialFileAtTheTargetIsRefusedAndLeftAsItIs(@TempDir Path dir) throws Exception {
+        Path fifo = dir.resolve("out.bin");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        assertThatThrownBy(() -> AtomicFiles.writeString(fifo, "x")).isInstanceOf(IOException.class)
+                .hasMessage(fifo + " is a FIFO (named pipe): ibot4j replaces only regular files; choose another path");
+        assertThat(Files.isRegularFile(fifo)).isFalse();
+        Path link = Files.createSymbolicLink(dir.resolve("link.bin"), Files.writeString(dir.resolve("real.bin"), "old"));
+        assertThatThrownBy(() -> AtomicFiles.writeString(link, "x")).hasMessageContaining("is a symbolic link");
+        assertThat(Files.readString(dir.resolve("real.bin"))).isEqualTo("old");
+    }
 }
