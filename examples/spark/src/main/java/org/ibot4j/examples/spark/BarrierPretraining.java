@@ -66,10 +66,8 @@ public final class BarrierPretraining {
         System.out.printf(Locale.ROOT, "1 process x %d: %d steps in %.1f s, checkpoint %s%n", W * B, single.iteration(), seconds(t0),
                 single.checkpoint());
 
-        // local[W,2]: W task slots, and a task may fail twice: with local[W] the first failure aborts the job
-        // instead of letting Spark retry the barrier stage.
-        SparkSession spark = SparkSession.builder().master("local[" + W + ",2]").appName("ibot4j barrier pretraining")
-                .config("spark.ui.enabled", "false").getOrCreate();
+        // local[W,2]: W task slots, and a task may fail twice (local[W] allows no task failure; clusters allow 4 by default).
+        SparkSession spark = Sessions.start("local[" + W + ",2]", "ibot4j barrier pretraining");
         List<String> stageFailures = new CopyOnWriteArrayList<>();
         spark.sparkContext().addSparkListener(new SparkListener() {
             @Override
