@@ -66,8 +66,10 @@ public final class BarrierPretraining {
         System.out.printf(Locale.ROOT, "1 process x %d: %d steps in %.1f s, checkpoint %s%n", W * B, single.iteration(), seconds(t0),
                 single.checkpoint());
 
-        // local[W,2]: W task slots, and a task may fail twice (local[W] allows no task failure; clusters allow 4 by default).
-        SparkSession spark = Sessions.start("local[" + W + ",2]", "ibot4j barrier pretraining");
+        // local[W]: W task slots. Plain local mode allows no task failure (spark.task.maxFailures = 1), yet the
+        // barrier stage is retried: Spark resubmits a failed barrier stage as a whole, up to
+        // spark.stage.maxConsecutiveAttempts (4) times, without counting it as a task retry.
+        SparkSession spark = Sessions.start("local[" + W + "]", "ibot4j barrier pretraining");
         List<String> stageFailures = new CopyOnWriteArrayList<>();
         spark.sparkContext().addSparkListener(new SparkListener() {
             @Override
