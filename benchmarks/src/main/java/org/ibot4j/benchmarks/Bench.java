@@ -26,7 +26,7 @@ public final class Bench {
         int steps = 30;
         @Option(names = {"--batch_size", "--batch-size"}, description = "images per step")
         int batchSize = 64;
-        @Option(names = "--threads", description = "LibTorch threads (0: the cores)")
+        @Option(names = "--threads", description = "LibTorch threads (0: the physical cores)")
         int threads = 0;
         @Option(names = "--device", description = "cpu or cuda")
         String device = "cpu";
@@ -35,7 +35,7 @@ public final class Bench {
 
         @Override
         public Integer call() throws Exception {
-            int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+            int t = threads > 0 ? threads : org.ibot4j.api.CpuTopology.defaultThreads();
             StepBench.run(config, data, steps, batchSize, t, device, bf16, System.out);
             return 0;
         }
