@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.ibot4j.api.Device;
 import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.trainer.data.BlockMaskGenerator;
 import org.ibot4j.trainer.data.MaskRatio;
 import org.ibot4j.trainer.data.MaskingPolicy;
@@ -155,8 +156,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
 
     /** One value per channel; a single value applies to all three. */
     static float[] channels(double[] v) {
-        return v.length == 1 ? new float[] {(float) v[0], (float) v[0], (float) v[0]}
-                : new float[] {(float) v[0], (float) v[1], (float) v[2]};
+        return EvalTransform.channels(v);
     }
 
     private static void check(List<String> problems, boolean ok, String message) {
