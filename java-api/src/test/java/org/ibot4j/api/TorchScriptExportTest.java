@@ -46,7 +46,8 @@ class TorchScriptExportTest {
             MemorySegment x = arena.allocateFrom(ValueLayout.JAVA_FLOAT, otherSize), out = arena.allocate(ValueLayout.JAVA_FLOAT, n * 64);
             encoder.forward(x, n, 48, 48, out, MemorySegment.NULL);
             encoderOther = out.toArray(ValueLayout.JAVA_FLOAT);
-            assertThatThrownBy(() -> encoder.exportTorchScript(DIR.resolve("no-such-folder/backbone.pt"))).isInstanceOf(IOException.class);
+            // A file where the folder should be: refused in words, nothing half-written.
+            assertThatThrownBy(() -> encoder.exportTorchScript(DIR.resolve("teacher.pth/backbone.pt"))).isInstanceOf(IOException.class);
         }
         SafeTensorsWriter.write(DIR.resolve("check.safetensors"), List.of(
                 new NamedTensor("images", new long[] {n, 3, 32, 32}, images),
