@@ -115,6 +115,15 @@ void copy_sized(const std::string& text, char* buf, size_t buf_len, size_t* need
   copy_message(buf, buf_len, text.c_str());
 }
 
+void copy_names(const std::vector<std::string>& names, char* buf, size_t buf_len, size_t* needed) {
+  std::string joined;
+  for (const auto& name : names) {
+    if (!joined.empty()) joined += '\n';
+    joined += name;
+  }
+  copy_sized(joined, buf, buf_len, needed);
+}
+
 std::string text_of(const char* text, const char* what) {
   require(text != nullptr && text[0] != '\0', what, " is NULL or empty");
   return text;
@@ -313,12 +322,7 @@ int32_t ibot4j_model_join(ibot4j_model* model, ibot4j_group* group, char* err, s
 int32_t ibot4j_tensor_names(ibot4j_model* model, char* buf, size_t buf_len, size_t* needed, char* err,
                             size_t err_len) {
   return guarded(err, err_len, [&] {
-    std::string joined;
-    for (const auto& name : model_of(model).tensor_names()) {
-      if (!joined.empty()) joined += '\n';
-      joined += name;
-    }
-    copy_sized(joined, buf, buf_len, needed);
+    copy_names(model_of(model).tensor_names(), buf, buf_len, needed);
   });
 }
 
@@ -409,12 +413,7 @@ int32_t ibot4j_encoder_load(ibot4j_encoder* encoder, const char* path, int32_t w
 int32_t ibot4j_encoder_tensor_names(ibot4j_encoder* encoder, char* buf, size_t buf_len, size_t* needed, char* err,
                                     size_t err_len) {
   return guarded(err, err_len, [&] {
-    std::string joined;
-    for (const auto& name : encoder_of(encoder).tensor_names()) {
-      if (!joined.empty()) joined += '\n';
-      joined += name;
-    }
-    copy_sized(joined, buf, buf_len, needed);
+    copy_names(encoder_of(encoder).tensor_names(), buf, buf_len, needed);
   });
 }
 

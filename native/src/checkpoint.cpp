@@ -85,6 +85,19 @@ torch::serialize::InputArchive open_checkpoint(const std::string& path) {
   }
   return archive;
 }
+
+// The names of the archive's tensors ("t<i>" is the i-th), once its architecture is known to be config's.
+c10::List<c10::IValue> checked_tensor_names(torch::serialize::InputArchive& archive, const std::string& path,
+                                            const Config& config) {
+  c10::IValue fp;
+  archive.read("fingerprint", fp);
+  require(fp.toStringRef() == architecture_fingerprint(config), "checkpoint '", path,
+          "' was saved by a different architecture:\n  saved: ", fp.toStringRef(), "\n  this:  ",
+          architecture_fingerprint(config));
+  c10::IValue names;
+  archive.read("tensor_names", names);
+  return names.toList();
+}
 }  // namespace
 
 std::string Model::read_metadata(const std::string& path) {
@@ -107,13 +120,7 @@ void Model::load(const std::string& path) {
 
 void Model::load_checked(const std::string& path) {
   auto archive = open_checkpoint(path);
-  c10::IValue fp;
-  archive.read("fingerprint", fp);
-  require(fp.toStringRef() == architecture_fingerprint(config_), "checkpoint '", path, "' was saved by a different architecture:\n  saved: ",
-          fp.toStringRef(), "\n  this:  ", architecture_fingerprint(config_));
-  c10::IValue names_value;
-  archive.read("tensor_names", names_value);
-  auto names = names_value.toList();
+  auto names = checked_tensor_names(archive, path, config_);
   // Read and check everything before touching the model, so a bad file leaves it as it was.
   std::map<std::string, torch::Tensor> loaded;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -164,14 +171,7 @@ std::map<std::string, torch::Tensor> read_checkpoint_tensors(const std::string& 
                                                              const std::string& prefix) {
   try {
     auto archive = open_checkpoint(path);
-    c10::IValue fp;
-    archive.read("fingerprint", fp);
-    require(fp.toStringRef() == architecture_fingerprint(config), "checkpoint '", path,
-            "' was saved by a different architecture:\n  saved: ", fp.toStringRef(), "\n  this:  ",
-            architecture_fingerprint(config));
-    c10::IValue names_value;
-    archive.read("tensor_names", names_value);
-    auto names = names_value.toList();
+    auto names = checked_tensor_names(archive, path, config);
     std::map<std::string, torch::Tensor> out;
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string name = names.get(i).toStringRef();

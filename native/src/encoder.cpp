@@ -1,5 +1,9 @@
 #include "encoder.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "autocast.h"
 #include "common.h"
 
@@ -35,6 +39,12 @@ void Encoder::load_checkpoint(const std::string& path, bool teacher) {
   }
   torch::NoGradGuard no_grad;
   for (const auto& name : names_) named_.at(name).copy_(loaded.at(name));
+  loaded.clear();
+#if defined(__GLIBC__)
+  // LibTorch's reader held the whole checkpoint (both networks, heads, optimiser state); glibc keeps
+  // such freed blocks in the process unless asked, which would leave the encoder as large as the model.
+  malloc_trim(0);
+#endif
 }
 
 void Encoder::write(const std::string& name, const torch::Tensor& value) {

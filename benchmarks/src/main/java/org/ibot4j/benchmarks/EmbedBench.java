@@ -140,7 +140,12 @@ final class EmbedBench {
                         report(out, mode, n);
                     }
                 }
-                default -> throw new IllegalArgumentException("--mode encoder or model, got " + mode);
+                case "baseline" -> {
+                    // The JVM with LibTorch and ibot4j loaded and no weights: what both paths start from.
+                    org.ibot4j.api.NativeLibrary.load();
+                    report(out, mode, 0);
+                }
+                default -> throw new IllegalArgumentException("--rss encoder, model or baseline, got " + mode);
             }
         }
     }
