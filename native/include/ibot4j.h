@@ -8,7 +8,7 @@
  *  - never lets a C++ exception escape;
  *  - tensors are caller memory, read or written in place (never retained after the call returns);
  *  - float tensors are contiguous float32, row-major; masks are contiguous uint8 (0 = visible).
- * A model handle may be used by one thread at a time.
+ * A model handle may be used by one thread at a time; an encoder handle by many at once (see there).
  */
 #ifndef IBOT4J_H
 #define IBOT4J_H
@@ -39,6 +39,7 @@ extern "C" {
 
 typedef struct ibot4j_model ibot4j_model;
 typedef struct ibot4j_group ibot4j_group;
+typedef struct ibot4j_encoder ibot4j_encoder;
 
 /* Collective backends (int32). */
 #define IBOT4J_BACKEND_GLOO 0
@@ -59,7 +60,7 @@ typedef struct ibot4j_build_info {
     int32_t cpu_native_bf16;      /* whether this CPU has bf16 instructions (avx512_bf16 or AMX-BF16) */
 } ibot4j_build_info;
 
-#define IBOT4J_ABI_VERSION 4
+#define IBOT4J_ABI_VERSION 5
 
 /*
  * The model configuration, one row per field: X(type, name, role). This list is the single
@@ -267,6 +268,46 @@ int32_t ibot4j_intermediate_features(ibot4j_model* model, int32_t which, const f
                                      int32_t height, int32_t width, int32_t n_last_blocks,
                                      int32_t patch_mean_normed, float* out_cls, float* out_patch_mean,
                                      char* err, size_t err_len);
+
+/* ---- inference: one backbone (encoder) ---------------------------------------------------------- */
+
+/* A backbone alone for inference (no heads, no second network, no optimiser state, no mask token), of
+ * config's architecture (the head fields are not used), on config's device, with bf16 autocast when
+ * bf16_autocast is set; num_threads > 0 sets LibTorch's intra-op threads (process-wide). Its weights
+ * must be set with ibot4j_encoder_load or ibot4j_encoder_write before the first forward.
+ * Thread safety: once the weights are set, ibot4j_encoder_forward and ibot4j_encoder_export_torchscript
+ * may run on any number of threads at once on one encoder (they only read it); load, write and free
+ * must not overlap any other call on the same encoder. */
+int32_t ibot4j_encoder_create(const ibot4j_config* config, ibot4j_encoder** out, char* err, size_t err_len);
+
+/* Frees the encoder; NULL is allowed. */
+int32_t ibot4j_encoder_free(ibot4j_encoder* encoder, char* err, size_t err_len);
+
+/* Sets the weights to `which` network's backbone of an ibot4j checkpoint saved by a model whose
+ * architecture is the encoder's config; nothing else of the checkpoint is kept. All or nothing. */
+int32_t ibot4j_encoder_load(ibot4j_encoder* encoder, const char* path, int32_t which, char* err, size_t err_len);
+
+/* Backbone tensor names ('\n'-separated, timm's: cls_token, pos_embed, patch_embed.proj.weight, blocks.0.norm1.weight,
+ * ..., norm.bias) into buf; *needed receives the size required including the NUL. */
+int32_t ibot4j_encoder_tensor_names(ibot4j_encoder* encoder, char* buf, size_t buf_len, size_t* needed, char* err,
+                                    size_t err_len);
+
+/* Copies one named tensor of shape dims[0..ndim) (float32, contiguous) into the encoder; the shape must be the
+ * encoder's. */
+int32_t ibot4j_encoder_write(ibot4j_encoder* encoder, const char* name, const float* data, const int64_t* dims,
+                             int32_t ndim, char* err, size_t err_len);
+
+/* Backbone features (after the final norm, no grad, positions interpolated for other sizes) of images
+ * [n, in_chans, height, width]: out_cls [n, embed_dim] and out_patch [n, (height/p)*(width/p), embed_dim],
+ * either may be NULL. Safe to call from many threads at once. */
+int32_t ibot4j_encoder_forward(ibot4j_encoder* encoder, const float* images, int64_t n, int32_t height,
+                               int32_t width, float* out_cls, float* out_patch, char* err, size_t err_len);
+
+/* Writes the encoder as a TorchScript module (torch.jit.load / torch::jit::load) whose forward(x) takes
+ * normalised float32 images [N, in_chans, H, W] (H and W multiples of the patch size) and returns the CLS
+ * features [N, embed_dim] that ibot4j_encoder_forward computes; positions are interpolated as in training
+ * (official iBOT, not timm). The caller makes the write atomic. */
+int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder* encoder, const char* path, char* err, size_t err_len);
 
 #ifdef __cplusplus
 }

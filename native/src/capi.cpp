@@ -12,12 +12,18 @@
 #include "common.h"
 #include "compute_thread.h"
 #include "dist.h"
+#include "encoder.h"
 #include "model.h"
 #include "trace.h"
 
 struct ibot4j_model {
   explicit ibot4j_model(const ibot4j_config& config) : model(config) {}
   ibot4j::Model model;
+};
+
+struct ibot4j_encoder {
+  explicit ibot4j_encoder(const ibot4j_config& config) : encoder(config) {}
+  ibot4j::Encoder encoder;
 };
 
 struct ibot4j_group {
@@ -98,6 +104,8 @@ T& deref(T* p, const char* what) {
 
 ibot4j::Model& model_of(ibot4j_model* handle) { return deref(handle, "model handle").model; }
 
+ibot4j::Encoder& encoder_of(ibot4j_encoder* handle) { return deref(handle, "encoder handle").encoder; }
+
 bool is_teacher(int32_t which) {
   require(which == IBOT4J_STUDENT || which == IBOT4J_TEACHER,
           "which must be IBOT4J_STUDENT (0) or IBOT4J_TEACHER (1), got ", which);
@@ -119,6 +127,15 @@ void write_out(float* out, const torch::Tensor& value) {
 void copy_sized(const std::string& text, char* buf, size_t buf_len, size_t* needed) {
   if (needed != nullptr) *needed = text.size() + 1;
   copy_message(buf, buf_len, text.c_str());
+}
+
+void copy_names(const std::vector<std::string>& names, char* buf, size_t buf_len, size_t* needed) {
+  std::string joined;
+  for (const auto& name : names) {
+    if (!joined.empty()) joined += '\n';
+    joined += name;
+  }
+  copy_sized(joined, buf, buf_len, needed);
 }
 
 std::string text_of(const char* text, const char* what) {
@@ -320,12 +337,7 @@ int32_t ibot4j_model_join(ibot4j_model* model, ibot4j_group* group, char* err, s
 int32_t ibot4j_tensor_names(ibot4j_model* model, char* buf, size_t buf_len, size_t* needed, char* err,
                             size_t err_len) {
   return guarded(err, err_len, [&] {
-    std::string joined;
-    for (const auto& name : model_of(model).tensor_names()) {
-      if (!joined.empty()) joined += '\n';
-      joined += name;
-    }
-    copy_sized(joined, buf, buf_len, needed);
+    copy_names(model_of(model).tensor_names(), buf, buf_len, needed);
   });
 }
 
@@ -389,6 +401,61 @@ int32_t ibot4j_intermediate_features(ibot4j_model* model, int32_t which, const f
     write_out(out_cls, features.first);
     write_out(out_patch_mean, features.second);
   });
+}
+
+int32_t ibot4j_encoder_create(const ibot4j_config* config, ibot4j_encoder** out, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& result = deref(out, "out");
+    result = nullptr;
+    const auto& c = deref(config, "config");
+    auto created = std::make_unique<ibot4j_encoder>(c);
+    if (c.num_threads > 0) at::set_num_threads(c.num_threads);
+    result = created.release();
+  });
+}
+
+int32_t ibot4j_encoder_free(ibot4j_encoder* encoder, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] { delete encoder; });
+}
+
+int32_t ibot4j_encoder_load(ibot4j_encoder* encoder, const char* path, int32_t which, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& e = encoder_of(encoder);
+    e.load_checkpoint(text_of(path, "path"), is_teacher(which));
+  });
+}
+
+int32_t ibot4j_encoder_tensor_names(ibot4j_encoder* encoder, char* buf, size_t buf_len, size_t* needed, char* err,
+                                    size_t err_len) {
+  return guarded(err, err_len, [&] {
+    copy_names(encoder_of(encoder).tensor_names(), buf, buf_len, needed);
+  });
+}
+
+int32_t ibot4j_encoder_write(ibot4j_encoder* encoder, const char* name, const float* data, const int64_t* dims,
+                             int32_t ndim, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& e = encoder_of(encoder);
+    const std::string tensor = text_of(name, "name");
+    require(ndim >= 0 && ndim <= 8, "ndim must be 0..8, got ", ndim);
+    require(dims != nullptr || ndim == 0, "dims is NULL");
+    e.write(tensor, wrap(data, torch::IntArrayRef(dims, static_cast<size_t>(ndim)), torch::kFloat32, "data"));
+  });
+}
+
+int32_t ibot4j_encoder_forward(ibot4j_encoder* encoder, const float* images, int64_t n, int32_t height, int32_t width,
+                               float* out_cls, float* out_patch, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    const auto& e = encoder_of(encoder);
+    auto x = wrap(images, {n, e.config().in_chans, height, width}, torch::kFloat32, "images");
+    auto tokens = e.forward(x);
+    write_out(out_cls, tokens.select(1, 0));
+    write_out(out_patch, tokens.narrow(1, 1, tokens.size(1) - 1));
+  });
+}
+
+int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder* encoder, const char* path, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] { encoder_of(encoder).export_torchscript(text_of(path, "path")); });
 }
 
 }  // extern "C"

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "common.h"
+#include "encoder.h"
 #include "model.h"
 
 namespace ibot4j {
@@ -84,6 +85,19 @@ torch::serialize::InputArchive open_checkpoint(const std::string& path) {
   }
   return archive;
 }
+
+// The names of the archive's tensors ("t<i>" is the i-th), once its architecture is known to be config's.
+c10::List<c10::IValue> checked_tensor_names(torch::serialize::InputArchive& archive, const std::string& path,
+                                            const Config& config) {
+  c10::IValue fp;
+  archive.read("fingerprint", fp);
+  require(fp.toStringRef() == architecture_fingerprint(config), "checkpoint '", path,
+          "' was saved by a different architecture:\n  saved: ", fp.toStringRef(), "\n  this:  ",
+          architecture_fingerprint(config));
+  c10::IValue names;
+  archive.read("tensor_names", names);
+  return names.toList();
+}
 }  // namespace
 
 std::string Model::read_metadata(const std::string& path) {
@@ -106,13 +120,7 @@ void Model::load(const std::string& path) {
 
 void Model::load_checked(const std::string& path) {
   auto archive = open_checkpoint(path);
-  c10::IValue fp;
-  archive.read("fingerprint", fp);
-  require(fp.toStringRef() == architecture_fingerprint(config_), "checkpoint '", path, "' was saved by a different architecture:\n  saved: ",
-          fp.toStringRef(), "\n  this:  ", architecture_fingerprint(config_));
-  c10::IValue names_value;
-  archive.read("tensor_names", names_value);
-  auto names = names_value.toList();
+  auto names = checked_tensor_names(archive, path, config_);
   // Read and check everything before touching the model, so a bad file leaves it as it was.
   std::map<std::string, torch::Tensor> loaded;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -157,6 +165,25 @@ void Model::load_checked(const std::string& path) {
   for (auto& entry : loaded) named_.at(entry.first).copy_(entry.second);
   gen_.set_state(rng_state);
   step_ = step_value.toInt();
+}
+
+std::map<std::string, torch::Tensor> read_checkpoint_tensors(const std::string& path, const Config& config,
+                                                             const std::string& prefix) {
+  try {
+    auto archive = open_checkpoint(path);
+    auto names = checked_tensor_names(archive, path, config);
+    std::map<std::string, torch::Tensor> out;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string name = names.get(i).toStringRef();
+      if (name.rfind(prefix, 0) != 0) continue;
+      torch::Tensor t;
+      archive.read("t" + std::to_string(i), t);
+      out[name.substr(prefix.size())] = t;
+    }
+    return out;
+  } catch (const c10::Error& e) {
+    throw IoError("cannot read checkpoint '" + path + "': " + e.what_without_backtrace());
+  }
 }
 
 }  // namespace ibot4j

@@ -21,6 +21,8 @@ class Companion {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, kComputeStackBytes);
+    // A variable-length array larger than a 4 KiB guard page could step over it into other memory.
+    pthread_attr_setguardsize(&attr, std::size_t{1} << 20);
     const int rc = pthread_create(&thread_, &attr, &Companion::main, this);
     pthread_attr_destroy(&attr);
     if (rc != 0) {

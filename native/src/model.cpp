@@ -7,35 +7,12 @@
 #include <set>
 #include <sstream>
 
+#include "autocast.h"
 #include "common.h"
 
 namespace ibot4j {
 
 namespace {
-
-// bf16 autocast around forward passes, on the model's device; a no-op when disabled. Weights stay
-// fp32 (the optimiser and the EMA see fp32); the loss casts its inputs to fp32 itself.
-class AutocastScope {
- public:
-  AutocastScope(bool enabled, c10::DeviceType device) : enabled_(enabled), device_(device) {
-    if (enabled_) {
-      at::autocast::set_autocast_dtype(device_, at::kBFloat16);
-      at::autocast::set_autocast_enabled(device_, true);
-    }
-  }
-  ~AutocastScope() {
-    if (enabled_) {
-      at::autocast::set_autocast_enabled(device_, false);
-      at::autocast::clear_cache();
-    }
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool enabled_;
-  c10::DeviceType device_;
-};
 
 uint64_t mix_seed(uint64_t seed, int64_t rank, int64_t step) {
   uint64_t h = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(rank) * 0xC2B2AE3D27D4EB4FULL +
@@ -301,13 +278,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   return result;
 }
 
-void Model::check_images(const torch::Tensor& images) const {
-  require(images.dim() == 4 && images.size(0) > 0 && images.size(1) == config_.in_chans && images.size(2) > 0 &&
-              images.size(3) > 0,
-          "images must be [n > 0, ", config_.in_chans, ", H > 0, W > 0], got ", images.sizes());
-  require(images.size(2) >= config_.patch_size && images.size(3) >= config_.patch_size, "images of ", images.size(2), "x",
-          images.size(3), " pixels are smaller than one ", config_.patch_size, "x", config_.patch_size, " patch");
-}
+void Model::check_images(const torch::Tensor& images) const { ibot4j::check_images(config_, images); }
 
 torch::Tensor Model::embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks) {
   torch::NoGradGuard no_grad;

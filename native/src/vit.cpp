@@ -167,4 +167,12 @@ torch::Tensor VisionTransformerImpl::prepare_tokens(const torch::Tensor& images,
   return x + interpolate_pos_encoding(gh, gw);
 }
 
+void check_images(const Config& c, const torch::Tensor& images) {
+  require(images.dim() == 4 && images.size(0) > 0 && images.size(1) == c.in_chans && images.size(2) > 0 &&
+              images.size(3) > 0,
+          "images must be [n > 0, ", c.in_chans, ", H > 0, W > 0], got ", images.sizes());
+  require(images.size(2) >= c.patch_size && images.size(3) >= c.patch_size, "images of ", images.size(2), "x",
+          images.size(3), " pixels are smaller than one ", c.patch_size, "x", c.patch_size, " patch");
+}
+
 }  // namespace ibot4j

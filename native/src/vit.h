@@ -74,4 +74,7 @@ class VisionTransformerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(VisionTransformer);
 
+// The input checks every backbone call shares: images [n > 0, in_chans, H, W], at least one patch each way.
+void check_images(const Config& c, const torch::Tensor& images);
+
 }  // namespace ibot4j

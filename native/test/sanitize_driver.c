@@ -85,6 +85,20 @@ int main(int argc, char** argv) {
   expect(ibot4j_model_create(&broken, &none, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT, "bad config");
   expect(ibot4j_train_step(NULL, &batch, &params, &result, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT, "null model");
 
+  /* The inference encoder: the teacher backbone from the checkpoint, a forward pass, a TorchScript export, refusals. */
+  ibot4j_encoder* encoder = NULL;
+  expect(ibot4j_encoder_create(&c, &encoder, err, ERR_LEN), IBOT4J_OK, "encoder create");
+  expect(ibot4j_encoder_load(encoder, path, IBOT4J_TEACHER, err, ERR_LEN), IBOT4J_OK, "encoder load");
+  expect(ibot4j_encoder_forward(encoder, global, b, gs, gs, cls, patch, err, ERR_LEN), IBOT4J_OK, "encoder forward");
+  char module[1100];
+  snprintf(module, sizeof module, "%s/sanitize.pt", dir);
+  expect(ibot4j_encoder_export_torchscript(encoder, module, err, ERR_LEN), IBOT4J_OK, "torchscript");
+  int64_t wrong[2] = {3, 16};
+  expect(ibot4j_encoder_write(encoder, "norm.weight", center, wrong, 2, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT, "encoder bad shape");
+  expect(ibot4j_encoder_load(encoder, "/nonexistent/x.ibot4j", IBOT4J_TEACHER, err, ERR_LEN), IBOT4J_ERR_IO, "encoder missing file");
+  expect(ibot4j_encoder_free(encoder, err, ERR_LEN), IBOT4J_OK, "encoder free");
+  remove(module);
+
   expect(ibot4j_model_free(model, err, ERR_LEN), IBOT4J_OK, "free");
   free(global);
   free(local);
@@ -92,6 +106,6 @@ int main(int argc, char** argv) {
   free(cls);
   free(patch);
   remove(path);
-  printf("sanitize driver: 20 steps, embed, attention, tensors, checkpoint save/load and 8 rejected calls done\n");
+  printf("sanitize driver: 20 steps, embed, attention, tensors, checkpoint save/load, encoder load/forward/TorchScript and 10 rejected calls done\n");
   return 0;
 }

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** The benchmark programs ci/bench, ci/bench-data, ci/bench-malloc and ci/gpu-check run; not part of the shipped CLI. */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.AllReduce.class})
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.AllReduce.class, Bench.Embed.class})
 public final class Bench {
     private static final String FASHION_MNIST = "/usr/share/datasets/fashion-mnist";
 
@@ -26,7 +26,7 @@ public final class Bench {
         int steps = 30;
         @Option(names = {"--batch_size", "--batch-size"}, description = "images per step")
         int batchSize = 64;
-        @Option(names = "--threads", description = "LibTorch threads (0: the cores)")
+        @Option(names = "--threads", description = "LibTorch threads (0: the physical cores)")
         int threads = 0;
         @Option(names = "--device", description = "cpu or cuda")
         String device = "cpu";
@@ -35,7 +35,7 @@ public final class Bench {
 
         @Override
         public Integer call() throws Exception {
-            int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+            int t = threads > 0 ? threads : org.ibot4j.api.CpuTopology.defaultThreads();
             StepBench.run(config, data, steps, batchSize, t, device, bf16, System.out);
             return 0;
         }
@@ -69,6 +69,39 @@ public final class Bench {
                             floats * 4 / 1e3 / ms);
                 }
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "embed", mixinStandardHelpOptions = true, showDefaultValues = true,
+            description = "ci/bench-embed: --prepare writes ViT-S/16 weights and input images; then Encoder throughput or --rss")
+    static final class Embed implements Callable<Integer> {
+        @Option(names = "--dir", description = "where the weights and images are")
+        Path dir = Path.of("build/bench-embed");
+        @Option(names = "--prepare", description = "write the weights and images first")
+        boolean prepare;
+        @Option(names = "--images", description = "images to prepare")
+        int images = 64;
+        @Option(names = "--data", description = "folder of the Fashion-MNIST IDX files")
+        Path data = Path.of(FASHION_MNIST);
+        @Option(names = "--threads", description = "LibTorch threads")
+        int threads = 2;
+        @Option(names = "--callers", description = "threads calling one Encoder at once")
+        int callers = 1;
+        @Option(names = "--batch", description = "images per forward pass")
+        int batch = 16;
+        @Option(names = "--rounds", description = "timed passes over the images (after one warm-up)")
+        int rounds = 3;
+        @Option(names = "--bf16", description = "bf16 autocast")
+        boolean bf16;
+        @Option(names = "--rss", description = "instead of timing: resident memory of 'encoder' or 'model' (today's embed)")
+        String rss;
+
+        @Override
+        public Integer call() throws Exception {
+            if (prepare) EmbedBench.prepare(dir, data, images, System.out);
+            else if (rss != null) EmbedBench.rss(dir, rss, threads, System.out);
+            else EmbedBench.throughput(dir, threads, callers, batch, rounds, bf16, System.out);
             return 0;
         }
     }

@@ -167,10 +167,10 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_REDUCE_MAX() {
         return IBOT4J_REDUCE_MAX;
     }
-    private static final int IBOT4J_ABI_VERSION = (int)4L;
+    private static final int IBOT4J_ABI_VERSION = (int)5L;
     /**
      * {@snippet lang=c :
-     * #define IBOT4J_ABI_VERSION 4
+     * #define IBOT4J_ABI_VERSION 5
      * }
      */
     public static int IBOT4J_ABI_VERSION() {
@@ -1792,6 +1792,457 @@ public class Ibot4jC extends Ibot4jC$shared {
                 traceDowncall("ibot4j_intermediate_features", model, which, images, n, height, width, n_last_blocks, patch_mean_normed, out_cls, out_patch_mean, err, err_len);
             }
             return (int)mh$.invokeExact(model, which, images, n, height, width, n_last_blocks, patch_mean_normed, out_cls, out_patch_mean, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_encoder_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_encoder_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_create(const ibot4j_config *config, ibot4j_encoder **out, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_encoder_create$descriptor() {
+        return ibot4j_encoder_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_create(const ibot4j_config *config, ibot4j_encoder **out, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_encoder_create$handle() {
+        return ibot4j_encoder_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_create(const ibot4j_config *config, ibot4j_encoder **out, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_encoder_create$address() {
+        return ibot4j_encoder_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_create(const ibot4j_config *config, ibot4j_encoder **out, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_encoder_create(MemorySegment config, MemorySegment out, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_encoder_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_encoder_create", config, out, err, err_len);
+            }
+            return (int)mh$.invokeExact(config, out, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_encoder_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_encoder_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_free(ibot4j_encoder *encoder, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_encoder_free$descriptor() {
+        return ibot4j_encoder_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_free(ibot4j_encoder *encoder, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_encoder_free$handle() {
+        return ibot4j_encoder_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_free(ibot4j_encoder *encoder, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_encoder_free$address() {
+        return ibot4j_encoder_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_free(ibot4j_encoder *encoder, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_encoder_free(MemorySegment encoder, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_encoder_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_encoder_free", encoder, err, err_len);
+            }
+            return (int)mh$.invokeExact(encoder, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_encoder_load {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_encoder_load");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_load(ibot4j_encoder *encoder, const char *path, int32_t which, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_encoder_load$descriptor() {
+        return ibot4j_encoder_load.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_load(ibot4j_encoder *encoder, const char *path, int32_t which, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_encoder_load$handle() {
+        return ibot4j_encoder_load.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_load(ibot4j_encoder *encoder, const char *path, int32_t which, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_encoder_load$address() {
+        return ibot4j_encoder_load.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_load(ibot4j_encoder *encoder, const char *path, int32_t which, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_encoder_load(MemorySegment encoder, MemorySegment path, int which, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_encoder_load.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_encoder_load", encoder, path, which, err, err_len);
+            }
+            return (int)mh$.invokeExact(encoder, path, which, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_encoder_tensor_names {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_encoder_tensor_names");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_tensor_names(ibot4j_encoder *encoder, char *buf, size_t buf_len, size_t *needed, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_encoder_tensor_names$descriptor() {
+        return ibot4j_encoder_tensor_names.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_tensor_names(ibot4j_encoder *encoder, char *buf, size_t buf_len, size_t *needed, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_encoder_tensor_names$handle() {
+        return ibot4j_encoder_tensor_names.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_tensor_names(ibot4j_encoder *encoder, char *buf, size_t buf_len, size_t *needed, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_encoder_tensor_names$address() {
+        return ibot4j_encoder_tensor_names.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_tensor_names(ibot4j_encoder *encoder, char *buf, size_t buf_len, size_t *needed, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_encoder_tensor_names(MemorySegment encoder, MemorySegment buf, long buf_len, MemorySegment needed, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_encoder_tensor_names.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_encoder_tensor_names", encoder, buf, buf_len, needed, err, err_len);
+            }
+            return (int)mh$.invokeExact(encoder, buf, buf_len, needed, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_encoder_write {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_encoder_write");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_write(ibot4j_encoder *encoder, const char *name, const float *data, const int64_t *dims, int32_t ndim, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_encoder_write$descriptor() {
+        return ibot4j_encoder_write.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_write(ibot4j_encoder *encoder, const char *name, const float *data, const int64_t *dims, int32_t ndim, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_encoder_write$handle() {
+        return ibot4j_encoder_write.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_write(ibot4j_encoder *encoder, const char *name, const float *data, const int64_t *dims, int32_t ndim, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_encoder_write$address() {
+        return ibot4j_encoder_write.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_write(ibot4j_encoder *encoder, const char *name, const float *data, const int64_t *dims, int32_t ndim, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_encoder_write(MemorySegment encoder, MemorySegment name, MemorySegment data, MemorySegment dims, int ndim, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_encoder_write.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_encoder_write", encoder, name, data, dims, ndim, err, err_len);
+            }
+            return (int)mh$.invokeExact(encoder, name, data, dims, ndim, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_encoder_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_encoder_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_forward(ibot4j_encoder *encoder, const float *images, int64_t n, int32_t height, int32_t width, float *out_cls, float *out_patch, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_encoder_forward$descriptor() {
+        return ibot4j_encoder_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_forward(ibot4j_encoder *encoder, const float *images, int64_t n, int32_t height, int32_t width, float *out_cls, float *out_patch, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_encoder_forward$handle() {
+        return ibot4j_encoder_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_forward(ibot4j_encoder *encoder, const float *images, int64_t n, int32_t height, int32_t width, float *out_cls, float *out_patch, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_encoder_forward$address() {
+        return ibot4j_encoder_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_forward(ibot4j_encoder *encoder, const float *images, int64_t n, int32_t height, int32_t width, float *out_cls, float *out_patch, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_encoder_forward(MemorySegment encoder, MemorySegment images, long n, int height, int width, MemorySegment out_cls, MemorySegment out_patch, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_encoder_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_encoder_forward", encoder, images, n, height, width, out_cls, out_patch, err, err_len);
+            }
+            return (int)mh$.invokeExact(encoder, images, n, height, width, out_cls, out_patch, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_encoder_export_torchscript {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_encoder_export_torchscript");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder *encoder, const char *path, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_encoder_export_torchscript$descriptor() {
+        return ibot4j_encoder_export_torchscript.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder *encoder, const char *path, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_encoder_export_torchscript$handle() {
+        return ibot4j_encoder_export_torchscript.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder *encoder, const char *path, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_encoder_export_torchscript$address() {
+        return ibot4j_encoder_export_torchscript.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder *encoder, const char *path, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_encoder_export_torchscript(MemorySegment encoder, MemorySegment path, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_encoder_export_torchscript.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_encoder_export_torchscript", encoder, path, err, err_len);
+            }
+            return (int)mh$.invokeExact(encoder, path, err, err_len);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -10,11 +10,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.LibTorchInfo;
 import org.ibot4j.api.NativeLibrary;
-import org.ibot4j.api.Network;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.api.StepResult;
 import org.ibot4j.api.TrainBatch;
@@ -23,7 +23,7 @@ import org.ibot4j.trainer.data.IdxDataset;
 
 /**
  * ibot4j from another project: a small ViT trained for three iBOT steps on Fashion-MNIST, saved,
- * reopened, and used as a feature extractor. Needs {@code --enable-native-access=ALL-UNNAMED}.
+ * reopened, and used as a feature extractor through an {@link Encoder}. Needs {@code --enable-native-access=ALL-UNNAMED}.
  *
  * <p>Arguments: an optional output folder (default: a new temporary folder). Fashion-MNIST is read from
  * {@code $IBOT4J_FASHION_MNIST} or {@code /usr/share/datasets/fashion-mnist} (Debian package
@@ -75,16 +75,15 @@ public final class QuickStart {
                     if (!Arrays.equals(model.readTensor(name), reopened.readTensor(name))) fail("teacher tensor " + name + " differs after reopening");
                 }
                 System.out.println("teacher weights equal after reopening: " + teacher.size() + " tensors");
-
-                // Features of a few images: the teacher's CLS token after the final norm.
-                int n = 4;
-                MemorySegment images = batch.globalCrops().asSlice(0, (long) n * config.inChans() * IMG * IMG * Float.BYTES);
-                float[][] features = reopened.embedCls(Network.TEACHER, images, n, IMG, IMG);
-                float[][] before = model.embedCls(Network.TEACHER, images, n, IMG, IMG);
-                if (!Arrays.deepEquals(features, before)) fail("the reopened teacher embeds differently");
-                System.out.println("features: [" + features.length + ", " + features[0].length + "]");
-                if (features.length != n || features[0].length != config.embedDim()) fail("unexpected feature shape");
             }
+        }
+        // Features: an Encoder prepares images itself (resize, centre crop, the checkpoint's normalisation)
+        // and holds the teacher's backbone only.
+        try (Encoder encoder = Encoder.open(checkpoint, Encoder.Options.defaults().threads(2))) {
+            int n = 4;
+            float[][] features = encoder.embed(ConcurrentEmbedding.slices(data.head(n), 1).get(0));
+            System.out.println("features: [" + features.length + ", " + features[0].length + "]");
+            if (features.length != n || features[0].length != config.embedDim()) fail("unexpected feature shape");
         }
         System.out.println("QuickStart OK");
     }

@@ -446,12 +446,12 @@ public final class IbotModel implements AutoCloseable {
     }
 
     /** A native call that writes a string into (buf, len) and its full size into *needed. */
-    private interface SizedCall {
+    interface SizedCall {
         int call(MemorySegment buf, long len, MemorySegment needed, MemorySegment err);
     }
 
     /** Asks for the size first, then for the string, with its own error buffer (usable without a model). */
-    private static String sizedString(String operation, SizedCall call) {
+    static String sizedString(String operation, SizedCall call) {
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment err = NativeErrors.allocate(scratch);
             MemorySegment needed = scratch.allocate(ValueLayout.JAVA_LONG);

@@ -3,9 +3,6 @@ package org.ibot4j.trainer.cli;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -15,14 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.Encoder;
 import org.ibot4j.api.Network;
+import org.ibot4j.api.image.Pixels;
 import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.io.NamedTensor;
 import org.ibot4j.api.io.SafeTensorsWriter;
 import org.ibot4j.trainer.data.Datasets;
 import org.ibot4j.trainer.data.ImageSource;
-import org.ibot4j.trainer.run.EvalViews;
 import org.ibot4j.trainer.run.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * {@code ibot4j embed}: CLS features of every readable image of a folder, in file order, written as
  * safetensors (tensor {@code features} [N, D]; the file names in the metadata entry {@code files}, a
  * JSON list) or as .npy (float32 [N, D]) with the file names one per line in {@code <out>.files.txt}.
- * Unreadable images are skipped, logged and left out of both.
+ * Unreadable images are skipped, logged and left out of both. The features come from an {@link Encoder}
+ * (batches of 64, as before), so the weights may also be an official or timm-named .pth / .safetensors.
  */
 @Command(name = "embed", header = "CLS features of a folder of images to .safetensors or .npy", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"CLS features of every readable image of a folder (resized, centre-cropped, normalised as in training).",
@@ -56,7 +54,9 @@ final class EmbedCommand extends Ibot4jCommand {
 
     @Override
     public Integer call() throws IOException {
-        return run(checkpoint.file(), images, checkpoint.which, output, checkpoint.threads(), out);
+        // A run folder goes through the trainer's store (it logs its choice); a file may be any weights the Encoder reads.
+        Path weights = java.nio.file.Files.isDirectory(checkpoint.checkpoint) ? checkpoint.file() : checkpoint.checkpoint;
+        return run(weights, images, checkpoint.which, output, checkpoint.threads(), out);
     }
 
     static int run(Path checkpoint, String images, Network which, Path out, int threads, PrintStream console) throws IOException {
@@ -66,39 +66,29 @@ final class EmbedCommand extends Ibot4jCommand {
         }
         ImageSource source = Datasets.open(images, Datasets.Split.TRAIN);
         List<String> files = new ArrayList<>();
-        float[][] rows;
-        try (IbotModel model = IbotModel.open(checkpoint, threads)) {
-            EvalViews eval = EvalViews.of(checkpoint, model.config());
-            int size = eval.size();
-            long perImage = 3L * size * size;
-            List<float[]> features = new ArrayList<>();
+        List<float[]> features = new ArrayList<>();
+        try (Encoder encoder = Encoder.open(checkpoint, Encoder.Options.defaults().network(which).threads(threads).batchSize(CHUNK))) {
             ProgressBar bar = new ProgressBar("embed", source.size());
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment batch = arena.allocate(ValueLayout.JAVA_FLOAT, CHUNK * perImage);
-                int filled = 0;
-                List<String> pending = new ArrayList<>();
-                for (int i = 0; i < source.size(); i++) {
-                    try {
-                        eval.views().centre(source.load(i), size, batch, filled * perImage);
-                        pending.add(source.describe(i));
-                        filled++;
-                    } catch (IOException e) {
-                        LOG.warn("skipping unreadable image {}: {}", source.describe(i), e.getMessage());
-                    }
-                    if (filled == CHUNK || (i == source.size() - 1 && filled > 0)) {
-                        for (float[] row : model.embedCls(which, batch.asSlice(0, filled * perImage * Float.BYTES), filled, size, size)) {
-                            features.add(row);
-                        }
-                        files.addAll(pending);
-                        pending.clear();
-                        filled = 0;
-                    }
-                    bar.update(i + 1, files.size() + " embedded");
+            List<Pixels> pending = new ArrayList<>(CHUNK);
+            List<String> pendingNames = new ArrayList<>(CHUNK);
+            for (int i = 0; i < source.size(); i++) {
+                try {
+                    pending.add(source.load(i).pixels());
+                    pendingNames.add(source.describe(i));
+                } catch (IOException e) {
+                    LOG.warn("skipping unreadable image {}: {}", source.describe(i), e.getMessage());
                 }
+                if (pending.size() == CHUNK || (i == source.size() - 1 && !pending.isEmpty())) {
+                    features.addAll(List.of(encoder.embedPixels(pending)));
+                    files.addAll(pendingNames);
+                    pending.clear();
+                    pendingNames.clear();
+                }
+                bar.update(i + 1, files.size() + " embedded");
             }
             bar.finish();
-            rows = features.toArray(new float[0][]);
         }
+        float[][] rows = features.toArray(new float[0][]);
         if (rows.length == 0) throw new IOException("no readable images in " + images);
         int dim = rows[0].length;
         long floats = (long) rows.length * dim;

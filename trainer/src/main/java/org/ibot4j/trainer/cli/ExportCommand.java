@@ -2,6 +2,7 @@ package org.ibot4j.trainer.cli;
 
 import java.nio.file.Path;
 import java.util.Locale;
+import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.io.WeightExchange;
@@ -9,16 +10,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code ibot4j export}: one backbone as a PyTorch state_dict with timm's key names. */
-@Command(name = "export", header = "a backbone as .pth / .safetensors with timm key names", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+/** {@code ibot4j export}: one backbone as a PyTorch state_dict with timm's key names, or as a TorchScript module. */
+@Command(name = "export", header = "a backbone as .pth / .safetensors with timm key names, or as TorchScript", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Writes one backbone as a state_dict with timm's ViT key names. The .pth loads with",
                 "torch.load(path, weights_only=True); either format loads into timm's VisionTransformer with strict=True",
-                "(the student's mask token is not part of it). The same weights always give the same bytes."})
+                "(the student's mask token is not part of it). The same weights always give the same bytes.",
+                "--format torchscript writes a TorchScript module made by LibTorch (no Python): forward(x) takes normalised",
+                "float32 [N, 3, H, W] and returns the CLS features [N, D] of 'embed', positions interpolated as in training;",
+                "it loads with torch.jit.load (Python) and torch::jit::load (LibTorch, DJL)."})
 final class ExportCommand extends Ibot4jCommand {
     @Mixin
     CheckpointOptions checkpoint;
 
-    @Option(names = "--format", description = "pth or safetensors")
+    @Option(names = "--format", description = "pth, safetensors or torchscript")
     String format = "pth";
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "the file to write")
@@ -28,12 +32,25 @@ final class ExportCommand extends Ibot4jCommand {
     public Integer call() throws Exception {
         Path file = checkpoint.file();
         Network which = checkpoint.which;
-        WeightExchange.Format chosen = WeightExchange.Format.of(format);
         org.ibot4j.api.io.SpecialFiles.requireWritable(output);  // before the model is read: a device node is refused, never replaced
+        String network = which.name().toLowerCase(Locale.ROOT);
+        if (format.equalsIgnoreCase("torchscript")) {
+            try (Encoder encoder = Encoder.open(file, Encoder.Options.defaults().network(which).threads(checkpoint.threads()))) {
+                encoder.exportTorchScript(output);
+            }
+            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features)");
+            return 0;
+        }
+        WeightExchange.Format chosen;
+        try {
+            chosen = WeightExchange.Format.of(format);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--format " + format + ": unknown (pth, safetensors or torchscript)");
+        }
         try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {
             WeightExchange.export(model, which, chosen, output);
         }
-        out.println("wrote the " + which.name().toLowerCase(Locale.ROOT) + " backbone of " + file + " to " + output + " (timm ViT key names)");
+        out.println("wrote the " + network + " backbone of " + file + " to " + output + " (timm ViT key names)");
         return 0;
     }
 }

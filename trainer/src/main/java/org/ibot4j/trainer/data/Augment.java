@@ -1,6 +1,7 @@
 package org.ibot4j.trainer.data;
 
 import java.util.SplittableRandom;
+import org.ibot4j.api.image.BicubicResize;
 
 /**
  * The image operations of iBOT's augmentation, on float images in [0, 1], following torchvision and
@@ -46,73 +47,14 @@ public final class Augment {
         return out;
     }
 
-    /** PIL's bicubic resize (a = -0.5), antialiased when shrinking: a separable filter whose support widens with the scale. */
+    /** PIL's bicubic resize (a = -0.5), antialiased when shrinking ({@link BicubicResize}, shared with the evaluation view). */
     public static RgbImage resizeBicubic(RgbImage src, int outWidth, int outHeight) {
-        RgbImage horizontal = RgbImage.blank(outWidth, src.height());
-        Filter fx = new Filter(src.width(), outWidth);
-        for (int c = 0; c < 3; c++) {
-            float[] in = src.planes()[c], out = horizontal.planes()[c];
-            for (int y = 0; y < src.height(); y++) {
-                for (int x = 0; x < outWidth; x++) {
-                    double sum = 0;
-                    for (int k = 0; k < fx.count[x]; k++) sum += fx.weights[x][k] * in[y * src.width() + fx.start[x] + k];
-                    out[y * outWidth + x] = (float) sum;
-                }
-            }
-        }
-        RgbImage result = RgbImage.blank(outWidth, outHeight);
-        Filter fy = new Filter(src.height(), outHeight);
-        for (int c = 0; c < 3; c++) {
-            float[] in = horizontal.planes()[c], out = result.planes()[c];
-            for (int y = 0; y < outHeight; y++) {
-                for (int x = 0; x < outWidth; x++) {
-                    double sum = 0;
-                    for (int k = 0; k < fy.count[y]; k++) sum += fy.weights[y][k] * in[(fy.start[y] + k) * outWidth + x];
-                    out[y * outWidth + x] = clamp((float) sum);
-                }
-            }
-        }
-        return result;
+        return new RgbImage(outWidth, outHeight, BicubicResize.resize(src.planes(), src.width(), src.height(), outWidth, outHeight));
     }
 
-    /** Per output index: first input index, tap count and normalised weights (PIL's precompute_coeffs). */
-    /** PIL's bicubic kernel (a = -0.5), shared by the reference resize here and {@link CropRenderer}. */
+    /** PIL's bicubic kernel (a = -0.5), shared by the reference resize and {@link CropRenderer}. */
     static double bicubic(double x) {
-        double a = -0.5;
-        x = Math.abs(x);
-        if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-        if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-        return 0;
-    }
-
-    private static final class Filter {
-        final int[] start, count;
-        final double[][] weights;
-
-        Filter(int inSize, int outSize) {
-            double scale = (double) inSize / outSize;
-            double filterScale = Math.max(scale, 1.0);
-            double support = 2.0 * filterScale;
-            start = new int[outSize];
-            count = new int[outSize];
-            weights = new double[outSize][];
-            for (int i = 0; i < outSize; i++) {
-                double centre = (i + 0.5) * scale;
-                int min = Math.max((int) (centre - support + 0.5), 0);
-                int max = Math.min((int) (centre + support + 0.5), inSize);
-                double[] w = new double[max - min];
-                double total = 0;
-                for (int k = 0; k < w.length; k++) {
-                    w[k] = bicubic((k + min - centre + 0.5) / filterScale);
-                    total += w[k];
-                }
-                for (int k = 0; k < w.length; k++) w[k] = total == 0 ? 0 : w[k] / total;
-                start[i] = min;
-                count[i] = w.length;
-                weights[i] = w;
-            }
-        }
-
+        return BicubicResize.kernel(x);
     }
 
     public static void flipHorizontal(RgbImage img) {

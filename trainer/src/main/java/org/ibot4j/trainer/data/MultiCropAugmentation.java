@@ -3,6 +3,7 @@ package org.ibot4j.trainer.data;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
+import org.ibot4j.api.image.EvalTransform;
 
 /**
  * iBOT's DataAugmentationiBOT: one "global-1" crop, nGlobal-1 "global-2" crops and nLocal local crops
@@ -83,12 +84,9 @@ public final class MultiCropAugmentation {
         write(crop, out, floatOffset);
     }
 
-    /** Resize (shorter side) and centre crop for evaluation, normalised into {@code out}. */
+    /** Resize (shorter side) and centre crop for evaluation, normalised into {@code out} ({@link EvalTransform}). */
     public void centre(RgbImage image, int size, MemorySegment out, long floatOffset) {
-        double scale = (double) size / Math.min(image.width(), image.height());
-        int w = Math.max(size, (int) Math.rint(image.width() * scale)), h = Math.max(size, (int) Math.rint(image.height() * scale));
-        RgbImage resized = (w == image.width() && h == image.height()) ? image : Augment.resizeBicubic(image, w, h);
-        write(Augment.crop(resized, (h - size) / 2, (w - size) / 2, size, size), out, floatOffset);
+        new EvalTransform(size, o.mean, o.std).write(image.pixels(), out, floatOffset);
     }
 
     /** Draws in the official order: crop box, flip, colour jitter (p 0.8), grey-scale (p 0.2), blur, solarisation. */

@@ -1,5 +1,7 @@
 package org.ibot4j.trainer.data;
 
+import org.ibot4j.api.image.Pixels;
+
 /**
  * A 3-channel image as float planes in [0, 1], channel-major ({@code [c][y * width + x]}). A grey
  * image may hold one array as all three planes ({@link #sharedGrey()}), so that crops of it are
@@ -51,6 +53,16 @@ public record RgbImage(int width, int height, float[][] planes) {
         for (int i = 0; i < n; i++) g[i] = ((rgbx[i] >>> 8) & 0xff) / 255f;
         for (int i = 0; i < n; i++) b[i] = ((rgbx[i] >>> 16) & 0xff) / 255f;
         return new RgbImage(width, height, new float[][] {r, g, b});
+    }
+
+    /** The same arrays as the library's image type (no copy). */
+    public Pixels pixels() {
+        return new Pixels(width, height, planes);
+    }
+
+    /** The library's image type over the same arrays (no copy). */
+    public static RgbImage of(Pixels pixels) {
+        return new RgbImage(pixels.width(), pixels.height(), pixels.planes());
     }
 
     public float get(int c, int x, int y) {

@@ -10,9 +10,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.zip.ZipFile;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.io.CheckpointFiles;
 import org.ibot4j.api.io.PthReader;
 import org.ibot4j.api.io.WeightExchange;
 
@@ -62,7 +62,7 @@ public final class InitialWeights {
 
     /** Writes the weights of {@code given} into {@code model}, a freshly created model of the new run. */
     public static Loaded apply(IbotModel model, Path given) throws IOException {
-        if (Files.isDirectory(given) || isTorchScriptArchive(given)) return fromCheckpoint(model, CheckpointStore.resolve(given));
+        if (Files.isDirectory(given) || CheckpointFiles.isLibTorchArchive(given)) return fromCheckpoint(model, CheckpointStore.resolve(given));
         if (!Files.isRegularFile(given)) {
             throw new IllegalArgumentException("--load_from " + given + ": no such file or folder");
         }
@@ -131,20 +131,5 @@ public final class InitialWeights {
             else parts.add(name);
         }
         return List.copyOf(parts);
-    }
-
-    /**
-     * ibot4j checkpoints are LibTorch archives (TorchScript layout with {@code constants.pkl}); official
-     * checkpoints are {@code torch.save} zips, which never hold that entry.
-     */
-    private static boolean isTorchScriptArchive(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) return false;
-        try (java.io.InputStream in = Files.newInputStream(file)) {
-            byte[] head = in.readNBytes(2);
-            if (head.length < 2 || head[0] != 'P' || head[1] != 'K') return false;
-        }
-        try (ZipFile zip = new ZipFile(file.toFile())) {
-            return zip.stream().anyMatch(e -> e.getName().endsWith("/constants.pkl"));
-        }
     }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.ibot4j.api.Device;
 import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.trainer.data.BlockMaskGenerator;
 import org.ibot4j.trainer.data.MaskRatio;
 import org.ibot4j.trainer.data.MaskingPolicy;
@@ -215,8 +216,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
 
     /** One value per channel; a single value applies to all three. */
     static float[] channels(double[] v) {
-        return v.length == 1 ? new float[] {(float) v[0], (float) v[0], (float) v[0]}
-                : new float[] {(float) v[0], (float) v[1], (float) v[2]};
+        return EvalTransform.channels(v);
     }
 
     /** A finite number at least {@code min} (above it when {@code strict}); the message shows the value as given. */

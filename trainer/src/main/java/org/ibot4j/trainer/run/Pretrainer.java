@@ -109,7 +109,7 @@ public final class Pretrainer {
             try {
                 prepared = prepare(requested, output, world, hooks);
             } catch (IOException | RuntimeException e) {
-                if (created) removeUnstartedRun(output);  // options refused: nothing of this command stays behind
+                if (created && writer) removeUnstartedRun(output);  // options refused: nothing of this command stays behind
                 throw e;
             }
             return run(prepared, dist, out, probes, output, world, writer, hooks);

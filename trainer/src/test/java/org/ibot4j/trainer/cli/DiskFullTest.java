@@ -24,9 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DiskFullTest {
     @Test
     void aFullDiskStopsTheRunWithAMessageAndKeepsThePreviousCheckpoint(@TempDir Path dir) throws Exception {
-        Path mount = Files.createDirectories(dir.resolve("small"));
-        assumeTrue(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1100k", "tmpfs", mount.toString()).start().waitFor() == 0,
-                "mounting a tmpfs needs root");
+        Path mount = tmpfs(dir.resolve("small"), "1100k");
         try {
             Path output = mount.resolve("run");
             List<String> args = DistributedTest.tiny(output, 8, 24, "--save_every", "1", "--keep_checkpoints", "2");
@@ -59,9 +57,7 @@ class DiskFullTest {
      */
     @Test
     void aFullTemporaryFolderDoesNotStopTheRun(@TempDir Path dir) throws Exception {
-        Path tmp = Files.createDirectories(dir.resolve("tmp"));
-        assumeTrue(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", tmp.toString()).start().waitFor() == 0,
-                "mounting a tmpfs needs root");
+        Path tmp = tmpfs(dir.resolve("tmp"), "64k");
         try {
             try (java.io.OutputStream fill = Files.newOutputStream(tmp.resolve("filler"))) {
                 byte[] block = new byte[4096];
@@ -85,5 +81,13 @@ class DiskFullTest {
         } finally {
             new ProcessBuilder("umount", tmp.toString()).start().waitFor();
         }
+    }
+
+    /** A tmpfs of {@code size} mounted at {@code at} (created); the test is skipped where mounting is not allowed. */
+    private static Path tmpfs(Path at, String size) throws Exception {
+        Files.createDirectories(at);
+        assumeTrue(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", at.toString()).start().waitFor() == 0,
+                "mounting a tmpfs needs root");
+        return at;
     }
 }

@@ -63,5 +63,16 @@ class EmbedTest {
         ByteBuffer.wrap(bytes, 10 + headerLength, data.length * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
         assertThat(data).containsExactly(expected);
         assertThat(Files.readAllLines(dir.resolve("out/features.npy.files.txt"))).hasSize(5);
+
+        // The same weights as TorchScript: a LibTorch module file with ibot4j's code in it.
+        Path module = dir.resolve("out/teacher.pt");
+        CliTest.Result exported = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "torchscript", "--out", module.toString());
+        assertThat(exported.code()).as(exported.err()).isZero();
+        assertThat(exported.out()).contains("TorchScript");
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(module.toFile())) {
+            assertThat(zip.stream().map(java.util.zip.ZipEntry::getName)).anyMatch(n -> n.endsWith("code/__torch__/ibot4j.py"));
+        }
+        CliTest.Result unknown = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "onnx", "--out", module.toString());
+        assertThat(unknown.err()).contains("--format onnx: unknown (pth, safetensors or torchscript)");
     }
 }

@@ -1,0 +1,64 @@
+package org.ibot4j.api.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.ibot4j.api.Ibot4jException;
+import org.ibot4j.api.IbotModel;
+
+/** What kind of weights file a path is, and a run folder's newest readable checkpoint, for readers outside the trainer. */
+public final class CheckpointFiles {
+    private static final Pattern NAME = Pattern.compile("ckpt-(\\d{1,18})\\.ibot4j");
+
+    private CheckpointFiles() {}
+
+    /**
+     * Whether {@code file} is a LibTorch archive (an ibot4j checkpoint, TorchScript layout with
+     * {@code constants.pkl}); official checkpoints are {@code torch.save} zips, which never hold that entry.
+     */
+    public static boolean isLibTorchArchive(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) return false;
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] head = in.readNBytes(2);
+            if (head.length < 2 || head[0] != 'P' || head[1] != 'K') return false;
+        }
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(file.toFile())) {
+            return zip.stream().anyMatch(e -> e.getName().endsWith("/constants.pkl"));
+        }
+    }
+
+    /**
+     * The newest intact {@code ckpt-<iteration>.ibot4j} of a run folder (its {@code checkpoints/}, or
+     * the folder itself); every checkpoint is checked against its CRC-32s before it is chosen.
+     */
+    public static Optional<Path> newestReadable(Path runFolder) throws IOException {
+        Path folder = Files.isDirectory(runFolder.resolve("checkpoints")) ? runFolder.resolve("checkpoints") : runFolder;
+        List<Path> newestFirst;
+        try (Stream<Path> files = Files.list(folder)) {
+            newestFirst = files.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
+                    .sorted(Comparator.comparingLong(CheckpointFiles::iteration).reversed()).toList();
+        }
+        for (Path p : newestFirst) {
+            try {
+                IbotModel.verifyIntegrity(p);
+                IbotModel.readMetadata(p);
+                return Optional.of(p);
+            } catch (Ibot4jException damaged) {
+                // A damaged or foreign file with a checkpoint's name: the next older one stands.
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static long iteration(Path checkpoint) {
+        Matcher m = NAME.matcher(checkpoint.getFileName().toString());
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+}

@@ -1,0 +1,52 @@
+"""PyTorch's side of ci/bench-embed: timm's VisionTransformer (ViT-S/16) with the weights ibot4j exported
+(vit_s16.pth, timm names, strict load), on the same prepared images (input.safetensors), under
+torch.inference_mode, batches as the Java side, best of --rounds passes after one warm-up.
+
+    python tools/reference/bench_embed.py DIR --threads 2 --batch 16 [--bf16]
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+from safetensors.torch import load_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_export import timm_vit  # noqa: E402  (imports timm with the torchvision stand-in)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("dir")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--bf16", action="store_true")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    with open(os.path.join(a.dir, "input.safetensors"), "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    cfg = json.loads(header["__metadata__"]["config"])
+    images = load_file(os.path.join(a.dir, "input.safetensors"))["images"]
+    model = timm_vit(cfg)
+    model.load_state_dict(torch.load(os.path.join(a.dir, "vit_s16.pth"), weights_only=True), strict=True)
+    n = images.shape[0] // a.batch * a.batch
+    best = 0.0
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        for r in range(a.rounds + 1):
+            start = time.perf_counter()
+            for b in range(0, n, a.batch):
+                model.forward_features(images[b:b + a.batch])[:, 0]
+            ips = n / (time.perf_counter() - start)
+            if r > 0:
+                best = max(best, ips)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
+    print(f"pytorch: {best:.2f} images/s (timm ViT-S/16, torch {torch.__version__}, {a.threads} threads, batch {a.batch}, "
+          f"{'bf16' if a.bf16 else 'fp32'}, peak RSS {rss} MiB)")
+
+
+if __name__ == "__main__":
+    main()
