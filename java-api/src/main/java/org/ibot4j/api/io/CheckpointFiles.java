@@ -15,7 +15,8 @@ import org.ibot4j.api.IbotModel;
 
 /** What kind of weights file a path is, and a run folder's newest readable checkpoint, for readers outside the trainer. */
 public final class CheckpointFiles {
-    private static final Pattern NAME = Pattern.compile("ckpt-(\\d{1,18})\\.ibot4j");
+    /** A checkpoint's file name; at most 18 digits, so every name that matches parses as a long. */
+    public static final Pattern NAME = Pattern.compile("ckpt-(\\d{1,18})\\.ibot4j");
 
     private CheckpointFiles() {}
 
@@ -40,18 +41,32 @@ public final class CheckpointFiles {
      */
     public static Optional<Path> newestReadable(Path runFolder) throws IOException {
         Path folder = Files.isDirectory(runFolder.resolve("checkpoints")) ? runFolder.resolve("checkpoints") : runFolder;
-        List<Path> newestFirst;
+        return newestReadable(named(folder), (damaged, why) -> { });
+    }
+
+    /**
+     * Files of {@code folder} named like checkpoints, oldest first (whatever they are: callers decide
+     * what to do with special files).
+     */
+    public static List<Path> named(Path folder) throws IOException {
         try (Stream<Path> files = Files.list(folder)) {
-            newestFirst = files.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
-                    .sorted(Comparator.comparingLong(CheckpointFiles::iteration).reversed()).toList();
+            return files.filter(p -> NAME.matcher(p.getFileName().toString()).matches())
+                    .sorted(Comparator.comparingLong(CheckpointFiles::iteration)).toList();
         }
-        for (Path p : newestFirst) {
+    }
+
+    /**
+     * The newest of {@code oldestFirst} whose every byte matches its CRC-32s and whose metadata reads;
+     * each one passed over (damaged, foreign, not a regular file) goes to {@code skipped} with the reason.
+     */
+    public static Optional<Path> newestReadable(List<Path> oldestFirst, java.util.function.BiConsumer<Path, String> skipped) {
+        for (Path p : oldestFirst.reversed()) {
             try {
                 IbotModel.verifyIntegrity(p);
                 IbotModel.readMetadata(p);
                 return Optional.of(p);
             } catch (Ibot4jException damaged) {
-                // A damaged or foreign file with a checkpoint's name: the next older one stands.
+                skipped.accept(p, damaged.getMessage());
             }
         }
         return Optional.empty();

@@ -3,7 +3,6 @@ package org.ibot4j.trainer.data;
 import java.awt.image.BufferedImage;
 import java.util.List;
 import java.util.Objects;
-import org.ibot4j.api.image.ImageReading;
 
 /**
  * Images a caller holds in memory (from a database, an object store, a topic snapshot), optionally
@@ -51,7 +50,7 @@ public final class InMemoryImages implements ImageSource {
         List<RgbImage> decoded = new java.util.ArrayList<>(images.size());
         for (int i = 0; i < images.size(); i++) {
             BufferedImage image = Objects.requireNonNull(images.get(i), "image " + i + " is null");
-            decoded.add(RgbImage.of(ImageReading.pixels(image)));
+            decoded.add(RgbImage.of(org.ibot4j.api.image.ImageReading.pixels(image)));
             if (labels[i] < -1) throw new IllegalArgumentException("label of image " + i + " is " + labels[i] + "; labels are >= 0, or -1");
         }
         return new InMemoryImages(List.copyOf(decoded), labels.clone());

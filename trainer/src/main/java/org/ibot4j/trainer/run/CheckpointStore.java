@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 import org.ibot4j.api.Ibot4jException;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.io.AtomicFiles;
+import org.ibot4j.api.io.CheckpointFiles;
 import org.ibot4j.api.io.SpecialFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,8 +25,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class CheckpointStore {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
-    // At most 18 digits: every name that matches parses as a long.
-    private static final Pattern NAME = Pattern.compile("ckpt-(\\d{1,18})\\.ibot4j");
+    private static final Pattern NAME = CheckpointFiles.NAME;
     private final Path dir;
     private final int keepLast;
     /**
@@ -64,16 +64,7 @@ public final class CheckpointStore {
 
     /** The newest intact checkpoint (every byte matches its CRC-32, metadata reads back); damaged ones are skipped with a warning. */
     public Optional<Path> latest() throws IOException {
-        for (Path p : checkpoints().reversed()) {
-            try {
-                IbotModel.verifyIntegrity(p);
-                IbotModel.readMetadata(p);
-                return Optional.of(p);
-            } catch (Ibot4jException e) {
-                LOG.warn("skipping unreadable checkpoint {}: {}", p, e.getMessage());
-            }
-        }
-        return Optional.empty();
+        return CheckpointFiles.newestReadable(checkpoints(), (p, why) -> LOG.warn("skipping unreadable checkpoint {}: {}", p, why));
     }
 
     /**
@@ -124,10 +115,7 @@ public final class CheckpointStore {
      * access; such a name is warned about once and otherwise left alone.
      */
     public List<Path> checkpoints() throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).filter(this::regular)
-                    .sorted((a, b) -> Long.compare(iterationOf(a), iterationOf(b))).toList();
-        }
+        return CheckpointFiles.named(dir).stream().filter(this::regular).toList();
     }
 
     private final java.util.Set<Path> warnedSpecial = new java.util.HashSet<>();
