@@ -1,0 +1,23 @@
+#include "collapse.h"
+
+namespace ibot4j {
+
+namespace {
+// Entropy of each row of p (rows sum to 1), 0 ln 0 = 0.
+torch::Tensor row_entropy(const torch::Tensor& p) { return -torch::xlogy(p, p).sum(-1); }
+}  // namespace
+
+torch::Tensor collapse_metrics(const torch::Tensor& cls_targets, const torch::Tensor& patch_targets,
+                               const torch::Tensor& embeddings) {
+  torch::NoGradGuard no_grad;
+  auto cls = cls_targets.to(torch::kFloat32);
+  auto patch = patch_targets.to(torch::kFloat32);
+  auto used = torch::zeros({cls.size(1)}, cls.options()).index_fill_(0, cls.argmax(1), 1.0).sum();
+  // The SVD of [R, D] (R = G*B crops, D = embed_dim): D is the width k-NN and probes read, and is at most
+  // a few hundred, where out_dim is thousands.
+  auto s = torch::linalg_svdvals(embeddings.to(torch::kFloat32));
+  auto rank = row_entropy(s / s.sum()).exp();
+  return torch::stack({row_entropy(cls).mean(), row_entropy(patch).mean(), used, rank}).to(torch::kFloat64);
+}
+
+}  // namespace ibot4j

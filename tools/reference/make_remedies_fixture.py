@@ -1,0 +1,290 @@
+"""Writes the fixtures of DINOv2's opt-in remedies and of the collapse metrics (docs/collapse.md):
+
+    python tools/reference/make_remedies_fixture.py [--out DIR]
+
+- remedies.safetensors: the layout of make_fixtures.py's scenarios (ParityTest reads it the same way) for a
+  run with DINOv2's Sinkhorn-Knopp teacher centering (`centering sinkhorn_knopp`) and KoLeo on the
+  student's global [CLS] tokens (`koleo_loss_weight 0.1`), plus after.koleo_loss and expected.metrics.
+- collapse-metrics.safetensors: the collapse metrics of the published.safetensors step (official
+  centering), computed from that fixture's stored tensors: published.metrics.
+
+DINOv2's functions are reproduced below as its code writes them (dinov2/loss/dino_clstoken_loss.py
+sinkhorn_knopp_teacher, dinov2/loss/ibot_patch_loss.py, dinov2/loss/koleo_loss.py,
+ssl_meta_arch.py's use of KoLeo), single process. fp32, CPU, one thread, seeded: a rerun with the same
+PyTorch gives the same bytes.
+"""
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import random
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ibot_reference import (IBOTConfig, IBOTTrainer, StepResult, build_student, build_teacher,  # noqa: E402
+                            cancel_gradients_last_layer, clip_gradients, ema_update, iBOTLoss)
+from make_fixtures import COMMON, DEFAULT_OUT, MASK_RATIOS, SHAPE, block_mask, named_params, write_safetensors  # noqa: E402
+
+from safetensors.torch import load_file  # noqa: E402
+
+KOLEO_LOSS_WEIGHT = 0.1
+STEP = dict(lr=1e-3, weight_decay=0.04, teacher_momentum=0.99, teacher_temp=0.07, teacher_patch_temp=0.06,
+            freeze_last_layer=False, clip_grad=0.3, **SHAPE)
+
+
+# ---- DINOv2, as written there (single process: no all_reduce) -------------------------------------
+
+@torch.no_grad()
+def sinkhorn_knopp_teacher(teacher_output, teacher_temp, n_iterations=3):
+    teacher_output = teacher_output.float()
+    Q = torch.exp(teacher_output / teacher_temp).t()  # Q is K-by-B for consistency with notations from our paper
+    B = Q.shape[1]  # number of samples to assign
+    K = Q.shape[0]  # how many prototypes
+    sum_Q = torch.sum(Q)
+    Q /= sum_Q
+    for _ in range(n_iterations):
+        sum_of_rows = torch.sum(Q, dim=1, keepdim=True)
+        Q /= sum_of_rows
+        Q /= K
+        Q /= torch.sum(Q, dim=0, keepdim=True)
+        Q /= B
+    Q *= B  # the columns must sum to 1 so that Q is an assignment
+    return Q.t()
+
+
+class KoLeoLoss(nn.Module):
+    """Kozachenko-Leonenko entropic loss regularizer from Sablayrolles et al. - 2018 - Spreading vectors for similarity search"""
+
+    def __init__(self):
+        super().__init__()
+        self.pdist = nn.PairwiseDistance(2, eps=1e-8)
+
+    def pairwise_NNs_inner(self, x):
+        dots = torch.mm(x, x.t())
+        n = x.shape[0]
+        dots.view(-1)[:: (n + 1)].fill_(-1)  # Trick to fill diagonal with -1
+        _, I = torch.max(dots, dim=1)  # noqa: E741
+        return I
+
+    def forward(self, student_output, eps=1e-8):
+        student_output = F.normalize(student_output, eps=eps, p=2, dim=-1)
+        I = self.pairwise_NNs_inner(student_output)  # noqa: E741
+        distances = self.pdist(student_output, student_output[I])  # BxD, BxD -> B
+        return -torch.log(distances + eps).mean()
+
+
+class SinkhornIBOTLoss(iBOTLoss):
+    """iBOT's loss terms (pairs, per-image masked mean, normalisation) on DINOv2's Sinkhorn-Knopp targets:
+    the [CLS] targets over all G*B global crops at once, the patch targets over the masked tokens only (as
+    DINOv2's iBOTPatchLoss.sinkhorn_knopp_teacher does); no centre update (DINOv2 updates none with it)."""
+
+    def forward(self, student_output, teacher_output, student_local_cls, student_mask, temp, temp2):
+        student_cls, student_patch = student_output
+        teacher_cls, teacher_patch = teacher_output
+        if student_local_cls is not None:
+            student_cls = torch.cat([student_cls, student_local_cls])
+        student_cls_c = (student_cls / self.student_temp).chunk(self.ncrops)
+        student_patch_c = (student_patch / self.student_temp).chunk(self.ngcrops)
+        self.cls_targets = sinkhorn_knopp_teacher(teacher_cls, temp)
+        teacher_cls_c = self.cls_targets.chunk(self.ngcrops)
+        masks = torch.cat(student_mask).flatten(1)  # [G*B, N]
+        self.patch_targets = sinkhorn_knopp_teacher(teacher_patch[masks], temp2)  # [M, K']
+        full = torch.zeros_like(teacher_patch)
+        full[masks] = self.patch_targets
+        teacher_patch_c = full.chunk(self.ngcrops)
+        total1, n1, total2, n2 = 0, 0, 0, 0
+        for q in range(len(teacher_cls_c)):
+            for v in range(len(student_cls_c)):
+                if v == q:
+                    loss2 = torch.sum(-teacher_patch_c[q] * F.log_softmax(student_patch_c[v], dim=-1), dim=-1)
+                    mask = student_mask[v].flatten(-2, -1)
+                    loss2 = torch.sum(loss2 * mask.float(), dim=-1) / mask.sum(dim=-1).clamp(min=1.0)
+                    total2 += loss2.mean()
+                    n2 += 1
+                else:
+                    total1 += torch.sum(-teacher_cls_c[q] * F.log_softmax(student_cls_c[v], dim=-1), dim=-1).mean()
+                    n1 += 1
+        total1 = total1 / n1 * self.lambda1
+        total2 = total2 / n2 * self.lambda2
+        return dict(cls=total1, patch=total2, loss=total1 + total2)
+
+
+class RemediesTrainer(IBOTTrainer):
+    """IBOTTrainer.train_step with the Sinkhorn-Knopp loss and, as DINOv2's ssl_meta_arch, KoLeo summed over
+    the global crops' chunks of the student's backbone [CLS] tokens (after the final norm), added to the loss."""
+
+    def __init__(self, cfg, student, teacher, n_global, n_local, koleo_weight):
+        super().__init__(cfg, student, teacher, n_global, n_local)
+        self.loss_fn = SinkhornIBOTLoss(cfg, n_global, n_local)
+        self.koleo_weight = koleo_weight
+        self.koleo = KoLeoLoss()
+
+    def train_step(self, batch, lr, wd, momentum, teacher_temp, teacher_patch_temp, freeze_last_layer, clip_grad):
+        images_global, images_local, masks = batch
+        masks = masks.bool()
+        for i, group in enumerate(self.optimizer.param_groups):
+            group["lr"] = lr
+            if i == 0:
+                group["weight_decay"] = wd
+        with torch.no_grad():
+            self.teacher_tokens, teacher_output = self.teacher(images_global)
+        student_tokens, student_output = self.student(images_global, mask=masks)
+        student_local_cls = self.student(images_local)[1][0]
+        all_loss = self.loss_fn(student_output, teacher_output, student_local_cls, list(masks.chunk(self.n_global)),
+                                teacher_temp, teacher_patch_temp)
+        self.koleo_value = self.koleo_weight * sum(self.koleo(p) for p in student_tokens[:, 0].chunk(self.n_global))
+        loss = all_loss["loss"] + self.koleo_value
+        self.optimizer.zero_grad()
+        loss.backward()
+        names, norms, clipped = clip_gradients(self.student, clip_grad)
+        if freeze_last_layer:
+            cancel_gradients_last_layer(self.student)
+        self.optimizer.step()
+        ema_update(self.student, self.teacher, momentum)
+        grad_norm = torch.stack(norms).pow(2).sum().sqrt().item()
+        out = torch.stack([loss.detach(), all_loss["cls"].detach(), all_loss["patch"].detach()])
+        return StepResult(out, grad_norm, clipped, {n: v.item() for n, v in zip(names, norms)})
+
+
+# ---- the collapse metrics (docs/collapse.md) --------------------------------------------------------
+
+def collapse_metrics(cls_targets, patch_targets, embeddings):
+    """[mean entropy of the [CLS] targets, the same over the masked patch targets, prototypes that are some row's
+    argmax, effective rank (RankMe: exp of the entropy of the singular values over their sum)], float64."""
+    def entropy(p):
+        return -torch.xlogy(p.double(), p.double()).sum(-1)
+    top2 = cls_targets.topk(2, dim=1).values
+    gap = ((top2[:, 0] - top2[:, 1]) / top2[:, 0]).min().item()
+    # The step recomputes the logits (error ~1e-6, ~1.5e-5 in the exponent at temperature 0.07): a gap of 1e-4 is stable.
+    assert gap > 1e-4, f"an argmax is nearly tied (relative gap {gap}): the prototype count would not be a stable check"
+    s = torch.linalg.svdvals(embeddings.double())
+    p = s / s.sum()
+    return torch.tensor([entropy(cls_targets).mean().item(), entropy(patch_targets).mean().item(),
+                         float(cls_targets.argmax(1).unique().numel()), math.exp(entropy(p).item())], dtype=torch.float64)
+
+
+def published_metrics(out_dir):
+    f = load_file(os.path.join(out_dir, "published.safetensors"))
+    from safetensors import safe_open
+    with safe_open(os.path.join(out_dir, "published.safetensors"), "pt") as h:
+        step = json.loads(h.metadata()["step"])
+    masks = f["input.masks"].bool().flatten(1)
+    cls_t = F.softmax((f["expected.teacher_cls_logits"] - f["input.center"]) / step["teacher_temp"], dim=-1)
+    patch_t = F.softmax((f["expected.teacher_patch_logits"] - f["input.center2"]) / step["teacher_patch_temp"], dim=-1)[masks]
+    return collapse_metrics(cls_t, patch_t, f["expected.teacher_global_tokens"][:, 0])
+
+
+def remedies(out_dir):
+    cfg = IBOTConfig(**dict(COMMON, shared_head=True, shared_head_teacher=True, norm_last_layer=False))
+    st = STEP
+    B, G, L, gs, ls, p = st["batch_size"], st["n_global"], st["n_local"], st["global_size"], st["local_size"], cfg.patch_size
+    seed = 3
+    torch.manual_seed(seed)
+    student = build_student(cfg)
+    teacher = build_teacher(cfg, student)
+    gen = torch.Generator().manual_seed(1000 + seed)
+    with torch.no_grad():  # perturbations, as make_fixtures.py, so that nothing is trivially 0 or 1
+        student.backbone.masked_embed.add_(torch.randn(student.backbone.masked_embed.shape, generator=gen) * 0.02)
+        for m in student.modules():
+            if isinstance(m, nn.LayerNorm):
+                m.weight.add_(torch.randn(m.weight.shape, generator=gen) * 0.02)
+                m.bias.add_(torch.randn(m.bias.shape, generator=gen) * 0.02)
+        s_params = dict(student.named_parameters())
+        for n, prm in teacher.named_parameters():
+            prm.copy_(s_params[n] + torch.randn(prm.shape, generator=gen) * 0.01)
+    x_global = torch.randn(B * G, cfg.in_chans, gs, gs, generator=gen)
+    x_local = torch.randn(B * L, cfg.in_chans, ls, ls, generator=gen)
+    rng = random.Random(seed)
+    hp = gs // p
+    masks = torch.stack([block_mask(rng, hp, hp, MASK_RATIOS[c][i]) for c in range(G) for i in range(B)])
+    center = torch.randn(1, cfg.out_dim, generator=gen) * 0.5
+    center2 = torch.randn(1, 1, cfg.loss_patch_dim, generator=gen) * 0.5
+
+    out = {}
+    out.update(named_params("student", student))
+    out.update(named_params("teacher", teacher))
+    out.update({"input.global": x_global, "input.local": x_local, "input.masks": masks.to(torch.uint8),
+                "input.center": center.clone(), "input.center2": center2.clone()})
+    with torch.no_grad():
+        s_glob = student.backbone(x_global, masks)
+        s_glob_unmasked = student.backbone(x_global)
+        s_loc = student.backbone(x_local)
+        t_glob = teacher.backbone(x_global)
+        s_cls_g, s_patch_g = student.head(s_glob)
+        s_cls_l, _ = student.head(s_loc)
+        t_cls, t_patch = teacher.head(t_glob)
+        loss_fn = SinkhornIBOTLoss(cfg, G, L)
+        loss_fn.center.copy_(center)
+        loss_fn.center2.copy_(center2)
+        lo = loss_fn((s_cls_g, s_patch_g), (t_cls, t_patch), s_cls_l, list(masks.chunk(G)), st["teacher_temp"],
+                     st["teacher_patch_temp"])
+    out["expected.student_global_tokens"] = s_glob
+    out["expected.student_global_tokens_unmasked"] = s_glob_unmasked
+    out["expected.student_local_tokens"] = s_loc
+    out["expected.teacher_global_tokens"] = t_glob
+    out["expected.student_cls_logits"] = torch.cat([s_cls_g, s_cls_l])
+    out["expected.student_patch_logits"] = s_patch_g
+    out["expected.teacher_cls_logits"] = t_cls
+    out["expected.teacher_patch_logits"] = t_patch
+    out["expected.loss"] = torch.stack([lo["loss"], lo["cls"], lo["patch"]])
+    out["expected.center_after_loss"] = loss_fn.center.clone()
+    out["expected.center2_after_loss"] = loss_fn.center2.clone()
+    out["expected.cls_targets"] = loss_fn.cls_targets
+    out["expected.patch_targets"] = loss_fn.patch_targets
+
+    trainer = RemediesTrainer(cfg, student, teacher, G, L, KOLEO_LOSS_WEIGHT)
+    trainer.loss_fn.center.copy_(center)
+    trainer.loss_fn.center2.copy_(center2)
+    r = trainer.train_step((x_global, x_local, masks), st["lr"], st["weight_decay"], st["teacher_momentum"],
+                           st["teacher_temp"], st["teacher_patch_temp"], st["freeze_last_layer"], st["clip_grad"])
+    metrics = collapse_metrics(trainer.loss_fn.cls_targets, trainer.loss_fn.patch_targets, trainer.teacher_tokens[:, 0])
+    out.update(named_params("after.student", student))
+    out.update(named_params("after.teacher", teacher))
+    out["after.center"] = trainer.loss_fn.center.clone()
+    out["after.center2"] = trainer.loss_fn.center2.clone()
+    out["after.loss"] = r.loss
+    out["after.koleo_loss"] = trainer.koleo_value.detach().reshape(1)
+    out["after.grad_norm"] = torch.tensor([r.grad_norm], dtype=torch.float32)
+    out["expected.metrics"] = metrics.float()
+    for n, prm in student.named_parameters():
+        if prm.grad is not None:
+            out[f"after.grad.student.{n}"] = prm.grad.detach().clone()
+    out = {k: v.detach().contiguous() for k, v in out.items()}
+    for k, v in out.items():
+        assert torch.isfinite(v.float()).all(), k
+    config = dict(dataclasses.asdict(cfg), centering="sinkhorn_knopp", koleo_loss_weight=KOLEO_LOSS_WEIGHT)
+    metadata = {"config": json.dumps(config), "step": json.dumps(st),
+                "generator": f"tools/reference/make_remedies_fixture.py, torch {torch.__version__}, seed {seed}"}
+    path = os.path.join(out_dir, "remedies.safetensors")
+    write_safetensors(path, out, metadata)
+    ct = loss_fn.cls_targets
+    print(f"remedies: {path} ({os.path.getsize(path) / 1e6:.2f} MB, {len(out)} tensors)")
+    print(f"  loss (total, cls, patch) on the stored logits = {[round(v, 6) for v in out['expected.loss'].tolist()]}")
+    print(f"  step loss incl. KoLeo = {[round(v, 6) for v in r.loss.tolist()]}, KoLeo = {trainer.koleo_value.item():.6f}")
+    print(f"  SK [CLS] targets: row sums {ct.sum(1).min().item():.6f}..{ct.sum(1).max().item():.6f}, "
+          f"column sums x K / rows {(ct.sum(0) * cfg.out_dim / ct.shape[0]).min().item():.4f}..{(ct.sum(0) * cfg.out_dim / ct.shape[0]).max().item():.4f}")
+    print(f"  metrics (cls entropy, patch entropy, prototypes, effective rank) = {metrics.tolist()}; ln K = {math.log(cfg.out_dim):.4f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=DEFAULT_OUT)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float32)
+    remedies(args.out)
+    m = published_metrics(args.out)
+    write_safetensors(os.path.join(args.out, "collapse-metrics.safetensors"), {"published.metrics": m.float()},
+                      {"generator": f"tools/reference/make_remedies_fixture.py from published.safetensors, torch {torch.__version__}"})
+    print(f"published metrics (cls entropy, patch entropy, prototypes, effective rank) = {m.tolist()}")
+
+
+if __name__ == "__main__":
+    main()
