@@ -24,7 +24,8 @@ import java.util.Map;
 public final class MetricsLog implements AutoCloseable {
     public static final String[] COLUMNS = {"iteration", "epoch", "loss", "cls_loss", "patch_loss", "lr", "weight_decay",
             "teacher_momentum", "teacher_temp", "teacher_patch_temp", "grad_norm", "images_per_s", "data_wait_s", "step_s",
-            "finite", "skipped_images"};
+            "finite", "skipped_images", "koleo_loss", "teacher_cls_entropy", "teacher_patch_entropy", "prototypes_used", "prototype_share",
+            "effective_rank"};
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter jsonl, csv;

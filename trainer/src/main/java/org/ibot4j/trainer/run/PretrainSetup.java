@@ -2,6 +2,7 @@ package org.ibot4j.trainer.run;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.ibot4j.api.Centering;
 import org.ibot4j.api.Device;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.trainer.data.BlockMaskGenerator;
@@ -81,6 +82,13 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, range(o.globalCropsScale) && range(o.localCropsScale),
                 "global_crops_scale and local_crops_scale take two values 0 < min <= max <= 1");
         check(problems, o.localCropsNumber >= 0, "local_crops_number must be >= 0");
+        check(problems, o.koleoLossWeight >= 0 && Double.isFinite(o.koleoLossWeight),
+                "koleo_loss_weight must be >= 0, got " + o.koleoLossWeight);
+        check(problems, o.koleoLossWeight == 0 || batch >= 2,
+                "koleo_loss_weight " + o.koleoLossWeight + " needs batch_size_per_gpu >= 2 (a nearest neighbour in the batch), got " + batch);
+        check(problems, o.centering != Centering.SINKHORN_KNOPP || worldSize == 1,
+                "centering sinkhorn_knopp is not supported data-parallel yet (" + worldSize + " processes); use --centering centering");
+        check(problems, o.collapseWarnSteps > 0, "collapse_warn_steps must be > 0, got " + o.collapseWarnSteps);
         MaskingPolicy masking = null;
         try {
             masking = masking(o);
@@ -100,6 +108,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 .sharedHead(o.sharedHead).sharedHeadTeacher(o.sharedHeadTeacher)
                 .normLastLayer(o.normLastLayer)
                 .lambda1(o.lambda1).lambda2(o.lambda2)
+                .centering(o.centering).koleoLossWeight(o.koleoLossWeight)
                 .seed(o.seed)
                 .numThreads(o.threads > 0 ? o.threads : Runtime.getRuntime().availableProcessors())
                 .device(o.device)
