@@ -155,7 +155,8 @@ typedef struct ibot4j_step_result {
     /* Collapse metrics of train_step (0 from other calls), from tensors the step computed anyway; in a
      * group, of this rank's share of the batch: */
     double teacher_cls_entropy;   /* mean entropy (nats) of the teacher's [CLS] targets; ln(out_dim) = uniform */
-    double teacher_patch_entropy; /* the same over the masked tokens' patch targets; NaN when nothing was masked */
+    double teacher_patch_entropy; /* the same over the masked tokens' patch targets, every s-th of the M masked tokens
+                                   * with s = ceil(M / (G*B)); NaN when nothing was masked */
     int32_t prototypes_used;      /* distinct argmax of the teacher's [CLS] targets over the G*B global crops */
     double effective_rank;        /* exp(entropy of the normalised singular values) of the teacher's backbone
                                    * [CLS] tokens [G*B, embed_dim] (RankMe); 1 = all crops on one line */

@@ -7,7 +7,7 @@ namespace ibot4j {
 
 // float64 [4] on the targets' device, no grad, no device wait:
 //  0: mean entropy (nats) of the rows of cls_targets [R, K] (ln K when every row is uniform);
-//  1: the same over patch_targets [M, K'] (NaN when M = 0);
+//  1: the same over patch_targets [M, K'], every s-th row with s = ceil(M / R) (at most R rows; NaN when M = 0);
 //  2: prototypes in use: how many of the K columns are the argmax of at least one row of cls_targets;
 //  3: effective rank of embeddings [R, D] (RankMe, Garrido et al. 2023): exp(-sum p_i ln p_i) over
 //     p = s / sum(s), s the singular values of the uncentred matrix; 1 when every row lies on one line.

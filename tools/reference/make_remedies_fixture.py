@@ -156,7 +156,7 @@ class RemediesTrainer(IBOTTrainer):
 # ---- the collapse metrics (docs/collapse.md) --------------------------------------------------------
 
 def collapse_metrics(cls_targets, patch_targets, embeddings):
-    """[mean entropy of the [CLS] targets, the same over the masked patch targets, prototypes that are some row's
+    """[mean entropy of the [CLS] targets, the same over (at most R evenly spaced) masked patch targets, prototypes that are some row's
     argmax, effective rank (RankMe: exp of the entropy of the singular values over their sum)], float64."""
     def entropy(p):
         return -torch.xlogy(p.double(), p.double()).sum(-1)
@@ -164,6 +164,9 @@ def collapse_metrics(cls_targets, patch_targets, embeddings):
     gap = ((top2[:, 0] - top2[:, 1]) / top2[:, 0]).min().item()
     # The step recomputes the logits (error ~1e-6, ~1.5e-5 in the exponent at temperature 0.07): a gap of 1e-4 is stable.
     assert gap > 1e-4, f"an argmax is nearly tied (relative gap {gap}): the prototype count would not be a stable check"
+    m, r = patch_targets.shape[0], cls_targets.shape[0]
+    if m > r:  # every s-th masked token, s = ceil(M / R), as native/src/collapse.cpp
+        patch_targets = patch_targets[::-(-m // r)]
     s = torch.linalg.svdvals(embeddings.double())
     p = s / s.sum()
     return torch.tensor([entropy(cls_targets).mean().item(), entropy(patch_targets).mean().item(),

@@ -16,7 +16,7 @@ package org.ibot4j.api;
  * @param step optimiser steps this model has taken
  * @param koleoLoss DINOv2's KoLeo term on the student's global [CLS] tokens, koleo_loss_weight applied (0 when off)
  * @param teacherClsEntropy mean entropy in nats of the teacher's [CLS] targets over the G*B global crops; ln(out_dim) when uniform
- * @param teacherPatchEntropy the same over the masked patch tokens' targets; NaN when the step masked nothing
+ * @param teacherPatchEntropy the same over the masked patch tokens' targets (every s-th of the M masked tokens, s = ceil(M / (G*B))); NaN when the step masked nothing
  * @param prototypesUsed how many of the out_dim prototypes are the argmax of at least one global crop's [CLS] target
  * @param effectiveRank exp(entropy of the normalised singular values) of the teacher's backbone [CLS] tokens [G*B, embed_dim]
  */

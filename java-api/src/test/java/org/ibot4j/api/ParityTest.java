@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * collapse metrics of a step are checked against the reference where the fixtures hold them.
  */
 class ParityTest {
-    private static final double FORWARD_TOL = 1e-5, HEAD_TOL = 1e-6, LOSS_TOL = 1e-6, STEP_TOL = 1e-5, METRIC_TOL = 1e-4;
+    private static final double FORWARD_TOL = 1e-5, HEAD_TOL = 1e-6, LOSS_TOL = 1e-6, STEP_TOL = 1e-5, METRIC_TOL = 1e-5;
     /** 100 x AdamW's eps: above it, g / (|g| + eps) moves by < 1 % of a gradient's relative error. */
     private static final double ADAM_WELL_CONDITIONED = 1e-6;
 
@@ -144,9 +144,10 @@ class ParityTest {
     /**
      * Collapse metrics against the reference's, computed there from the same step's targets and teacher
      * tokens. ibot4j recomputes the teacher's logits in the step (head error ~1e-6, FORWARD_TOL on the
-     * tokens) and divides them by a temperature of 0.06-0.07, so target probabilities move by ~1e-5
-     * relative; entropies and the effective rank (SVD of the [CLS] tokens) are held to METRIC_TOL. The
-     * prototype count is exact: the generator checks that no argmax is within 1e-4 of a tie.
+     * tokens) and divides them by a temperature of 0.06-0.07, so the exponents move by up to ~1.5e-5;
+     * measured: entropies and the effective rank (SVD of the [CLS] tokens) within 2e-7, held to METRIC_TOL
+     * = 1e-5 (the step tolerance). The prototype count is exact: the generator checks that no argmax is
+     * within 1e-4 (relative) of a tie.
      */
     private static void checkMetrics(String scenario, StepResult r, float[] expected) {
         check(scenario, "step teacher [CLS] target entropy", new float[] {(float) r.teacherClsEntropy()}, new float[] {expected[0]}, METRIC_TOL);
