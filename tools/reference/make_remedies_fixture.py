@@ -15,11 +15,9 @@ PyTorch gives the same bytes.
 """
 
 import argparse
-import dataclasses
 import json
 import math
 import os
-import random
 import sys
 
 import torch
@@ -28,9 +26,9 @@ import torch.nn.functional as F
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ibot_reference import (IBOTConfig, IBOTTrainer, StepResult, build_student, build_teacher,  # noqa: E402
-                            cancel_gradients_last_layer, clip_gradients, ema_update, iBOTLoss)
-from make_fixtures import COMMON, DEFAULT_OUT, MASK_RATIOS, SHAPE, block_mask, named_params, write_safetensors  # noqa: E402
+from ibot_reference import (IBOTTrainer, StepResult, cancel_gradients_last_layer, clip_gradients,  # noqa: E402
+                            ema_update, iBOTLoss)
+from make_fixtures import COMMON, DEFAULT_OUT, SHAPE, make, write_safetensors  # noqa: E402
 
 from safetensors.torch import load_file  # noqa: E402
 
@@ -85,35 +83,16 @@ class SinkhornIBOTLoss(iBOTLoss):
     the [CLS] targets over all G*B global crops at once, the patch targets over the masked tokens only (as
     DINOv2's iBOTPatchLoss.sinkhorn_knopp_teacher does); no centre update (DINOv2 updates none with it)."""
 
-    def forward(self, student_output, teacher_output, student_local_cls, student_mask, temp, temp2):
-        student_cls, student_patch = student_output
-        teacher_cls, teacher_patch = teacher_output
-        if student_local_cls is not None:
-            student_cls = torch.cat([student_cls, student_local_cls])
-        student_cls_c = (student_cls / self.student_temp).chunk(self.ncrops)
-        student_patch_c = (student_patch / self.student_temp).chunk(self.ngcrops)
+    def teacher_targets(self, teacher_cls, teacher_patch, student_mask, temp, temp2):
         self.cls_targets = sinkhorn_knopp_teacher(teacher_cls, temp)
-        teacher_cls_c = self.cls_targets.chunk(self.ngcrops)
         masks = torch.cat(student_mask).flatten(1)  # [G*B, N]
         self.patch_targets = sinkhorn_knopp_teacher(teacher_patch[masks], temp2)  # [M, K']
-        full = torch.zeros_like(teacher_patch)
+        full = torch.zeros_like(teacher_patch)  # unmasked tokens weigh 0 in the patch term
         full[masks] = self.patch_targets
-        teacher_patch_c = full.chunk(self.ngcrops)
-        total1, n1, total2, n2 = 0, 0, 0, 0
-        for q in range(len(teacher_cls_c)):
-            for v in range(len(student_cls_c)):
-                if v == q:
-                    loss2 = torch.sum(-teacher_patch_c[q] * F.log_softmax(student_patch_c[v], dim=-1), dim=-1)
-                    mask = student_mask[v].flatten(-2, -1)
-                    loss2 = torch.sum(loss2 * mask.float(), dim=-1) / mask.sum(dim=-1).clamp(min=1.0)
-                    total2 += loss2.mean()
-                    n2 += 1
-                else:
-                    total1 += torch.sum(-teacher_cls_c[q] * F.log_softmax(student_cls_c[v], dim=-1), dim=-1).mean()
-                    n1 += 1
-        total1 = total1 / n1 * self.lambda1
-        total2 = total2 / n2 * self.lambda2
-        return dict(cls=total1, patch=total2, loss=total1 + total2)
+        return self.cls_targets, full
+
+    def update_center(self, teacher_cls, teacher_patch):
+        pass
 
 
 class RemediesTrainer(IBOTTrainer):
@@ -184,96 +163,31 @@ def published_metrics(out_dir):
     return collapse_metrics(cls_t, patch_t, f["expected.teacher_global_tokens"][:, 0])
 
 
-def remedies(out_dir):
-    cfg = IBOTConfig(**dict(COMMON, shared_head=True, shared_head_teacher=True, norm_last_layer=False))
-    st = STEP
-    B, G, L, gs, ls, p = st["batch_size"], st["n_global"], st["n_local"], st["global_size"], st["local_size"], cfg.patch_size
-    seed = 3
-    torch.manual_seed(seed)
-    student = build_student(cfg)
-    teacher = build_teacher(cfg, student)
-    gen = torch.Generator().manual_seed(1000 + seed)
-    with torch.no_grad():  # perturbations, as make_fixtures.py, so that nothing is trivially 0 or 1
-        student.backbone.masked_embed.add_(torch.randn(student.backbone.masked_embed.shape, generator=gen) * 0.02)
-        for m in student.modules():
-            if isinstance(m, nn.LayerNorm):
-                m.weight.add_(torch.randn(m.weight.shape, generator=gen) * 0.02)
-                m.bias.add_(torch.randn(m.bias.shape, generator=gen) * 0.02)
-        s_params = dict(student.named_parameters())
-        for n, prm in teacher.named_parameters():
-            prm.copy_(s_params[n] + torch.randn(prm.shape, generator=gen) * 0.01)
-    x_global = torch.randn(B * G, cfg.in_chans, gs, gs, generator=gen)
-    x_local = torch.randn(B * L, cfg.in_chans, ls, ls, generator=gen)
-    rng = random.Random(seed)
-    hp = gs // p
-    masks = torch.stack([block_mask(rng, hp, hp, MASK_RATIOS[c][i]) for c in range(G) for i in range(B)])
-    center = torch.randn(1, cfg.out_dim, generator=gen) * 0.5
-    center2 = torch.randn(1, 1, cfg.loss_patch_dim, generator=gen) * 0.5
-
-    out = {}
-    out.update(named_params("student", student))
-    out.update(named_params("teacher", teacher))
-    out.update({"input.global": x_global, "input.local": x_local, "input.masks": masks.to(torch.uint8),
-                "input.center": center.clone(), "input.center2": center2.clone()})
-    with torch.no_grad():
-        s_glob = student.backbone(x_global, masks)
-        s_glob_unmasked = student.backbone(x_global)
-        s_loc = student.backbone(x_local)
-        t_glob = teacher.backbone(x_global)
-        s_cls_g, s_patch_g = student.head(s_glob)
-        s_cls_l, _ = student.head(s_loc)
-        t_cls, t_patch = teacher.head(t_glob)
-        loss_fn = SinkhornIBOTLoss(cfg, G, L)
-        loss_fn.center.copy_(center)
-        loss_fn.center2.copy_(center2)
-        lo = loss_fn((s_cls_g, s_patch_g), (t_cls, t_patch), s_cls_l, list(masks.chunk(G)), st["teacher_temp"],
-                     st["teacher_patch_temp"])
-    out["expected.student_global_tokens"] = s_glob
-    out["expected.student_global_tokens_unmasked"] = s_glob_unmasked
-    out["expected.student_local_tokens"] = s_loc
-    out["expected.teacher_global_tokens"] = t_glob
-    out["expected.student_cls_logits"] = torch.cat([s_cls_g, s_cls_l])
-    out["expected.student_patch_logits"] = s_patch_g
-    out["expected.teacher_cls_logits"] = t_cls
-    out["expected.teacher_patch_logits"] = t_patch
-    out["expected.loss"] = torch.stack([lo["loss"], lo["cls"], lo["patch"]])
-    out["expected.center_after_loss"] = loss_fn.center.clone()
-    out["expected.center2_after_loss"] = loss_fn.center2.clone()
+def remedies_extra(out, trainer, loss_fn):
+    """The tensors make_fixtures.make writes beyond its usual layout for this scenario."""
     out["expected.cls_targets"] = loss_fn.cls_targets
     out["expected.patch_targets"] = loss_fn.patch_targets
-
-    trainer = RemediesTrainer(cfg, student, teacher, G, L, KOLEO_LOSS_WEIGHT)
-    trainer.loss_fn.center.copy_(center)
-    trainer.loss_fn.center2.copy_(center2)
-    r = trainer.train_step((x_global, x_local, masks), st["lr"], st["weight_decay"], st["teacher_momentum"],
-                           st["teacher_temp"], st["teacher_patch_temp"], st["freeze_last_layer"], st["clip_grad"])
-    metrics = collapse_metrics(trainer.loss_fn.cls_targets, trainer.loss_fn.patch_targets, trainer.teacher_tokens[:, 0])
-    out.update(named_params("after.student", student))
-    out.update(named_params("after.teacher", teacher))
-    out["after.center"] = trainer.loss_fn.center.clone()
-    out["after.center2"] = trainer.loss_fn.center2.clone()
-    out["after.loss"] = r.loss
     out["after.koleo_loss"] = trainer.koleo_value.detach().reshape(1)
-    out["after.grad_norm"] = torch.tensor([r.grad_norm], dtype=torch.float32)
+    metrics = collapse_metrics(trainer.loss_fn.cls_targets, trainer.loss_fn.patch_targets, trainer.teacher_tokens[:, 0])
     out["expected.metrics"] = metrics.float()
-    for n, prm in student.named_parameters():
-        if prm.grad is not None:
-            out[f"after.grad.student.{n}"] = prm.grad.detach().clone()
-    out = {k: v.detach().contiguous() for k, v in out.items()}
-    for k, v in out.items():
-        assert torch.isfinite(v.float()).all(), k
-    config = dict(dataclasses.asdict(cfg), centering="sinkhorn_knopp", koleo_loss_weight=KOLEO_LOSS_WEIGHT)
-    metadata = {"config": json.dumps(config), "step": json.dumps(st),
-                "generator": f"tools/reference/make_remedies_fixture.py, torch {torch.__version__}, seed {seed}"}
-    path = os.path.join(out_dir, "remedies.safetensors")
-    write_safetensors(path, out, metadata)
     ct = loss_fn.cls_targets
-    print(f"remedies: {path} ({os.path.getsize(path) / 1e6:.2f} MB, {len(out)} tensors)")
-    print(f"  loss (total, cls, patch) on the stored logits = {[round(v, 6) for v in out['expected.loss'].tolist()]}")
-    print(f"  step loss incl. KoLeo = {[round(v, 6) for v in r.loss.tolist()]}, KoLeo = {trainer.koleo_value.item():.6f}")
-    print(f"  SK [CLS] targets: row sums {ct.sum(1).min().item():.6f}..{ct.sum(1).max().item():.6f}, "
-          f"column sums x K / rows {(ct.sum(0) * cfg.out_dim / ct.shape[0]).min().item():.4f}..{(ct.sum(0) * cfg.out_dim / ct.shape[0]).max().item():.4f}")
-    print(f"  metrics (cls entropy, patch entropy, prototypes, effective rank) = {metrics.tolist()}; ln K = {math.log(cfg.out_dim):.4f}")
+    k = ct.shape[1]
+    print(f"  KoLeo = {trainer.koleo_value.item():.6f}; SK [CLS] targets: row sums {ct.sum(1).min().item():.6f}.."
+          f"{ct.sum(1).max().item():.6f}, column sums x K / rows {(ct.sum(0) * k / ct.shape[0]).min().item():.4f}.."
+          f"{(ct.sum(0) * k / ct.shape[0]).max().item():.4f}")
+    print(f"  metrics (cls entropy, patch entropy, prototypes, effective rank) = {metrics.tolist()}; ln K = {math.log(k):.4f}")
+
+
+REMEDIES = dict(
+    seed=3,
+    config=dict(COMMON, shared_head=True, shared_head_teacher=True, norm_last_layer=False),
+    step=STEP,
+    loss=SinkhornIBOTLoss,
+    trainer=lambda cfg, s, t, g, l: RemediesTrainer(cfg, s, t, g, l, KOLEO_LOSS_WEIGHT),
+    config_extra=dict(centering="sinkhorn_knopp", koleo_loss_weight=KOLEO_LOSS_WEIGHT),
+    extra=remedies_extra,
+    generator="tools/reference/make_remedies_fixture.py",
+)
 
 
 def main():
@@ -282,7 +196,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float32)
-    remedies(args.out)
+    make("remedies", REMEDIES, args.out)
     m = published_metrics(args.out)
     write_safetensors(os.path.join(args.out, "collapse-metrics.safetensors"), {"published.metrics": m.float()},
                       {"generator": f"tools/reference/make_remedies_fixture.py from published.safetensors, torch {torch.__version__}"})
