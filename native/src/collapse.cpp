@@ -1,6 +1,7 @@
 #include "collapse.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace ibot4j {
 
@@ -22,8 +23,12 @@ torch::Tensor collapse_metrics(const torch::Tensor& cls_targets, const torch::Te
   auto used = torch::zeros({cls.size(1)}, cls.options()).index_fill_(0, cls.argmax(1), 1.0).sum();
   // The SVD of [R, D] (R = G*B crops, D = embed_dim): D is the width k-NN and probes read, and is at most
   // a few hundred, where out_dim is thousands.
-  auto s = torch::linalg_svdvals(embeddings.to(torch::kFloat32));
-  auto rank = row_entropy(s / s.sum()).exp();
+  // A step whose tokens are not finite (it updates nothing) reports NaN: LibTorch's SVD would throw on them,
+  // so it runs on zeros there, decided on the device without waiting for it.
+  auto e = embeddings.to(torch::kFloat32);
+  auto finite = torch::isfinite(e).all();
+  auto s = torch::linalg_svdvals(torch::where(finite, e, torch::zeros_like(e)));
+  auto rank = torch::where(finite, row_entropy(s / s.sum()).exp(), torch::full({}, NAN, s.options()));
   return torch::stack({row_entropy(cls).mean(), row_entropy(patch).mean(), used, rank}).to(torch::kFloat64);
 }
 
