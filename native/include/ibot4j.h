@@ -33,6 +33,10 @@ extern "C" {
 #define IBOT4J_STUDENT 0
 #define IBOT4J_TEACHER 1
 
+/* How the teacher's outputs become targets (int32, config field centering). */
+#define IBOT4J_CENTERING_CENTER 0          /* official iBOT: softmax((t - EMA centre) / temp) */
+#define IBOT4J_CENTERING_SINKHORN_KNOPP 1  /* DINOv2: 3 Sinkhorn-Knopp iterations of exp(t / temp); centres unused */
+
 /* Devices (int32). */
 #define IBOT4J_DEVICE_CPU 0
 #define IBOT4J_DEVICE_CUDA 1
@@ -60,7 +64,7 @@ typedef struct ibot4j_build_info {
     int32_t cpu_native_bf16;      /* whether this CPU has bf16 instructions (avx512_bf16 or AMX-BF16) */
 } ibot4j_build_info;
 
-#define IBOT4J_ABI_VERSION 5
+#define IBOT4J_ABI_VERSION 6
 
 /*
  * The model configuration, one row per field: X(type, name, role). This list is the single
@@ -94,6 +98,8 @@ typedef struct ibot4j_build_info {
     X(double, beta1, TRAIN)               /* AdamW */ \
     X(double, beta2, TRAIN) \
     X(double, eps, TRAIN) \
+    X(int32_t, centering, TRAIN)          /* IBOT4J_CENTERING_*: teacher targets (official: CENTER) */ \
+    X(double, koleo_loss_weight, TRAIN)   /* DINOv2 KoLeo on the student's global [CLS] tokens; 0 = off (official) */ \
     X(int64_t, seed, RUNTIME) \
     X(int32_t, num_threads, RUNTIME)      /* LibTorch intra-op threads (process-wide); 0 keeps the current */ \
     X(int32_t, device, RUNTIME)           /* IBOT4J_DEVICE_* */ \
@@ -140,12 +146,21 @@ typedef struct ibot4j_step_params {
 } ibot4j_step_params;
 
 typedef struct ibot4j_step_result {
-    double loss;                  /* cls_loss + patch_loss */
+    double loss;                  /* cls_loss + patch_loss + koleo_loss */
     double cls_loss;
     double patch_loss;
     double grad_norm;             /* L2 norm of all gradients before clipping */
     int32_t finite;               /* bool: 0 means nothing was updated */
     int64_t step;                 /* optimiser steps taken by this model so far */
+    double koleo_loss;            /* koleo_loss_weight x KoLeo (0 when off) */
+    /* Collapse metrics of train_step (0 from other calls), from tensors the step computed anyway; in a
+     * group, of this rank's share of the batch: */
+    double teacher_cls_entropy;   /* mean entropy (nats) of the teacher's [CLS] targets; ln(out_dim) = uniform */
+    double teacher_patch_entropy; /* the same over the masked tokens' patch targets, every s-th of the M masked tokens
+                                   * with s = ceil(M / (G*B)); NaN when nothing was masked */
+    int32_t prototypes_used;      /* distinct argmax of the teacher's [CLS] targets over the G*B global crops */
+    double effective_rank;        /* exp(entropy of the normalised singular values) of the teacher's backbone
+                                   * [CLS] tokens [G*B, embed_dim] (RankMe); 1 = all crops on one line */
 } ibot4j_step_result;
 
 int32_t ibot4j_build_info_get(ibot4j_build_info* out, char* err, size_t err_len);

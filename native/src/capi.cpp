@@ -166,6 +166,11 @@ void fill_result(ibot4j_step_result& out, const ibot4j::StepResult& r) {
   out.grad_norm = r.grad_norm;
   out.finite = r.finite ? 1 : 0;
   out.step = r.step;
+  out.koleo_loss = r.koleo_loss;
+  out.teacher_cls_entropy = r.teacher_cls_entropy;
+  out.teacher_patch_entropy = r.teacher_patch_entropy;
+  out.prototypes_used = static_cast<int32_t>(r.prototypes_used);
+  out.effective_rank = r.effective_rank;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <torch/cuda.h>
 
+#include <cmath>
 #include <sstream>
 #include <string_view>
 
@@ -43,6 +44,10 @@ void validate(const Config& c) {
   check(c.lambda1 >= 0 && c.lambda2 >= 0, "lambda1 and lambda2 must be >= 0");
   check(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
   check(c.eps > 0, "eps must be > 0");
+  check(c.centering == IBOT4J_CENTERING_CENTER || c.centering == IBOT4J_CENTERING_SINKHORN_KNOPP,
+        "centering must be 0 (centering, the official EMA centre) or 1 (sinkhorn_knopp), got ", c.centering);
+  check(c.koleo_loss_weight >= 0 && std::isfinite(c.koleo_loss_weight), "koleo_loss_weight must be >= 0, got ",
+        c.koleo_loss_weight);
   check(c.num_threads >= 0, "num_threads must be >= 0");
   check(c.device == IBOT4J_DEVICE_CPU || c.device == IBOT4J_DEVICE_CUDA, "device must be CPU (0) or CUDA (1)");
   check(c.bf16_autocast == 0 || c.device != IBOT4J_DEVICE_CPU || c.force_bf16 != 0 || cpu_has_native_bf16(),

@@ -10,6 +10,7 @@ IbotLoss::IbotLoss(const Config& c, torch::Device device)
       center_momentum2(c.center_momentum2),
       lambda1(c.lambda1),
       lambda2(c.lambda2),
+      sinkhorn(c.centering == IBOT4J_CENTERING_SINKHORN_KNOPP),
       center(torch::zeros({1, c.out_dim}, torch::TensorOptions().device(device))),
       center2(torch::zeros({1, 1, patch_logits_dim(c)}, torch::TensorOptions().device(device))) {}
 
@@ -17,8 +18,9 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
   const int64_t b = in.batch_size, g = in.n_global, views = in.n_global + in.n_local;
   require(g >= 1 && b >= 1, "need at least one image and one global crop");
   auto student_ls = torch::log_softmax(in.student_cls.to(torch::kFloat32) / student_temp, -1).chunk(views);
-  auto teacher_p =
-      torch::softmax((in.teacher_cls.to(torch::kFloat32) - center) / in.teacher_temp, -1).detach().chunk(g);
+  auto cls_targets = sinkhorn ? sinkhorn_knopp(in.teacher_cls.detach(), in.teacher_temp)
+                              : torch::softmax((in.teacher_cls.to(torch::kFloat32) - center) / in.teacher_temp, -1).detach();
+  auto teacher_p = cls_targets.chunk(g);
 
   // CLS term over every (teacher global q, student view v != q) pair, each a mean over images.
   torch::Tensor cls_sum = torch::zeros({}, center.options());
@@ -42,16 +44,47 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
   auto mask_index = in.mask_index.defined() ? in.mask_index : masks.flatten().nonzero().squeeze(1);  // [M]
   auto per_image_count = masks.sum(1).clamp_min(1).to(torch::kFloat32);  // [G*B]
   auto image_of_token = mask_index.div(n_patches, "floor");             // [M]
-  auto teacher_patch_p = torch::softmax((in.teacher_patch.to(torch::kFloat32) - center2) / in.teacher_patch_temp, -1)
-                             .detach()
-                             .flatten(0, 1)
-                             .index_select(0, mask_index);  // [M, K']
+  // Sinkhorn-Knopp, as DINOv2's iBOT loss, normalises over the masked tokens only.
+  auto teacher_patch_p =
+      sinkhorn ? sinkhorn_knopp(in.teacher_patch.detach().flatten(0, 1).index_select(0, mask_index), in.teacher_patch_temp)
+               : torch::softmax((in.teacher_patch.to(torch::kFloat32) - center2) / in.teacher_patch_temp, -1)
+                     .detach()
+                     .flatten(0, 1)
+                     .index_select(0, mask_index);  // [M, K']
   auto student_patch_ls = torch::log_softmax(in.student_patch_masked.to(torch::kFloat32) / student_temp, -1);
   auto token_ce = torch::sum(-teacher_patch_p * student_patch_ls, -1);  // [M]
   auto token_weight = per_image_count.index_select(0, image_of_token).reciprocal();
   auto patch = torch::sum(token_ce * token_weight) * (lambda2 / static_cast<double>(b * g));
 
-  return {cls + patch, cls, patch};
+  return {cls + patch, cls, patch, cls_targets, teacher_patch_p};
+}
+
+torch::Tensor sinkhorn_knopp(const torch::Tensor& logits, double temp, int64_t iterations) {
+  torch::NoGradGuard no_grad;
+  auto t = logits.to(torch::kFloat32);
+  const double rows = static_cast<double>(t.size(0)), k = static_cast<double>(t.size(1));
+  if (t.size(0) == 0) return t.clone();
+  auto q = torch::exp((t - t.max()) / temp).t();  // [K, R] as DINOv2 writes it
+  q = q / q.sum();
+  for (int64_t i = 0; i < iterations; ++i) {
+    q = q / q.sum(1, true) / k;     // every prototype gets 1/K of the mass
+    q = q / q.sum(0, true) / rows;  // every row 1/R
+  }
+  return (q * rows).t();
+}
+
+torch::Tensor koleo_loss(const torch::Tensor& x_in) {
+  namespace F = torch::nn::functional;
+  auto x = F::normalize(x_in.to(torch::kFloat32), F::NormalizeFuncOptions().p(2).dim(-1).eps(1e-8));
+  torch::Tensor nearest;
+  {
+    torch::NoGradGuard no_grad;
+    auto dots = torch::mm(x, x.t());
+    dots.fill_diagonal_(-1);  // a row is not its own neighbour
+    nearest = dots.argmax(1);
+  }
+  auto distances = torch::pairwise_distance(x, x.index_select(0, nearest), 2, 1e-8);
+  return -torch::log(distances + 1e-8).mean();
 }
 
 namespace {
@@ -65,6 +98,7 @@ void move_center(torch::Tensor& center, const torch::Tensor& batch_center, doubl
 
 void IbotLoss::update_centers_from_sums(const torch::Tensor& cls_sum, const torch::Tensor& patch_sum, double count,
                                         const torch::Tensor& skip) {
+  if (sinkhorn) return;  // DINOv2 keeps no centre with Sinkhorn-Knopp
   torch::NoGradGuard no_grad;
   move_center(center, cls_sum.to(center.scalar_type()) / count, center_momentum, skip);
   move_center(center2, patch_sum.to(center2.scalar_type()) / count, center_momentum2, skip);
@@ -72,6 +106,7 @@ void IbotLoss::update_centers_from_sums(const torch::Tensor& cls_sum, const torc
 
 void IbotLoss::update_centers(const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch,
                               const torch::Tensor& skip) {
+  if (sinkhorn) return;
   torch::NoGradGuard no_grad;
   auto t_cls = teacher_cls.to(torch::kFloat32);
   auto t_patch = teacher_patch.to(torch::kFloat32);

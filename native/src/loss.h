@@ -25,7 +25,20 @@ struct LossValues {
   torch::Tensor total;  // scalar, differentiable w.r.t. the student logits
   torch::Tensor cls;
   torch::Tensor patch;
+  // The teacher's targets the terms used (no grad): [G*B, K] and [M, K'] (the masked tokens' rows).
+  torch::Tensor cls_targets;
+  torch::Tensor patch_targets;
 };
+
+// DINOv2's sinkhorn_knopp_teacher: rows of logits [R, K] -> targets [R, K] whose rows sum to 1 and whose
+// columns sum to R/K, after `iterations` alternating normalisations of exp(logits / temp) (fp32). The
+// global maximum is subtracted before exp (a common factor of the matrix, cancelled exactly by the
+// first normalisation) so that exp cannot overflow, e.g. for bf16 logits at temperature 0.04.
+torch::Tensor sinkhorn_knopp(const torch::Tensor& logits, double temp, int64_t iterations = 3);
+
+// DINOv2's KoLeoLoss on x [n, D] (fp32, outside autocast): L2-normalise the rows (eps 1e-8), find each
+// row's nearest other row by inner product, -mean(log(pairwise_distance(x, nearest, eps 1e-8) + 1e-8)).
+torch::Tensor koleo_loss(const torch::Tensor& x);
 
 class IbotLoss {
  public:
@@ -41,6 +54,7 @@ class IbotLoss {
                                 const torch::Tensor& skip = {});
 
   double student_temp, center_momentum, center_momentum2, lambda1, lambda2;
+  bool sinkhorn;  // centering == IBOT4J_CENTERING_SINKHORN_KNOPP: targets by Sinkhorn-Knopp, centres never move
   torch::Tensor center;   // [1, K]
   torch::Tensor center2;  // [1, 1, K']
 };

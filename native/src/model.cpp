@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "autocast.h"
+#include "collapse.h"
 #include "common.h"
 
 namespace ibot4j {
@@ -157,6 +158,8 @@ int64_t check_step(const Config& c, const Batch& batch, const StepParams& params
             lc.size(3), " is not a positive multiple of patch_size ", p);
   }
   require(params.teacher_temp > 0 && params.teacher_patch_temp > 0, "teacher temperatures must be > 0");
+  require(c.koleo_loss_weight == 0 || b >= 2, "koleo_loss_weight > 0 needs at least 2 images per step (a nearest "
+          "neighbour in the batch), got batch_size ", b);
   require(params.teacher_momentum >= 0 && params.teacher_momentum <= 1, "teacher_momentum must be in [0, 1], got ",
           params.teacher_momentum);
   require(params.lr >= 0 && params.weight_decay >= 0 && params.clip_grad >= 0,
@@ -190,19 +193,23 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   // The same cells among the backbone's tokens [G*B, 1+N]: each crop's [CLS] comes first.
   auto token_index = (host_index + host_index.div(n_patches, "floor") + 1).to(device);
 
-  torch::Tensor teacher_cls, teacher_patch;
+  torch::Tensor teacher_cls, teacher_patch, teacher_embedding;
   {
     torch::NoGradGuard no_grad;
     AutocastScope autocast_scope(autocast, device.type());
-    auto z = teacher_->head->embed(teacher_->backbone->forward(global, std::nullopt, nullptr));
+    auto tokens = teacher_->backbone->forward(global, std::nullopt, nullptr);
+    teacher_embedding = tokens.select(1, 0);  // [G*B, D], for the effective rank
+    auto z = teacher_->head->embed(tokens);
     teacher_cls = teacher_->head->cls_logits(z.select(1, 0));
     teacher_patch = teacher_->head->patch_logits(z.narrow(1, 1, n_patches));
   }
 
   LossValues loss;
+  torch::Tensor student_global_cls;  // [G*B, D], for KoLeo
   {
     AutocastScope autocast_scope(autocast, device.type());
     auto student_global = student_->backbone->forward(global, masks, drop_path_gen);
+    student_global_cls = student_global.select(1, 0);
     std::vector<torch::Tensor> cls_tokens{student_global.select(1, 0)};
     if (l > 0) {
       auto student_local = student_->backbone->forward(batch.local_crops.to(device), std::nullopt, drop_path_gen);
@@ -227,6 +234,13 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     in.teacher_patch_temp = params.teacher_patch_temp;
     loss = loss_.compute(in);
   }
+  // DINOv2's KoLeo on the student's global [CLS] tokens, per global crop, summed, in fp32 outside autocast.
+  torch::Tensor koleo = torch::zeros({}, loss.total.options().dtype(torch::kFloat32));
+  if (config_.koleo_loss_weight > 0) {
+    for (const auto& crop : student_global_cls.chunk(g)) koleo = koleo + koleo_loss(crop);
+    koleo = koleo * config_.koleo_loss_weight;
+    loss.total = loss.total + koleo;
+  }
 
   // From here on nothing waits for the device: whether the step counts (finite loss and gradient
   // norm) is a device tensor that gates the optimiser, the EMA and the centres, and the step's
@@ -234,11 +248,13 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   torch::Tensor reduced;  // in a group: the losses' and centres' sums over the ranks
   torch::Tensor losses;
   if (comm_) {
-    reduced = reduce_step_values(loss, teacher_cls, teacher_patch);
-    losses = reduced.narrow(0, 0, 3) / static_cast<double>(comm_->size());
+    reduced = reduce_step_values(loss, koleo, teacher_cls, teacher_patch);
+    losses = reduced.narrow(0, 0, 4) / static_cast<double>(comm_->size());
   } else {
-    losses = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach()}).to(torch::kFloat64);
+    losses = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach()}).to(torch::kFloat64);
   }
+  // Collapse metrics from what the step already holds (no extra forward pass), read back with the losses.
+  auto metrics = collapse_metrics(loss.cls_targets, loss.patch_targets, teacher_embedding);
 
   optimizer_->zero_grad();
   loss.total.backward();
@@ -259,20 +275,26 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     // The official loss all-reduces the batch's centre sums and divides by the global batch.
     const int64_t k = loss_.center.size(1), kp = loss_.center2.size(2);
     const double crops = static_cast<double>(teacher_cls.size(0)) * comm_->size();
-    loss_.update_centers_from_sums(reduced.narrow(0, 3, k).view({1, k}), reduced.narrow(0, 3 + k, kp).view({1, 1, kp}), crops,
+    loss_.update_centers_from_sums(reduced.narrow(0, 4, k).view({1, k}), reduced.narrow(0, 4 + k, kp).view({1, 1, kp}), crops,
                                    skip);
   } else {
     loss_.update_centers(teacher_cls, teacher_patch, skip);
   }
 
-  auto values = torch::cat({losses, grad_norm.to(torch::kFloat64).view({1}), skip.to(torch::kFloat64).view({1})}).to(torch::kCPU);
+  auto values = torch::cat({losses, grad_norm.to(torch::kFloat64).view({1}), skip.to(torch::kFloat64).view({1}), metrics})
+                    .to(torch::kCPU);
   auto v = values.accessor<double, 1>();
   StepResult result;
   result.loss = v[0];
   result.cls_loss = v[1];
   result.patch_loss = v[2];
-  result.finite = v[4] == 0.0;
-  result.grad_norm = result.finite ? v[3] : 0.0;
+  result.koleo_loss = v[3];
+  result.finite = v[5] == 0.0;
+  result.grad_norm = result.finite ? v[4] : 0.0;
+  result.teacher_cls_entropy = v[6];
+  result.teacher_patch_entropy = v[7];
+  result.prototypes_used = static_cast<int64_t>(v[8]);
+  result.effective_rank = v[9];
   if (result.finite) ++step_;
   result.step = step_;
   return result;
@@ -320,6 +342,9 @@ torch::Tensor Model::tensor(const std::string& name) {
 
 void Model::join(std::shared_ptr<Communicator> comm) {
   require(comm != nullptr, "group is NULL");
+  require(config_.centering != IBOT4J_CENTERING_SINKHORN_KNOPP,
+          "centering sinkhorn_knopp is not supported data-parallel yet (its normalisations would need all-reduces); "
+          "use the default centering with a group");
   // Every rank must hold the same architecture before tensors are exchanged by position.
   const auto fingerprint = architecture_fingerprint(config_);
   const double local = static_cast<double>(std::hash<std::string>{}(fingerprint) & ((1ULL << 52) - 1));
@@ -374,12 +399,13 @@ void Model::average_gradients() {
   }
 }
 
-torch::Tensor Model::reduce_step_values(const LossValues& loss, const torch::Tensor& teacher_cls,
+torch::Tensor Model::reduce_step_values(const LossValues& loss, const torch::Tensor& koleo, const torch::Tensor& teacher_cls,
                                         const torch::Tensor& teacher_patch) {
-  // One small all-reduce: the three loss terms, then the centre sums of the official loss.
+  // One small all-reduce: the loss terms (total, cls, patch, koleo), then the centre sums of the official loss.
   auto t_cls = teacher_cls.to(torch::kFloat64);
   auto t_patch = teacher_patch.to(torch::kFloat64);
-  auto packed = torch::cat({torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach()}).to(torch::kFloat64),
+  auto packed = torch::cat({torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach()})
+                                .to(torch::kFloat64),
                             torch::sum(t_cls, 0), torch::sum(t_patch.mean(1), 0)});
   comm_->all_reduce(packed, Communicator::Op::Sum, "the loss and centre all-reduce");
   return packed;

@@ -43,9 +43,12 @@ struct LossArguments {
 };
 
 struct StepResult {
-  double loss = 0, cls_loss = 0, patch_loss = 0, grad_norm = 0;
+  double loss = 0, cls_loss = 0, patch_loss = 0, grad_norm = 0, koleo_loss = 0;
   bool finite = true;
   int64_t step = 0;
+  // Collapse metrics (collapse.h), train_step only.
+  double teacher_cls_entropy = 0, teacher_patch_entropy = 0, effective_rank = 0;
+  int64_t prototypes_used = 0;
 };
 
 class Model {
@@ -94,7 +97,7 @@ class Model {
   // Clips each gradient in place; returns the L2 norm of all gradients before clipping (device, fp64).
   torch::Tensor clip_gradients(double clip);
   void average_gradients();
-  torch::Tensor reduce_step_values(const LossValues& loss, const torch::Tensor& teacher_cls,
+  torch::Tensor reduce_step_values(const LossValues& loss, const torch::Tensor& koleo, const torch::Tensor& teacher_cls,
                                    const torch::Tensor& teacher_patch);
   void ema_update(double momentum, const torch::Tensor& skip);
   Config config_;

@@ -346,10 +346,9 @@ class iBOTLoss(nn.Module):
         student_patch = student_patch / self.student_temp
         student_patch_c = student_patch.chunk(self.ngcrops)
 
-        teacher_cls_c = F.softmax((teacher_cls - self.center) / temp, dim=-1)
-        teacher_cls_c = teacher_cls_c.detach().chunk(self.ngcrops)
-        teacher_patch_c = F.softmax((teacher_patch - self.center2) / temp2, dim=-1)
-        teacher_patch_c = teacher_patch_c.detach().chunk(self.ngcrops)
+        teacher_cls_p, teacher_patch_p = self.teacher_targets(teacher_cls, teacher_patch, student_mask, temp, temp2)
+        teacher_cls_c = teacher_cls_p.detach().chunk(self.ngcrops)
+        teacher_patch_c = teacher_patch_p.detach().chunk(self.ngcrops)
 
         total_loss1, n_loss_terms1 = 0, 0
         total_loss2, n_loss_terms2 = 0, 0
@@ -371,6 +370,11 @@ class iBOTLoss(nn.Module):
         total_loss = dict(cls=total_loss1, patch=total_loss2, loss=total_loss1 + total_loss2)
         self.update_center(teacher_cls, teacher_patch)
         return total_loss
+
+    def teacher_targets(self, teacher_cls, teacher_patch, student_mask, temp, temp2):
+        """The teacher's [CLS] [G*B, K] and patch [G*B, N, K'] targets: centred, tempered softmax."""
+        return (F.softmax((teacher_cls - self.center) / temp, dim=-1),
+                F.softmax((teacher_patch - self.center2) / temp2, dim=-1))
 
     @torch.no_grad()
     def update_center(self, teacher_cls, teacher_patch):

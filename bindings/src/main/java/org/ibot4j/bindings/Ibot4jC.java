@@ -104,6 +104,24 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_TEACHER() {
         return IBOT4J_TEACHER;
     }
+    private static final int IBOT4J_CENTERING_CENTER = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_CENTERING_CENTER 0
+     * }
+     */
+    public static int IBOT4J_CENTERING_CENTER() {
+        return IBOT4J_CENTERING_CENTER;
+    }
+    private static final int IBOT4J_CENTERING_SINKHORN_KNOPP = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_CENTERING_SINKHORN_KNOPP 1
+     * }
+     */
+    public static int IBOT4J_CENTERING_SINKHORN_KNOPP() {
+        return IBOT4J_CENTERING_SINKHORN_KNOPP;
+    }
     private static final int IBOT4J_DEVICE_CPU = (int)0L;
     /**
      * {@snippet lang=c :
@@ -167,10 +185,10 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_REDUCE_MAX() {
         return IBOT4J_REDUCE_MAX;
     }
-    private static final int IBOT4J_ABI_VERSION = (int)5L;
+    private static final int IBOT4J_ABI_VERSION = (int)6L;
     /**
      * {@snippet lang=c :
-     * #define IBOT4J_ABI_VERSION 5
+     * #define IBOT4J_ABI_VERSION 6
      * }
      */
     public static int IBOT4J_ABI_VERSION() {

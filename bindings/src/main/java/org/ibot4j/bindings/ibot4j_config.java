@@ -39,6 +39,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double beta1;
  *     double beta2;
  *     double eps;
+ *     int32_t centering;
+ *     double koleo_loss_weight;
  *     int64_t seed;
  *     int32_t num_threads;
  *     int32_t device;
@@ -80,6 +82,9 @@ public class ibot4j_config {
         Ibot4jC.C_DOUBLE.withName("beta1"),
         Ibot4jC.C_DOUBLE.withName("beta2"),
         Ibot4jC.C_DOUBLE.withName("eps"),
+        Ibot4jC.C_INT.withName("centering"),
+        MemoryLayout.paddingLayout(4),
+        Ibot4jC.C_DOUBLE.withName("koleo_loss_weight"),
         Ibot4jC.C_LONG.withName("seed"),
         Ibot4jC.C_INT.withName("num_threads"),
         Ibot4jC.C_INT.withName("device"),
@@ -1148,6 +1153,94 @@ public class ibot4j_config {
      */
     public static void eps(MemorySegment struct, double fieldValue) {
         struct.set(eps$LAYOUT, eps$OFFSET, fieldValue);
+    }
+
+    private static final OfInt centering$LAYOUT = (OfInt)$LAYOUT.select(groupElement("centering"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t centering
+     * }
+     */
+    public static final OfInt centering$layout() {
+        return centering$LAYOUT;
+    }
+
+    private static final long centering$OFFSET = $LAYOUT.byteOffset(groupElement("centering"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t centering
+     * }
+     */
+    public static final long centering$offset() {
+        return centering$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t centering
+     * }
+     */
+    public static int centering(MemorySegment struct) {
+        return struct.get(centering$LAYOUT, centering$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t centering
+     * }
+     */
+    public static void centering(MemorySegment struct, int fieldValue) {
+        struct.set(centering$LAYOUT, centering$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble koleo_loss_weight$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("koleo_loss_weight"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double koleo_loss_weight
+     * }
+     */
+    public static final OfDouble koleo_loss_weight$layout() {
+        return koleo_loss_weight$LAYOUT;
+    }
+
+    private static final long koleo_loss_weight$OFFSET = $LAYOUT.byteOffset(groupElement("koleo_loss_weight"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double koleo_loss_weight
+     * }
+     */
+    public static final long koleo_loss_weight$offset() {
+        return koleo_loss_weight$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double koleo_loss_weight
+     * }
+     */
+    public static double koleo_loss_weight(MemorySegment struct) {
+        return struct.get(koleo_loss_weight$LAYOUT, koleo_loss_weight$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double koleo_loss_weight
+     * }
+     */
+    public static void koleo_loss_weight(MemorySegment struct, double fieldValue) {
+        struct.set(koleo_loss_weight$LAYOUT, koleo_loss_weight$OFFSET, fieldValue);
     }
 
     private static final OfLong seed$LAYOUT = (OfLong)$LAYOUT.select(groupElement("seed"));

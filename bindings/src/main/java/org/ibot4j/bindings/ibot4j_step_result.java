@@ -21,6 +21,11 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double grad_norm;
  *     int32_t finite;
  *     int64_t step;
+ *     double koleo_loss;
+ *     double teacher_cls_entropy;
+ *     double teacher_patch_entropy;
+ *     int32_t prototypes_used;
+ *     double effective_rank;
  * }
  * }
  */
@@ -37,7 +42,13 @@ public class ibot4j_step_result {
         Ibot4jC.C_DOUBLE.withName("grad_norm"),
         Ibot4jC.C_INT.withName("finite"),
         MemoryLayout.paddingLayout(4),
-        Ibot4jC.C_LONG.withName("step")
+        Ibot4jC.C_LONG.withName("step"),
+        Ibot4jC.C_DOUBLE.withName("koleo_loss"),
+        Ibot4jC.C_DOUBLE.withName("teacher_cls_entropy"),
+        Ibot4jC.C_DOUBLE.withName("teacher_patch_entropy"),
+        Ibot4jC.C_INT.withName("prototypes_used"),
+        MemoryLayout.paddingLayout(4),
+        Ibot4jC.C_DOUBLE.withName("effective_rank")
     ).withName("ibot4j_step_result");
 
     /**
@@ -309,6 +320,226 @@ public class ibot4j_step_result {
      */
     public static void step(MemorySegment struct, long fieldValue) {
         struct.set(step$LAYOUT, step$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble koleo_loss$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("koleo_loss"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double koleo_loss
+     * }
+     */
+    public static final OfDouble koleo_loss$layout() {
+        return koleo_loss$LAYOUT;
+    }
+
+    private static final long koleo_loss$OFFSET = $LAYOUT.byteOffset(groupElement("koleo_loss"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double koleo_loss
+     * }
+     */
+    public static final long koleo_loss$offset() {
+        return koleo_loss$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double koleo_loss
+     * }
+     */
+    public static double koleo_loss(MemorySegment struct) {
+        return struct.get(koleo_loss$LAYOUT, koleo_loss$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double koleo_loss
+     * }
+     */
+    public static void koleo_loss(MemorySegment struct, double fieldValue) {
+        struct.set(koleo_loss$LAYOUT, koleo_loss$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble teacher_cls_entropy$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("teacher_cls_entropy"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double teacher_cls_entropy
+     * }
+     */
+    public static final OfDouble teacher_cls_entropy$layout() {
+        return teacher_cls_entropy$LAYOUT;
+    }
+
+    private static final long teacher_cls_entropy$OFFSET = $LAYOUT.byteOffset(groupElement("teacher_cls_entropy"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double teacher_cls_entropy
+     * }
+     */
+    public static final long teacher_cls_entropy$offset() {
+        return teacher_cls_entropy$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double teacher_cls_entropy
+     * }
+     */
+    public static double teacher_cls_entropy(MemorySegment struct) {
+        return struct.get(teacher_cls_entropy$LAYOUT, teacher_cls_entropy$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double teacher_cls_entropy
+     * }
+     */
+    public static void teacher_cls_entropy(MemorySegment struct, double fieldValue) {
+        struct.set(teacher_cls_entropy$LAYOUT, teacher_cls_entropy$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble teacher_patch_entropy$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("teacher_patch_entropy"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double teacher_patch_entropy
+     * }
+     */
+    public static final OfDouble teacher_patch_entropy$layout() {
+        return teacher_patch_entropy$LAYOUT;
+    }
+
+    private static final long teacher_patch_entropy$OFFSET = $LAYOUT.byteOffset(groupElement("teacher_patch_entropy"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double teacher_patch_entropy
+     * }
+     */
+    public static final long teacher_patch_entropy$offset() {
+        return teacher_patch_entropy$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double teacher_patch_entropy
+     * }
+     */
+    public static double teacher_patch_entropy(MemorySegment struct) {
+        return struct.get(teacher_patch_entropy$LAYOUT, teacher_patch_entropy$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double teacher_patch_entropy
+     * }
+     */
+    public static void teacher_patch_entropy(MemorySegment struct, double fieldValue) {
+        struct.set(teacher_patch_entropy$LAYOUT, teacher_patch_entropy$OFFSET, fieldValue);
+    }
+
+    private static final OfInt prototypes_used$LAYOUT = (OfInt)$LAYOUT.select(groupElement("prototypes_used"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t prototypes_used
+     * }
+     */
+    public static final OfInt prototypes_used$layout() {
+        return prototypes_used$LAYOUT;
+    }
+
+    private static final long prototypes_used$OFFSET = $LAYOUT.byteOffset(groupElement("prototypes_used"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t prototypes_used
+     * }
+     */
+    public static final long prototypes_used$offset() {
+        return prototypes_used$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t prototypes_used
+     * }
+     */
+    public static int prototypes_used(MemorySegment struct) {
+        return struct.get(prototypes_used$LAYOUT, prototypes_used$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t prototypes_used
+     * }
+     */
+    public static void prototypes_used(MemorySegment struct, int fieldValue) {
+        struct.set(prototypes_used$LAYOUT, prototypes_used$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble effective_rank$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("effective_rank"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double effective_rank
+     * }
+     */
+    public static final OfDouble effective_rank$layout() {
+        return effective_rank$LAYOUT;
+    }
+
+    private static final long effective_rank$OFFSET = $LAYOUT.byteOffset(groupElement("effective_rank"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double effective_rank
+     * }
+     */
+    public static final long effective_rank$offset() {
+        return effective_rank$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double effective_rank
+     * }
+     */
+    public static double effective_rank(MemorySegment struct) {
+        return struct.get(effective_rank$LAYOUT, effective_rank$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double effective_rank
+     * }
+     */
+    public static void effective_rank(MemorySegment struct, double fieldValue) {
+        struct.set(effective_rank$LAYOUT, effective_rank$OFFSET, fieldValue);
     }
 
     /**

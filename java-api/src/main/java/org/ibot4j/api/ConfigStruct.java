@@ -72,10 +72,11 @@ final class ConfigStruct {
         }
     }
 
-    /** Booleans are int32 0/1 and a device is its IBOT4J_DEVICE_* code, as the header says. */
+    /** Booleans are int32 0/1, a device and a centering their IBOT4J_DEVICE_* and IBOT4J_CENTERING_* codes, as the header says. */
     private static Object toNative(Object v) {
         if (v instanceof Boolean b) return b ? 1 : 0;
         if (v instanceof Device d) return d.code;
+        if (v instanceof Centering c) return c.code;
         return v;
     }
 }

@@ -44,6 +44,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param beta1 AdamW beta1
  * @param beta2 AdamW beta2
  * @param eps AdamW epsilon
+ * @param centering how the teacher's outputs become targets: the official EMA centre, or DINOv2's Sinkhorn-Knopp (opt-in)
+ * @param koleoLossWeight weight of DINOv2's KoLeo regulariser on the student's global [CLS] tokens; 0 (official) turns it off
  * @param seed seed of initialisation and drop-path
  * @param numThreads LibTorch intra-op threads (process-wide); 0 keeps the current setting
  * @param device where the model lives
@@ -77,6 +79,8 @@ public record IbotConfig(
         double beta1,
         double beta2,
         double eps,
+        Centering centering,
+        double koleoLossWeight,
         long seed,
         int numThreads,
         Device device,
@@ -109,6 +113,8 @@ public record IbotConfig(
         p.require(beta1 >= 0 && beta1 < 1, "beta1 must be in [0, 1), got " + beta1);
         p.require(beta2 >= 0 && beta2 < 1, "beta2 must be in [0, 1), got " + beta2);
         p.positive("eps", eps);
+        p.require(centering != null, "centering must be set (centering or sinkhorn_knopp)");
+        p.require(koleoLossWeight >= 0 && Double.isFinite(koleoLossWeight), "koleo_loss_weight must be >= 0, got " + koleoLossWeight);
         p.require(numThreads >= 0, "num_threads must be >= 0 (0 keeps LibTorch's default), got " + numThreads);
         p.require(device != null, "device must be set");
         p.throwIfAny("ibot4j config");
@@ -194,6 +200,8 @@ public record IbotConfig(
         private boolean sharedHead = false, sharedHeadTeacher = true, normLastLayer = true;
         private double studentTemp = 0.1, centerMomentum = 0.9, centerMomentum2 = 0.9, lambda1 = 1.0, lambda2 = 1.0;
         private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+        private Centering centering = Centering.CENTERING;
+        private double koleoLossWeight = 0;
         private long seed = 0;
         private int numThreads = 0;
         private Device device = Device.CPU;
@@ -208,7 +216,8 @@ public record IbotConfig(
             outDim = c.outDim; patchOutDim = c.patchOutDim; hiddenDim = c.hiddenDim; bottleneckDim = c.bottleneckDim;
             sharedHead = c.sharedHead; sharedHeadTeacher = c.sharedHeadTeacher; normLastLayer = c.normLastLayer;
             studentTemp = c.studentTemp; centerMomentum = c.centerMomentum; centerMomentum2 = c.centerMomentum2;
-            lambda1 = c.lambda1; lambda2 = c.lambda2; beta1 = c.beta1; beta2 = c.beta2; eps = c.eps; seed = c.seed;
+            lambda1 = c.lambda1; lambda2 = c.lambda2; beta1 = c.beta1; beta2 = c.beta2; eps = c.eps; centering = c.centering;
+            koleoLossWeight = c.koleoLossWeight; seed = c.seed;
             numThreads = c.numThreads; device = c.device; bf16Autocast = c.bf16Autocast; forceBf16 = c.forceBf16;
         }
 
@@ -277,6 +286,10 @@ public record IbotConfig(
         public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
         /** @param v AdamW epsilon @return this builder */
         public Builder eps(double v) { eps = v; return this; }
+        /** @param v teacher targets: centering (official) or sinkhorn_knopp (DINOv2) @return this builder */
+        public Builder centering(Centering v) { centering = v; return this; }
+        /** @param v KoLeo weight on the student's global [CLS] tokens, 0 = off @return this builder */
+        public Builder koleoLossWeight(double v) { koleoLossWeight = v; return this; }
         /** @param v seed @return this builder */
         public Builder seed(long v) { seed = v; return this; }
         /** @param v LibTorch threads, 0 keeps the current @return this builder */
@@ -298,7 +311,7 @@ public record IbotConfig(
             return new IbotConfig(imgSize, patchSize, inChans, embedDim, depth, numHeads, mlpRatio, qkvBias,
                     dropPathRate, outDim, patchOutDim, hiddenDim, bottleneckDim, sharedHead, sharedHeadTeacher,
                     normLastLayer, studentTemp, centerMomentum, centerMomentum2, lambda1, lambda2, beta1, beta2, eps,
-                    seed, numThreads, device, bf16Autocast, forceBf16);
+                    centering, koleoLossWeight, seed, numThreads, device, bf16Autocast, forceBf16);
         }
     }
 }

@@ -299,7 +299,10 @@ public final class IbotModel implements AutoCloseable {
     private StepResult readResult() {
         return new StepResult(ibot4j_step_result.loss(resultStruct), ibot4j_step_result.cls_loss(resultStruct),
                 ibot4j_step_result.patch_loss(resultStruct), ibot4j_step_result.grad_norm(resultStruct),
-                ibot4j_step_result.finite(resultStruct) != 0, ibot4j_step_result.step(resultStruct));
+                ibot4j_step_result.finite(resultStruct) != 0, ibot4j_step_result.step(resultStruct),
+                ibot4j_step_result.koleo_loss(resultStruct), ibot4j_step_result.teacher_cls_entropy(resultStruct),
+                ibot4j_step_result.teacher_patch_entropy(resultStruct), ibot4j_step_result.prototypes_used(resultStruct),
+                ibot4j_step_result.effective_rank(resultStruct));
     }
 
     /** Names of the model's state tensors: {@code student.*}, {@code teacher.*}, {@code loss.center}, {@code loss.center2}. */

@@ -70,6 +70,7 @@ class ErrorHandlingTest {
 
             assertThat(bad.finite()).isFalse();
             assertThat(bad.step()).isEqualTo(1);
+            assertThat(bad.effectiveRank()).as("collapse metrics of a non-finite step").isNaN();
             assertThat(model.readTensor("student.backbone.blocks.1.mlp.fc2.weight")).containsExactly(student);
             assertThat(model.readTensor("teacher.backbone.blocks.1.mlp.fc2.weight")).containsExactly(teacher);
             assertThat(model.readTensor("loss.center")).containsExactly(center);

@@ -19,15 +19,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * ibot4j against the Python reference of tools/reference (official iBOT semantics) on the committed
  * fixtures: same weights and inputs, compared output by output. Errors are max |a - b| / max |b| per
- * tensor; the tolerances are those of docs/fidelity.md.
+ * tensor; the tolerances are those of docs/fidelity.md. "remedies" is DINOv2's Sinkhorn-Knopp centering and
+ * KoLeo (opt-in; tools/reference/make_remedies_fixture.py), checked the same way plus the KoLeo term; the
+ * collapse metrics of a step are checked against the reference where the fixtures hold them.
  */
 class ParityTest {
-    private static final double FORWARD_TOL = 1e-5, HEAD_TOL = 1e-6, LOSS_TOL = 1e-6, STEP_TOL = 1e-5;
+    private static final double FORWARD_TOL = 1e-5, HEAD_TOL = 1e-6, LOSS_TOL = 1e-6, STEP_TOL = 1e-5, METRIC_TOL = 1e-5;
     /** 100 x AdamW's eps: above it, g / (|g| + eps) moves by < 1 % of a gradient's relative error. */
     private static final double ADAM_WELL_CONDITIONED = 1e-6;
 
     @ParameterizedTest
-    @ValueSource(strings = {"published", "defaults"})
+    @ValueSource(strings = {"published", "defaults", "remedies"})
     void forwardHeadsLossAndOneStepMatchTheReference(String scenario) throws IOException {
         try (SafeTensors f = SafeTensors.open(fixture(scenario)); Arena arena = Arena.ofConfined()) {
             JsonNode config = new ObjectMapper().readTree(f.metadata().get("config"));
@@ -84,6 +86,10 @@ class ParityTest {
                         step.get("freeze_last_layer").asBoolean(), step.get("clip_grad").asDouble()));
                 check(scenario, "step loss (total, cls, patch)", new float[] {(float) r.loss(), (float) r.clsLoss(), (float) r.patchLoss()},
                         f.floats("after.loss"), STEP_TOL);
+                float[] koleo = f.entries().containsKey("after.koleo_loss") ? f.floats("after.koleo_loss") : new float[] {0};
+                check(scenario, "step KoLeo loss", new float[] {(float) r.koleoLoss()}, koleo, STEP_TOL);
+                float[] metrics = expectedMetrics(scenario, f);
+                if (metrics != null) checkMetrics(scenario, r, metrics);
                 check(scenario, "step grad norm", new float[] {(float) r.gradNorm()}, f.floats("after.grad_norm"), STEP_TOL);
                 // Gradients first: the ones AdamW used, after per-parameter clipping and last-layer cancelling.
                 double worstGrad = 0;
@@ -132,6 +138,28 @@ class ParityTest {
                 check(scenario, "center after step", model.readTensor("loss.center"), f.floats("after.center"), STEP_TOL);
                 check(scenario, "center2 after step", model.readTensor("loss.center2"), f.floats("after.center2"), STEP_TOL);
             }
+        }
+    }
+
+    /**
+     * Collapse metrics against the reference's, computed there from the same step's targets and teacher
+     * tokens. ibot4j recomputes the teacher's logits in the step (head error ~1e-6, FORWARD_TOL on the
+     * tokens) and divides them by a temperature of 0.06-0.07, so the exponents move by up to ~1.5e-5;
+     * measured: entropies and the effective rank (SVD of the [CLS] tokens) within 2.6e-7, held to METRIC_TOL
+     * = 1e-5 (the step tolerance). The prototype count is exact: the generator checks that no argmax is
+     * within 1e-4 (relative) of a tie.
+     */
+    private static void checkMetrics(String scenario, StepResult r, float[] expected) {
+        check(scenario, "step teacher [CLS] target entropy", new float[] {(float) r.teacherClsEntropy()}, new float[] {expected[0]}, METRIC_TOL);
+        check(scenario, "step teacher patch target entropy", new float[] {(float) r.teacherPatchEntropy()}, new float[] {expected[1]}, METRIC_TOL);
+        assertThat(r.prototypesUsed()).as("%s: prototypes in use", scenario).isEqualTo(Math.round(expected[2]));
+        check(scenario, "step effective rank", new float[] {(float) r.effectiveRank()}, new float[] {expected[3]}, METRIC_TOL);
+    }
+
+    private static float[] expectedMetrics(String scenario, SafeTensors f) throws IOException {
+        if (f.entries().containsKey("expected.metrics")) return f.floats("expected.metrics");
+        try (SafeTensors m = SafeTensors.open(fixture("collapse-metrics"))) {
+            return m.entries().containsKey(scenario + ".metrics") ? m.floats(scenario + ".metrics") : null;
         }
     }
 

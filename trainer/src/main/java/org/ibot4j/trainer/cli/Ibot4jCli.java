@@ -61,6 +61,7 @@ public final class Ibot4jCli implements Runnable {
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.registerConverter(Boolean.class, Ibot4jCli::bool).registerConverter(boolean.class, Ibot4jCli::bool);
         cli.registerConverter(Device.class, Device::of);
+        cli.registerConverter(org.ibot4j.api.Centering.class, org.ibot4j.api.Centering::of);
         cli.registerConverter(org.ibot4j.api.Arch.class, org.ibot4j.api.Arch::of);
         cli.registerConverter(Path.class, s -> Path.of(s));
         cli.setParameterExceptionHandler(Ibot4jCli::badInput);

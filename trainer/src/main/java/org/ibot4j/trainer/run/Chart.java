@@ -30,11 +30,19 @@ final class Chart {
         }
     }
 
+    /** A shaded stretch of x values [from, to] (a region of the run), named once in the legend. */
+    record Band(String name, double from, double to, Color colour) {}
+
     private static final int WIDTH = 760, HEIGHT = 300, LEFT = 78, RIGHT = 16, TOP = 34, BOTTOM = 40;
 
     private Chart() {}
 
     static BufferedImage render(String title, String xLabel, List<Series> series) {
+        return render(title, xLabel, series, List.of());
+    }
+
+    /** The same with shaded bands behind the lines (translucent, so overlapping bands stay visible). */
+    static BufferedImage render(String title, String xLabel, List<Series> series, List<Band> bands) {
         BufferedImage image = new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         try {
@@ -54,6 +62,16 @@ final class Chart {
             if (xr[0] == xr[1]) xr = new double[] {xr[0] - 0.5, xr[1] + 0.5};
             int plotW = WIDTH - LEFT - RIGHT, plotH = HEIGHT - TOP - BOTTOM;
             axes(g, xr, yr, plotW, plotH, title, xLabel);
+            java.util.Map<String, Color> bandLegend = new java.util.LinkedHashMap<>();
+            for (Band b : bands) {
+                double from = Math.max(b.from() - 0.5, xr[0]), to = Math.min(b.to() + 0.5, xr[1]);
+                if (to < from) continue;
+                int x0 = LEFT + (int) Math.floor((from - xr[0]) / (xr[1] - xr[0]) * plotW);
+                int x1 = LEFT + (int) Math.ceil((to - xr[0]) / (xr[1] - xr[0]) * plotW);
+                g.setColor(new Color(b.colour().getRed(), b.colour().getGreen(), b.colour().getBlue(), 60));
+                g.fillRect(x0, TOP + 1, Math.max(1, x1 - x0), plotH - 1);
+                bandLegend.putIfAbsent(b.name(), b.colour());
+            }
             Stroke solid = new BasicStroke(1.4f), dashed = new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f,
                     new float[] {6f, 4f}, 0f);
             int legendX = WIDTH - RIGHT;
@@ -79,6 +97,14 @@ final class Chart {
                 g.setStroke(line.dashed() ? dashed : solid);
                 g.drawLine(legendX, 20, legendX + 18, 20);
                 g.drawString(line.name(), legendX + 22, 24);
+            }
+            for (var band : bandLegend.entrySet()) {
+                legendX -= fm.stringWidth(band.getKey()) + 30;
+                Color c = band.getValue();
+                g.setColor(new Color(c.getRed(), c.getGreen(), c.getBlue(), 60));
+                g.fillRect(legendX, 14, 18, 12);
+                g.setColor(c);
+                g.drawString(band.getKey(), legendX + 22, 24);
             }
         } finally {
             g.dispose();

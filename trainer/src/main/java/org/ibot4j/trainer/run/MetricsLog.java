@@ -24,7 +24,10 @@ import java.util.Map;
 public final class MetricsLog implements AutoCloseable {
     public static final String[] COLUMNS = {"iteration", "epoch", "loss", "cls_loss", "patch_loss", "lr", "weight_decay",
             "teacher_momentum", "teacher_temp", "teacher_patch_temp", "grad_norm", "images_per_s", "data_wait_s", "step_s",
-            "finite", "skipped_images"};
+            "finite", "skipped_images", "koleo_loss", "teacher_cls_entropy", "teacher_patch_entropy", "prototypes_used", "prototype_share",
+            "effective_rank"};
+    /** Columns of runs logged before the collapse metrics (2026-12-02): their rows are kept on resume. */
+    private static final int EARLIER_COLUMNS = 16;
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter jsonl, csv;
@@ -104,7 +107,8 @@ public final class MetricsLog implements AutoCloseable {
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             if (hasHeader && i == 0) {
-                kept.add(line);
+                // A run logged before the collapse columns gets the full header; its earlier rows simply lack them.
+                kept.add(String.join(",", COLUMNS).startsWith(line) ? String.join(",", COLUMNS) : line);
                 continue;
             }
             Long it = iterationOf(line, hasHeader);
@@ -116,13 +120,17 @@ public final class MetricsLog implements AutoCloseable {
     private static Long iterationOf(String line, boolean csvRow) {
         try {
             if (csvRow) {
-                return line.split(",", -1).length == COLUMNS.length ? Long.parseLong(line.substring(0, line.indexOf(','))) : null;
+                return known(line.split(",", -1).length) ? Long.parseLong(line.substring(0, line.indexOf(','))) : null;
             }
             JsonNode row = JSON.readTree(line);
-            return row != null && row.has("iteration") && row.size() == COLUMNS.length ? row.get("iteration").asLong() : null;
+            return row != null && row.has("iteration") && known(row.size()) ? row.get("iteration").asLong() : null;
         } catch (RuntimeException | IOException e) {  // a torn or foreign line
             return null;
         }
+    }
+
+    private static boolean known(int columns) {
+        return columns == COLUMNS.length || columns == EARLIER_COLUMNS;
     }
 
     @Override

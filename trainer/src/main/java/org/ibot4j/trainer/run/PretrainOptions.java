@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import org.ibot4j.api.Arch;
+import org.ibot4j.api.Centering;
 import org.ibot4j.api.Device;
 import picocli.CommandLine.Option;
 
@@ -71,6 +72,15 @@ public final class PretrainOptions {
     public double lambda1 = 1.0;
     @Option(names = "--lambda2", description = "weight of the masked-patch loss")
     public double lambda2 = 1.0;
+    @Option(names = "--centering", description = "teacher targets: centering (official iBOT: EMA centre and softmax) or sinkhorn_knopp "
+            + "(DINOv2: 3 Sinkhorn-Knopp iterations; opt-in, docs/fidelity.md)")
+    public Centering centering = Centering.CENTERING;
+    @Option(names = "--koleo_loss_weight", description = "weight of DINOv2's KoLeo regulariser on the student's global [CLS] tokens "
+            + "(0: off, the official iBOT; DINOv2 uses 0.1)")
+    public double koleoLossWeight = 0;
+    @Option(names = "--collapse_warn_steps", description = "warn when the teacher's [CLS] targets have been uniform or on one prototype "
+            + "for this many steps in a row (docs/collapse.md)")
+    public int collapseWarnSteps = 50;
     // Teacher
     @Option(names = "--momentum_teacher", description = "EMA momentum at the start, cosine to 1")
     public double momentumTeacher = 0.996;
@@ -300,6 +310,9 @@ public final class PretrainOptions {
         public Builder sharedHead(boolean v) { o.sharedHead = v; return given("shared_head"); }
         public Builder sharedHeadTeacher(boolean v) { o.sharedHeadTeacher = v; return given("shared_head_teacher"); }
         public Builder normLastLayer(boolean v) { o.normLastLayer = v; return given("norm_last_layer"); }
+        public Builder centering(Centering v) { o.centering = v; return given("centering"); }
+        public Builder koleoLossWeight(double v) { o.koleoLossWeight = v; return given("koleo_loss_weight"); }
+        public Builder collapseWarnSteps(int v) { o.collapseWarnSteps = v; return given("collapse_warn_steps"); }
         public Builder useMaskedImModeling(boolean v) { o.useMaskedImModeling = v; return given("use_masked_im_modeling"); }
         public Builder predRatio(double... v) { o.predRatio = v.clone(); return given("pred_ratio"); }
         public Builder predRatioVar(double... v) { o.predRatioVar = v.clone(); return given("pred_ratio_var"); }

@@ -2,6 +2,7 @@ package org.ibot4j.trainer.run;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.ibot4j.api.Centering;
 import org.ibot4j.api.Device;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.image.EvalTransform;
@@ -62,6 +63,10 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, o.warmupEpochs <= o.epochs, "warmup_epochs (" + o.warmupEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
         check(problems, o.warmupTeacherTempEpochs <= o.epochs,
                 "warmup_teacher_temp_epochs (" + o.warmupTeacherTempEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
+        check(problems, o.koleoLossWeight == 0 || batch >= 2,
+                "koleo_loss_weight " + o.koleoLossWeight + " needs batch_size_per_gpu >= 2 (a nearest neighbour in the batch), got " + batch);
+        check(problems, o.centering != Centering.SINKHORN_KNOPP || worldSize == 1,
+                "centering sinkhorn_knopp is not supported data-parallel yet (" + worldSize + " processes); use --centering centering");
         check(problems, batch <= 0 || perEpoch > 0, "the dataset has " + images + " images, fewer than one batch of " + globalBatch
                 + (worldSize > 1 ? " (" + batch + " on each of " + worldSize + " processes)" : ""));
         MaskingPolicy masking = null;
@@ -146,6 +151,8 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, range(o.globalCropsScale) && range(o.localCropsScale),
                 "global_crops_scale and local_crops_scale take two values 0 < min <= max <= 1");
         check(problems, o.localCropsNumber >= 0, "local_crops_number must be >= 0");
+        check(problems, Double.isFinite(o.koleoLossWeight) && o.koleoLossWeight >= 0, "koleo_loss_weight must be >= 0, got " + o.koleoLossWeight);
+        check(problems, o.collapseWarnSteps > 0, "collapse_warn_steps must be > 0, got " + o.collapseWarnSteps);
         return problems;
     }
 
@@ -161,6 +168,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 .sharedHead(o.sharedHead).sharedHeadTeacher(o.sharedHeadTeacher)
                 .normLastLayer(o.normLastLayer)
                 .lambda1(o.lambda1).lambda2(o.lambda2)
+                .centering(o.centering).koleoLossWeight(o.koleoLossWeight)
                 .seed(o.seed)
                 .numThreads(o.threads > 0 ? o.threads : org.ibot4j.api.CpuTopology.defaultThreads())
                 .device(o.device)

@@ -48,7 +48,7 @@ public final class Pretrainer {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Options that may change when a run resumes: they steer the run, not what it computes. */
     static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
-            "resume", "extend_schedule", "change_data", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite",
+            "resume", "extend_schedule", "change_data", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite", "collapse_warn_steps",
             "nproc_per_node", "nnodes", "node_rank", "master_addr", "master_port", "dist_backend", "dist_timeout");
 
     /**
@@ -244,6 +244,7 @@ public final class Pretrainer {
         }
         RunReport.ModelFacts facts = new RunReport.ModelFacts(setup.model().outDim(), setup.model().studentTemp());
         long globalBatch = (long) setup.batchSize() * shard.worldSize();
+        CollapseWatch collapse = new CollapseWatch(setup.model().outDim(), setup.batchSize() * o.globalCropsNumber, o.collapseWarnSteps);
         try (MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), model.config(), setup.batchSize(),
                 setup.workers(), 3, o.seed, start, shard);
                 MetricsLog metrics = writer ? new MetricsLog(output, start) : null) {
@@ -259,11 +260,14 @@ public final class Pretrainer {
                 if (!writer) return;
                 estimate.observe(it, stepSeconds);
                 listener.onStep(new Pretraining.Step(it, epoch, p, r, globalBatch / stepSeconds, wait));
+                collapse.observe(it, r).ifPresent(LOG::warn);
                 try {
                     metrics.append(it, epoch, r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
                             p.teacherTemp(), p.teacherPatchTemp(), r.gradNorm(), globalBatch / stepSeconds, wait, stepSeconds,
-                            r.finite(), loader.skippedImages());
-                    bar.update(it + 1, String.format(Locale.ROOT, "loss %.3f (cls %.3f, patch %.3f)", r.loss(), r.clsLoss(), r.patchLoss()));
+                            r.finite(), loader.skippedImages(), r.koleoLoss(), r.teacherClsEntropy(), r.teacherPatchEntropy(),
+                            r.prototypesUsed(), collapse.prototypeShare(r), r.effectiveRank());
+                    bar.update(it + 1, String.format(Locale.ROOT, "loss %.3f (cls %.3f, patch %.3f), %s", r.loss(), r.clsLoss(), r.patchLoss(),
+                            collapse.status(r)));
                     long done = it + 1;
                     if (knnEvery > 0 && done % knnEvery == 0) {
                         KnnClassifier.Accuracy a = monitor.measure(model);

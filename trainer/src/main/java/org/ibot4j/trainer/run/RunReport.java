@@ -93,6 +93,7 @@ public final class RunReport {
                     Chart.Series.line("teacher patch", it, c.get("teacher_patch_temp"), Chart.RED),
                     Chart.Series.level("student", it, facts.studentTemp(), Chart.BLACK))));
         }
+        if (!rows.isEmpty()) collapse(h, c, it, facts, options.path("collapse_warn_steps").asInt(50));
         knn(h, output.resolve("knn.jsonl"));
         if (!rows.isEmpty()) {
             h.append("<h2>Throughput</h2>\n");
@@ -114,6 +115,41 @@ public final class RunReport {
         return steps + "; " + o.path("arch").asText("?") + ", " + o.path("epochs").asText("?") + " epochs, batch "
                 + o.path("batch_size_per_gpu").asText("?") + " per process, lr " + o.path("lr").asText("?") + ", out_dim "
                 + o.path("out_dim").asText("?") + ", data " + o.path("data_path").asText("?");
+    }
+
+    /** Teacher entropies, prototypes in use and effective rank, with the collapsed stretches shaded (docs/collapse.md). */
+    private static void collapse(StringBuilder h, Columns c, double[] it, ModelFacts facts, int warnSteps) {
+        double[] entropy = c.loss("teacher_cls_entropy"), used = c.get("prototypes_used");
+        if (java.util.Arrays.stream(entropy).noneMatch(Double::isFinite)) return;  // a run logged before these columns existed
+        h.append("<h2>Collapse</h2>\n");
+        List<Chart.Band> bands = new ArrayList<>();
+        List<String> longStretches = new ArrayList<>();
+        for (long[] s : CollapseWatch.stretches(it, entropy, used, facts.outDim(), 1)) {
+            boolean uniform = s[2] == CollapseWatch.State.UNIFORM.ordinal();
+            bands.add(new Chart.Band(uniform ? "uniform" : "one prototype", s[0], s[1], uniform ? Chart.ORANGE : Chart.RED));
+            if (s[1] - s[0] + 1 >= warnSteps) {
+                longStretches.add(String.format(Locale.ROOT, "%s from iteration %d to %d", uniform ? "uniform" : "on one prototype", s[0], s[1]));
+            }
+        }
+        h.append("<p class=\"note\">").append(escape(String.format(Locale.ROOT, "Shaded: steps whose teacher [CLS] targets were uniform "
+                + "(mean entropy at least %.0f %% of ln(out_dim) = %.2f nats) or had their maximum on one prototype for every global crop. "
+                + "Prototypes in use are counted over the step's global crops, so at most min(out_dim, crops) can be; the effective rank is "
+                + "that of the teacher's [CLS] embeddings of the batch (1: all on one line).", 100 * CollapseWatch.UNIFORM_SHARE,
+                Math.log(facts.outDim())))).append("</p>\n");
+        if (!longStretches.isEmpty()) {
+            h.append("<p class=\"warn\">").append(escape("The teacher's [CLS] targets were collapsed for " + warnSteps
+                    + " steps or more: " + String.join("; ", longStretches) + ". See docs/collapse.md for the levers.")).append("</p>\n");
+        }
+        chart(h, "teacher target entropy", Chart.render("Teacher target entropy (nats)", "iteration", List.of(
+                Chart.Series.line("[CLS]", it, entropy, Chart.BLUE),
+                Chart.Series.line("patch (masked tokens)", it, c.loss("teacher_patch_entropy"), Chart.RED),
+                Chart.Series.level("ln(out_dim)", it, Math.log(facts.outDim()), Chart.GREY)), bands));
+        double[] share = c.get("prototype_share");
+        for (int i = 0; i < share.length; i++) share[i] *= 100;
+        chart(h, "prototypes in use", Chart.render("Prototypes in use (% of min(out_dim, global crops))", "iteration",
+                List.of(Chart.Series.line("in use", it, share, Chart.GREEN)), bands));
+        chart(h, "effective rank", Chart.render("Effective rank of the teacher's [CLS] embeddings", "iteration",
+                List.of(Chart.Series.line("effective rank", it, c.loss("effective_rank"), Chart.PURPLE)), bands));
     }
 
     private static void knn(StringBuilder h, Path knnJsonl) throws IOException {

@@ -19,7 +19,7 @@ import org.ibot4j.api.StepResult;
 @Name("org.ibot4j.TrainStep")
 @Category("ibot4j")
 @Label("Train Step")
-@Description("One iBOT optimiser step: time waiting for the batch, time of the whole step, losses and schedule values")
+@Description("One iBOT optimiser step: time waiting for the batch, time of the whole step, losses, schedule values and collapse metrics")
 @StackTrace(false)
 final class TrainStepEvent extends Event {
     @Label("Step")
@@ -64,6 +64,26 @@ final class TrainStepEvent extends Event {
     @Label("Learning Rate")
     double lr;
 
+    @Label("KoLeo Loss")
+    @Description("DINOv2's KoLeo term, koleo_loss_weight applied (0 when off)")
+    double koleoLoss;
+
+    @Label("Teacher CLS Entropy")
+    @Description("Mean entropy (nats) of the teacher's [CLS] targets; ln(out_dim) when uniform")
+    double teacherClsEntropy;
+
+    @Label("Teacher Patch Entropy")
+    @Description("Mean entropy (nats) of the teacher's targets of the masked patch tokens; NaN when none was masked")
+    double teacherPatchEntropy;
+
+    @Label("Prototypes Used")
+    @Description("Prototypes that are the argmax of at least one global crop's [CLS] target")
+    int prototypesUsed;
+
+    @Label("Effective Rank")
+    @Description("exp(entropy of the normalised singular values) of the teacher's [CLS] embeddings of the batch")
+    double effectiveRank;
+
     /** Commits one event when a recording has this event enabled; otherwise nothing is allocated beyond the probe. */
     static void record(long step, int epoch, double dataWaitSeconds, double stepSeconds, StepParams params, StepResult result,
             double imagesPerSecond) {
@@ -80,6 +100,11 @@ final class TrainStepEvent extends Event {
         e.gradNorm = result.gradNorm();
         e.imagesPerSecond = imagesPerSecond;
         e.lr = params.lr();
+        e.koleoLoss = result.koleoLoss();
+        e.teacherClsEntropy = result.teacherClsEntropy();
+        e.teacherPatchEntropy = result.teacherPatchEntropy();
+        e.prototypesUsed = result.prototypesUsed();
+        e.effectiveRank = result.effectiveRank();
         e.commit();
     }
 }

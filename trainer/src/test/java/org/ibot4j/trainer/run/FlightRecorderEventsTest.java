@@ -51,6 +51,13 @@ class FlightRecorderEventsTest {
             assertThat(wait).isGreaterThanOrEqualTo(Duration.ZERO).isLessThanOrEqualTo(step);
             assertThat(step).isPositive().isLessThan(Duration.ofMinutes(1));
             assertThat(step.toNanos() / 1e9).isCloseTo(Double.parseDouble(row.get("step_s")), within(1e-3));
+            // Collapse metrics: the row's values; an entropy lies in [0, ln(out_dim)], prototypes in [1, min(out_dim, 2 x batch 4)].
+            assertThat(e.getDouble("teacherClsEntropy")).isCloseTo(Double.parseDouble(row.get("teacher_cls_entropy")), within(1e-4))
+                    .isBetween(0.0, Math.log(64) + 1e-6);
+            assertThat(e.getInt("prototypesUsed")).isEqualTo(Integer.parseInt(row.get("prototypes_used"))).isBetween(1, 8);
+            assertThat(e.getDouble("effectiveRank")).isCloseTo(Double.parseDouble(row.get("effective_rank")), within(1e-4))
+                    .isBetween(1.0, 8.0);
+            assertThat(e.getDouble("koleoLoss")).isZero();
             assertThat(e.getDouble("imagesPerSecond")).isCloseTo(8 / (step.toNanos() / 1e9), within(1e-6 * e.getDouble("imagesPerSecond")));
         }
         assertThat(steps.get(0).getDouble("lr")).isZero();  // first step of the linear warm-up

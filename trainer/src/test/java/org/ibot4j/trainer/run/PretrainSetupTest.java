@@ -93,5 +93,15 @@ class PretrainSetupTest {
                 .hasMessageContaining("local_crops_scale").hasMessageContaining("pred_ratio 0.9 +- 0.3");
         assertThatThrownBy(() -> PretrainSetup.of(new PretrainOptions(), 50, new int[] {32, 32}))
                 .hasMessageContaining("50 images, fewer than one batch of 64");
+        assertThatThrownBy(() -> setup(Map.of("koleo_loss_weight", -1, "collapse_warn_steps", 0)))
+                .hasMessageContaining("koleo_loss_weight must be >= 0, got -1.0").hasMessageContaining("collapse_warn_steps must be > 0, got 0");
+        assertThatThrownBy(() -> setup(Map.of("koleo_loss_weight", 0.1, "batch_size_per_gpu", 1)))
+                .hasMessageContaining("koleo_loss_weight 0.1 needs batch_size_per_gpu >= 2");
+        PretrainOptions sk = new PretrainOptions().given(Map.of("centering", "sinkhorn_knopp"));
+        assertThatThrownBy(() -> PretrainSetup.of(sk, 10_000, new int[] {32, 32}, 2))
+                .hasMessageContaining("centering sinkhorn_knopp is not supported data-parallel yet (2 processes)");
+        assertThat(setup(Map.of("centering", "sinkhorn_knopp", "koleo_loss_weight", 0.1)).model())
+                .satisfies(m -> assertThat(m.centering()).isEqualTo(org.ibot4j.api.Centering.SINKHORN_KNOPP))
+                .satisfies(m -> assertThat(m.koleoLossWeight()).isEqualTo(0.1));
     }
 }

@@ -77,9 +77,11 @@ class RunReportTest {
             assertThat(inked(image)).as("image " + i + " has something drawn").isGreaterThan(200);
             images.add(image);
         }
-        // loss, lr, weight decay, momentum, temperatures, k-NN, images/s, and one probe figure per checkpoint (2, 4, 5)
-        assertThat(images).hasSize(7 + 3);
-        assertThat(html).contains("alt=\"k-NN accuracy\"").contains("alt=\"position embeddings\"");
+        // loss, lr, weight decay, momentum, temperatures, three collapse charts, k-NN, images/s, and one probe figure per
+        // checkpoint (2, 4, 5)
+        assertThat(images).hasSize(10 + 3);
+        assertThat(html).contains("alt=\"k-NN accuracy\"").contains("alt=\"position embeddings\"").contains("<h2>Collapse</h2>")
+                .contains("alt=\"teacher target entropy\"").contains("alt=\"prototypes in use\"").contains("alt=\"effective rank\"");
     }
 
     @Test
@@ -88,6 +90,50 @@ class RunReportTest {
         String html = Files.readString(dir.resolve(RunReport.FILE));
         assertThat(html).contains("ln(out_dim) = ln(8192) = 9.01").contains("No steps logged yet").contains("No k-NN measurement")
                 .contains("No probe figures").doesNotContain("<img");
+    }
+
+    @Test
+    void collapsedStretchesAreShadedInTheChartsAndNamedWhenLong(@TempDir Path dir) throws IOException {
+        double lnK = Math.log(64);
+        try (MetricsLog log = new MetricsLog(dir, 0)) {
+            for (int i = 0; i < 120; i++) {
+                boolean uniform = i >= 40 && i < 100;  // 60 steps uniform, more than the default collapse_warn_steps of 50
+                boolean single = i >= 110 && i < 115;   // 5 steps on one prototype: shaded, not named
+                double entropy = uniform ? lnK - 0.01 : single ? 0.05 : 2.0;
+                int used = single ? 1 : 12;
+                log.append(i, 0, 4.0, 3.0, 1.0, 1e-4, 0.04, 0.996, 0.04, 0.04, 1.0, 100.0, 0.01, 0.5, true, 0, 0.0, entropy, 2.5, used,
+                        used / 16.0, 5.0);
+            }
+        }
+        RunReport.write(dir, new RunReport.ModelFacts(64, 0.1));
+        String html = Files.readString(dir.resolve(RunReport.FILE));
+        assertThat(html).contains("<h2>Collapse</h2>").contains("collapsed for 50 steps or more: uniform from iteration 40 to 99.")
+                .doesNotContain("on one prototype from iteration 110");
+        BufferedImage entropy = image(html, "teacher target entropy");
+        // The bands are drawn translucent over white: orange for uniform, red for one prototype.
+        assertThat(pixelsNear(entropy, 0xffe1c6)).as("orange band pixels").isGreaterThan(60 * 200 / 2);
+        assertThat(pixelsNear(entropy, 0xf5cccc)).as("red band pixels").isGreaterThan(0);
+    }
+
+    private static BufferedImage image(String html, String alt) throws IOException {
+        int at = html.indexOf("alt=\"" + alt + "\" src=\"data:image/png;base64,");
+        assertThat(at).as(alt).isNotNegative();
+        int start = html.indexOf(',', at) + 1;
+        return ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(html.substring(start, html.indexOf('"', start)))));
+    }
+
+    /** Pixels within 3 of rgb in every channel. */
+    private static int pixelsNear(BufferedImage image, int rgb) {
+        int n = 0;
+        for (int y = 0; y < image.getHeight(); y++) {
+            for (int x = 0; x < image.getWidth(); x++) {
+                int p = image.getRGB(x, y);
+                boolean near = true;
+                for (int shift = 0; shift <= 16; shift += 8) near &= Math.abs(((p >> shift) & 0xff) - ((rgb >> shift) & 0xff)) <= 3;
+                if (near) n++;
+            }
+        }
+        return n;
     }
 
     /** Pixels that are not white. */
