@@ -35,7 +35,13 @@ IbotHeadImpl::IbotHeadImpl(const Config& o, bool shared) {
 }
 
 torch::Tensor IbotHeadImpl::embed(const torch::Tensor& tokens) {
-  return F::normalize(mlp->forward(tokens), F::NormalizeFuncOptions().p(2).dim(-1).eps(1e-12));
+  // The Sequential's Linear layers through ibot4j::linear (the bias inside the product, see there).
+  auto x = tokens;
+  for (const auto& layer : mlp->children()) {
+    const auto* lin = layer->as<torch::nn::Linear>();
+    x = lin != nullptr ? linear(*lin, x) : layer->as<torch::nn::GELU>()->forward(x);
+  }
+  return F::normalize(x, F::NormalizeFuncOptions().p(2).dim(-1).eps(1e-12));
 }
 
 void IbotHeadImpl::init_weights(at::Generator& gen) {

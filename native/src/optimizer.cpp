@@ -28,20 +28,31 @@ torch::optim::AdamWParamState& AdamW::state_of(const torch::Tensor& param) {
   return static_cast<torch::optim::AdamWParamState&>(*it->second);
 }
 
-torch::Tensor& AdamW::step_count_of(const torch::Tensor& param) {
-  auto it = step_counts_.find(param.unsafeGetTensorImpl());
-  if (it == step_counts_.end()) {
-    const double saved = static_cast<double>(state_of(param).step());
-    auto count = torch::full({}, saved, torch::TensorOptions().dtype(torch::kFloat32).device(param.device()));
-    it = step_counts_.emplace(param.unsafeGetTensorImpl(), count).first;
+void AdamW::init_step_counts(size_t g) {
+  const auto& group = groups_[g];
+  std::vector<float> saved;
+  for (const auto& p : group) {
+    auto it = state_->state().find(p.unsafeGetTensorImpl());
+    saved.push_back(it == state_->state().end()
+                        ? 0.0F
+                        : static_cast<float>(static_cast<torch::optim::AdamWParamState&>(*it->second).step()));
   }
-  return it->second;
+  group_steps_[g] = torch::tensor(saved, torch::TensorOptions().dtype(torch::kFloat32)).to(group.front().device());
+  for (size_t i = 0; i < group.size(); ++i) {
+    step_counts_[group[i].unsafeGetTensorImpl()] = group_steps_[g].select(0, static_cast<int64_t>(i));
+  }
 }
 
 void AdamW::step(double lr, double weight_decay, const std::optional<torch::Tensor>& found_inf) {
   torch::NoGradGuard no_grad;
+  group_steps_.resize(groups_.size());
+  // A stepped parameter's count moves by one, or by none when found_inf says the step is skipped (the
+  // kernel then reads no count).
+  torch::Tensor increment;
+  if (found_inf.has_value()) increment = 1.0 - *found_inf;
   for (size_t g = 0; g < groups_.size(); ++g) {
     std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+    if (!groups_[g].empty() && !group_steps_[g].defined()) init_step_counts(g);
     for (const auto& p : groups_[g]) {
       if (!p.grad().defined()) continue;
       auto& s = state_of(p);
@@ -49,21 +60,30 @@ void AdamW::step(double lr, double weight_decay, const std::optional<torch::Tens
       grads.push_back(p.grad());
       exp_avgs.push_back(s.exp_avg());
       exp_avg_sqs.push_back(s.exp_avg_sq());
-      steps.push_back(step_count_of(p));
+      steps.push_back(step_counts_.at(p.unsafeGetTensorImpl()));
     }
     if (params.empty()) continue;
-    at::_foreach_add_(steps, 1.0);
+    if (params.size() == groups_[g].size()) {
+      if (increment.defined()) group_steps_[g].add_(increment); else group_steps_[g].add_(1.0);
+    } else if (increment.defined()) {
+      at::_foreach_add_(steps, increment);
+    } else {
+      at::_foreach_add_(steps, 1.0);
+    }
     at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1_, beta2_,
                       g == 0 ? weight_decay : 0.0, eps_, /*amsgrad=*/false, /*maximize=*/false, std::nullopt, found_inf);
-    if (found_inf.has_value()) at::_foreach_add_(steps, *found_inf, /*alpha=*/-1);
   }
 }
 
 void AdamW::save(torch::serialize::OutputArchive& archive) {
   for (const auto& group : groups_) {
     for (const auto& p : group) {
+      // Only parameters the optimiser has stepped have a state (a count of 0 writes none).
       auto it = step_counts_.find(p.unsafeGetTensorImpl());
-      if (it != step_counts_.end()) state_of(p).step(static_cast<int64_t>(it->second.item<float>()));
+      auto st = state_->state().find(p.unsafeGetTensorImpl());
+      if (it != step_counts_.end() && st != state_->state().end()) {
+        static_cast<torch::optim::AdamWParamState&>(*st->second).step(static_cast<int64_t>(it->second.item<float>()));
+      }
     }
   }
   state_->save(archive);
@@ -72,6 +92,7 @@ void AdamW::save(torch::serialize::OutputArchive& archive) {
 void AdamW::load(torch::serialize::InputArchive& archive) {
   state_->load(archive);
   step_counts_.clear();
+  group_steps_.clear();
   for (const auto& group : groups_) {
     for (const auto& p : group) {
       auto& states = state_->state();

@@ -30,11 +30,16 @@ class AdamW {
 
  private:
   torch::optim::AdamWParamState& state_of(const torch::Tensor& param);
-  torch::Tensor& step_count_of(const torch::Tensor& param);
+  // Makes group g's step counts: one float tensor on the parameters' device, each parameter's count a
+  // 0-dim view of it, from the saved state (0 where a parameter has none yet).
+  void init_step_counts(size_t g);
   std::vector<std::vector<torch::Tensor>> groups_;
   double beta1_, beta2_, eps_;
   std::unique_ptr<torch::optim::AdamW> state_;
   // The fused kernel reads step counts from tensors; the int64 in the saved state follows them at save.
+  // A group's counts live in one tensor so that a step moves them with one add instead of one add per
+  // parameter (and a second one, with a copy each, to roll them back on a skipped step).
+  std::vector<torch::Tensor> group_steps_;
   std::unordered_map<const void*, torch::Tensor> step_counts_;
 };
 

@@ -46,17 +46,38 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split_heads(const torch:
 }  // namespace
 
 torch::Tensor AttentionImpl::probabilities(const torch::Tensor& x) {
-  auto [q, k, v] = split_heads(qkv->forward(x), num_heads);
+  auto [q, k, v] = split_heads(linear(*qkv, x), num_heads);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   return (torch::matmul(q, k.transpose(-2, -1)) * scale).softmax(-1);
 }
 
+AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, int64_t seq_len, int64_t head_dim) {
+  // Measured with LibTorch 2.13 on an avx512_bf16 CPU at the tiny and demo shapes (65 and 17 tokens,
+  // head dim 64 and 32; CPU time of forward + backward, docs/benchmarks.md). bf16: the flash kernel is
+  // slow there, its backward most (4x its fp32 time); the official formula with bf16 batched products
+  // and softmax costs a fifth as much at both lengths (forward alone: half). SDPA's math kernel (it
+  // computes in fp32) and fp32 flash attention inside the bf16 step (with its casts) sit between the
+  // two. fp32: the fused kernel wins at 65 tokens (48 vs 51 ms, 38 vs 49), the formula at 17 (21 vs 31,
+  // 13 vs 17). Lengths not measured keep the fused kernel, as does CUDA, where the fused kernels win.
+  if (!device.is_cpu()) return AttentionPath::Fused;
+  if (dtype == at::kBFloat16 && seq_len <= 65) return AttentionPath::Explicit;
+  if (dtype == at::kFloat && seq_len <= 17) return AttentionPath::Explicit;
+  return AttentionPath::Fused;
+}
+
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const auto b = x.size(0), n = x.size(1), c = x.size(2);
-  auto [q, k, v] = split_heads(qkv->forward(x), num_heads);
-  // softmax(q k^T / sqrt(head_dim)) v, the official formula, through the fused kernel.
-  auto out = at::scaled_dot_product_attention(q, k, v);
-  return proj->forward(out.transpose(1, 2).reshape({b, n, c}));
+  auto [q, k, v] = split_heads(linear(*qkv, x), num_heads);
+  torch::Tensor out;
+  if (attention_path(q.device(), q.scalar_type(), n, q.size(-1)) == AttentionPath::Explicit) {
+    // The official formula as written (scale after the product), in q's dtype.
+    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+    out = torch::matmul((torch::matmul(q, k.transpose(-2, -1)) * scale).softmax(-1), v);
+  } else {
+    // softmax(q k^T / sqrt(head_dim)) v, the official formula, through the fused kernel.
+    out = at::scaled_dot_product_attention(q, k, v);
+  }
+  return linear(*proj, out.transpose(1, 2).reshape({b, n, c}));
 }
 
 MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
@@ -64,7 +85,7 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
   fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2->forward(torch::gelu(fc1->forward(x))); }
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return linear(*fc2, torch::gelu(linear(*fc1, x))); }
 
 BlockImpl::BlockImpl(const Config& o, double dp) : drop_path(dp) {
   norm1 = register_module("norm1", layer_norm(o.embed_dim));

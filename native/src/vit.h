@@ -18,11 +18,16 @@ class PatchEmbedImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PatchEmbed);
 
+// How attention is computed: LibTorch's fused scaled_dot_product_attention, or the official formula
+// written out (two batched products and a softmax). Chosen by attention_path alone.
+enum class AttentionPath { Fused, Explicit };
+AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, int64_t seq_len, int64_t head_dim);
+
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias);
   torch::Tensor forward(const torch::Tensor& x);
-  // softmax(q k^T / sqrt(head_dim)) written out, for analysis: [b, heads, n, n] (forward uses the fused kernel).
+  // softmax(q k^T / sqrt(head_dim)) written out, for analysis: [b, heads, n, n] (forward may use the fused kernel).
   torch::Tensor probabilities(const torch::Tensor& x);
   torch::nn::Linear qkv{nullptr};
   torch::nn::Linear proj{nullptr};

@@ -3,6 +3,7 @@ tiny, demo or ViT-S/16 configuration, for ci/bench. Prints one line: `reference:
 <ms> ms/step, peak RSS <MiB> MiB`.
 
     python tools/reference/bench_reference.py [--config tiny|demo|vit_s16] [--steps N] [--batch B] [--threads T]
+        [--bf16] [--profile FILE]
 """
 import argparse
 import os
@@ -42,6 +43,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast around the step (CUDA, or a CPU with native bf16)")
+    p.add_argument("--profile", metavar="FILE",
+                   help="after the warm-up, write one step's torch.profiler trace (Chrome JSON) to FILE instead of timing")
     p.add_argument("--fp16", action="store_true",
                    help="fp16 autocast around the step, the official --use_fp16 (CUDA; loss scaling left out: a few "
                         "element-wise ops, it does not change the speed)")
@@ -72,6 +75,14 @@ def main():
     for _ in range(max(1, min(2, a.steps // 3))):
         step()
     sync()
+    if a.profile:
+        # One step under PyTorch's profiler (CPU ops), as ibot4j's IBOT4J_TRACE records one of its steps.
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            step()
+            sync()
+        prof.export_chrome_trace(a.profile)
+        print(f"op trace of one step written to {a.profile}")
+        return 0
     start = time.perf_counter()
     for _ in range(a.steps):
         step()

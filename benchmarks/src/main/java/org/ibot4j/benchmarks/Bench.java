@@ -22,7 +22,7 @@ public final class Bench {
         String config = "demo";
         @Option(names = "--data", description = "folder of the Fashion-MNIST IDX files")
         Path data = Path.of(FASHION_MNIST);
-        @Option(names = "--steps", description = "timed steps")
+        @Option(names = "--steps", description = "timed steps (0: none, only the warm-up and the step IBOT4J_TRACE records)")
         int steps = 30;
         @Option(names = {"--batch_size", "--batch-size"}, description = "images per step")
         int batchSize = 64;

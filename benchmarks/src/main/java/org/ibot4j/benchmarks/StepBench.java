@@ -101,6 +101,7 @@ public final class StepBench {
                 }
                 out.println("op trace of one step written to " + trace);
             }
+            if (steps == 0) return;  // ci/profile: the warm-up and the traced step only
             long start = System.nanoTime();
             for (int i = 0; i < steps; i++) model.trainStep(batch, params);
             report(out, "train_step", steps, batchSize, System.nanoTime() - start, -1);
