@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.ibot4j.api.Arch;
 import org.ibot4j.trainer.data.IdxDataset;
 import org.ibot4j.trainer.data.InMemoryImages;
@@ -45,7 +46,7 @@ public final class InMemoryPretraining {
         PretrainOptions options = PretrainOptions.builder().arch(Arch.VIT_TINY).embedDim(64).depth(2).numHeads(4)
                 .outDim(256).patchOutDim(256).headHiddenDim(256).headBottleneckDim(64).localCropsNumber(2).batchSizePerGpu(16)
                 .epochs(2).warmupEpochs(1).warmupTeacherTempEpochs(1).maxSteps(2 * K).saveckpIters(K).threads(2).numWorkers(1)
-                .outputDir(out.resolve("run").toString()).build();
+                .outputDir(Files.createTempDirectory(out, "run-").toString()).build();  // a new run folder each time
 
         ExecutorService trainer = Executors.newSingleThreadExecutor();
         CountDownLatch kDone = new CountDownLatch(1), cancelSent = new CountDownLatch(1);
@@ -63,7 +64,9 @@ public final class InMemoryPretraining {
         }).build();
         Future<Pretrainer.Outcome> running = trainer.submit(first::run);
         // This thread is the controller: it cancels once K steps are done (a platform would on a user's request).
-        kDone.await();
+        while (!kDone.await(100, TimeUnit.MILLISECONDS)) {
+            if (running.isDone()) break;  // it ended before K steps (an error): get() below reports it
+        }
         first.cancel();
         cancelSent.countDown();
         Pretrainer.Outcome stopped = running.get();
