@@ -324,6 +324,13 @@ int32_t ibot4j_encoder_forward(ibot4j_encoder* encoder, const float* images, int
  * (official iBOT, not timm). The caller makes the write atomic. */
 int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder* encoder, const char* path, char* err, size_t err_len);
 
+/* Loads a TorchScript module file with torch::jit::load, as any LibTorch program would, and runs its
+ * forward on images [n, 3, height, width]; the result, a 2-D float tensor, is copied into out, which holds
+ * out_len floats (its shape goes to out_rows, out_cols). For checking an exported module without Python. */
+int32_t ibot4j_torchscript_forward(const char* path, const float* images, int64_t n, int32_t height, int32_t width,
+                                   float* out, int64_t out_len, int64_t* out_rows, int64_t* out_cols, char* err,
+                                   size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -463,4 +463,18 @@ int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder* encoder, const char* p
   return guarded(err, err_len, [&] { encoder_of(encoder).export_torchscript(text_of(path, "path")); });
 }
 
+int32_t ibot4j_torchscript_forward(const char* path, const float* images, int64_t n, int32_t height, int32_t width,
+                                   float* out, int64_t out_len, int64_t* out_rows, int64_t* out_cols, char* err,
+                                   size_t err_len) {
+  return guarded(err, err_len, [&] {
+    require(n > 0 && height > 0 && width > 0, "n, height and width must be > 0, got ", n, ", ", height, " and ", width);
+    auto result = ibot4j::run_torchscript(text_of(path, "path"), wrap(images, {n, 3, height, width}, torch::kFloat32, "images"));
+    require(result.dim() == 2, "the module returned a tensor of ", result.dim(), " dimensions, not [N, D]");
+    require(out != nullptr && out_len >= result.numel(), "out holds ", out_len, " floats, the result needs ", result.numel());
+    torch::from_blob(out, {result.numel()}, torch::kFloat32).copy_(result.reshape({-1}).to(torch::kFloat32));
+    deref(out_rows, "out_rows") = result.size(0);
+    deref(out_cols, "out_cols") = result.size(1);
+  });
+}
+
 }  // extern "C"

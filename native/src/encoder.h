@@ -50,4 +50,7 @@ std::map<std::string, torch::Tensor> read_checkpoint_tensors(const std::string& 
 // Writes `vit` as a TorchScript module that LibTorch's and PyTorch's jit::load read (torchscript.cpp).
 void save_torchscript(const VisionTransformerImpl& vit, const Config& config, const std::string& path);
 
+// Loads a TorchScript file with torch::jit::load and runs forward(images) (torchscript.cpp).
+torch::Tensor run_torchscript(const std::string& path, const torch::Tensor& images);
+
 }  // namespace ibot4j

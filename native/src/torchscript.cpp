@@ -127,4 +127,18 @@ void save_torchscript(const VisionTransformerImpl& vit, const Config& c, const s
   if (!ok) throw IoError("cannot write TorchScript file '" + path + "': " + std::strerror(error != 0 ? error : EIO));
 }
 
+torch::Tensor run_torchscript(const std::string& path, const torch::Tensor& images) {
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path);
+  } catch (const c10::Error& e) {
+    throw IoError("cannot load TorchScript file '" + path + "': " + e.what_without_backtrace());
+  }
+  module.eval();
+  c10::InferenceMode inference;
+  auto result = module.forward({images});
+  require(result.isTensor(), "the TorchScript module's forward did not return a tensor");
+  return result.toTensor();
+}
+
 }  // namespace ibot4j

@@ -2267,5 +2267,75 @@ public class Ibot4jC extends Ibot4jC$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class ibot4j_torchscript_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_torchscript_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_torchscript_forward(const char *path, const float *images, int64_t n, int32_t height, int32_t width, float *out, int64_t out_len, int64_t *out_rows, int64_t *out_cols, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_torchscript_forward$descriptor() {
+        return ibot4j_torchscript_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_torchscript_forward(const char *path, const float *images, int64_t n, int32_t height, int32_t width, float *out, int64_t out_len, int64_t *out_rows, int64_t *out_cols, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_torchscript_forward$handle() {
+        return ibot4j_torchscript_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_torchscript_forward(const char *path, const float *images, int64_t n, int32_t height, int32_t width, float *out, int64_t out_len, int64_t *out_rows, int64_t *out_cols, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_torchscript_forward$address() {
+        return ibot4j_torchscript_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_torchscript_forward(const char *path, const float *images, int64_t n, int32_t height, int32_t width, float *out, int64_t out_len, int64_t *out_rows, int64_t *out_cols, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_torchscript_forward(MemorySegment path, MemorySegment images, long n, int height, int width, MemorySegment out, long out_len, MemorySegment out_rows, MemorySegment out_cols, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_torchscript_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_torchscript_forward", path, images, n, height, width, out, out_len, out_rows, out_cols, err, err_len);
+            }
+            return (int)mh$.invokeExact(path, images, n, height, width, out, out_len, out_rows, out_cols, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 

@@ -310,6 +310,33 @@ public final class Encoder implements AutoCloseable {
         });
     }
 
+    /**
+     * Runs a TorchScript module file the way any LibTorch program would ({@code torch::jit::load}, then
+     * {@code forward(images)}): for checking an exported module without Python.
+     *
+     * @param module a TorchScript file, e.g. from {@link #exportTorchScript}
+     * @param images normalised float32 {@code [n, 3, height, width]}, row-major
+     * @return the module's 2-D output, one row per image
+     */
+    public static float[][] runTorchScript(Path module, float[] images, int n, int height, int width) throws IOException {
+        org.ibot4j.api.io.SpecialFiles.requireReadable(module, "TorchScript module");
+        if ((long) n * 3 * height * width != images.length) {
+            throw new IllegalArgumentException(images.length + " floats are not " + n + " images of 3 x " + height + " x " + width);
+        }
+        NativeLibrary.load();
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment in = scratch.allocateFrom(ValueLayout.JAVA_FLOAT, images), out = scratch.allocate(ValueLayout.JAVA_FLOAT, images.length);
+            MemorySegment rows = scratch.allocate(ValueLayout.JAVA_LONG), cols = scratch.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment err = NativeErrors.allocate(scratch);
+            NativeErrors.check(Ibot4jC.ibot4j_torchscript_forward(scratch.allocateFrom(module.toString()), in, n, height, width, out,
+                    images.length, rows, cols, err, NativeErrors.BUFFER_BYTES), err, "torchscript_forward(" + module + ")");
+            int r = (int) rows.get(ValueLayout.JAVA_LONG, 0), c = (int) cols.get(ValueLayout.JAVA_LONG, 0);
+            float[][] result = new float[r][];
+            for (int i = 0; i < r; i++) result[i] = out.asSlice((long) i * c * Float.BYTES, (long) c * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
+            return result;
+        }
+    }
+
     private Tokens run(List<Pixels> images, boolean withPatches) {
         if (images.isEmpty()) throw new IllegalArgumentException("no images to embed");
         int n = images.size(), size = transform.size(), d = config.embedDim(), patches = patchCount();

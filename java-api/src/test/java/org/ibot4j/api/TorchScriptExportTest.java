@@ -53,6 +53,18 @@ class TorchScriptExportTest {
                 new NamedTensor("images", new long[] {n, 3, 32, 32}, images),
                 new NamedTensor("images_other", new long[] {n, 3, 48, 48}, otherSize),
                 new NamedTensor("encoder_other", new long[] {n, 64}, encoderOther)), Map.of("config", config.toJson().toString()));
+        // Loaded back by LibTorch's torch::jit::load, as a C++ or DJL program would: the features the
+        // Encoder computes, at the training size and at 48 px (positions interpolated). Tolerance 1e-5 of the
+        // largest feature: the module runs the same ATen ops, but as TorchScript graph ops (other fusion,
+        // other rounding order); the Python check (tools/reference/check_torchscript.py) measured 2e-7.
+        float[] encoderSame;
+        try (Encoder encoder = Encoder.open(checkpoint, Encoder.Options.defaults().threads(2)); Arena arena = Arena.ofConfined()) {
+            MemorySegment x = arena.allocateFrom(ValueLayout.JAVA_FLOAT, images), out = arena.allocate(ValueLayout.JAVA_FLOAT, n * 64);
+            encoder.forward(x, n, 32, 32, out, MemorySegment.NULL);
+            encoderSame = out.toArray(ValueLayout.JAVA_FLOAT);
+        }
+        assertClose(Encoder.runTorchScript(DIR.resolve("backbone.pt"), images, n, 32, 32), encoderSame, n);
+        assertClose(Encoder.runTorchScript(DIR.resolve("backbone.pt"), otherSize, n, 48, 48), encoderOther, n);
         try (ZipFile zip = new ZipFile(DIR.resolve("backbone.pt").toFile())) {
             // LibTorch's module layout: code, constants, data, and ibot4j's description of what it holds.
             assertThat(zip.stream().map(e -> e.getName().substring(e.getName().indexOf('/') + 1)).toList())
@@ -69,5 +81,17 @@ class TorchScriptExportTest {
             }
         }
         return out;
+    }
+
+    private static void assertClose(float[][] module, float[] encoder, int n) {
+        assertThat(module.length).isEqualTo(n);
+        double largest = 0, worst = 0;
+        for (float v : encoder) largest = Math.max(largest, Math.abs(v));
+        for (int i = 0; i < n; i++) {
+            assertThat(module[i]).hasSize(encoder.length / n);
+            for (int j = 0; j < module[i].length; j++) worst = Math.max(worst, Math.abs(module[i][j] - encoder[i * module[i].length + j]));
+        }
+        System.out.printf("torch::jit::load'ed module vs Encoder: max |diff| %.3g of largest %.3g%n", worst, largest);
+        assertThat(worst).isLessThanOrEqualTo(1e-5 * largest);
     }
 }
