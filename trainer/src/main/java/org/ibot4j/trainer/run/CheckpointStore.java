@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.ibot4j.api.Ibot4jException;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.io.AtomicFiles;

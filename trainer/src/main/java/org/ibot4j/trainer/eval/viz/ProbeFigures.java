@@ -1,16 +1,12 @@
 package org.ibot4j.trainer.eval.viz;
 
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.trainer.data.RgbImage;
