@@ -1,7 +1,6 @@
 package org.ibot4j.trainer.cli;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -9,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.ibot4j.trainer.run.ConfigFile;
+import org.ibot4j.trainer.run.Recipes;
 import org.ibot4j.trainer.run.ScheduleExtension;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.ArgSpec;
@@ -43,7 +42,7 @@ final class ConfigDefaults implements CommandLine.IDefaultValueProvider {
         if (sub == null || !sub.getCommandSpec().optionsMap().containsKey("--config")) return;
         Map<String, Object> recipe = sub.getCommand() instanceof DemoCommand ? normalised(DemoCommand.recipe()) : Map.of();
         String configFile = valueOf(args, "--config");
-        Map<String, Object> file = configFile == null ? Map.of() : normalised(ConfigFile.read(Path.of(configFile)));
+        Map<String, Object> file = configFile == null ? Map.of() : normalised(Recipes.resolve(configFile));
         List<String> unknown = new ArrayList<>();
         for (String key : file.keySet()) {
             if (key.equals(ScheduleExtension.KEY)) continue;  // a run's options.json used as a config: its history, not an option

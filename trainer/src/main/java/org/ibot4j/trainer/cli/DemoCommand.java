@@ -15,7 +15,6 @@ import org.ibot4j.trainer.eval.KnnEvaluation;
 import org.ibot4j.trainer.run.MetricsLog;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.ibot4j.trainer.run.PretrainSetup;
-import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,18 +22,18 @@ import org.ibot4j.trainer.run.Pretrainer;
 
 /**
  * The README's first command: {@code pretrain} on Fashion-MNIST with a recipe sized for a few minutes
- * on two cores ({@code demo-recipe.yaml} beside this class), then teacher k-NN (k = 20, T = 0.07) at
+ * on two cores (the shipped recipe {@code demo}, recipes/demo.yaml), then teacher k-NN (k = 20, T = 0.07) at
  * initialisation, after training, and on raw pixels. Every pretrain option can be given to override
  * the recipe. The report folder holds the run (checkpoints, metrics, loss.png) and summary.txt.
  */
 @Command(name = "demo", header = "short iBOT pretraining on Fashion-MNIST with a k-NN report", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
-        description = {"Pretrains a small ViT with iBOT on Fashion-MNIST (recipe: demo-recipe.yaml, printed in DIR/options.json), then",
+        description = {"Pretrains a small ViT with iBOT on Fashion-MNIST (recipe: 'demo', recipes/demo.yaml; printed in DIR/options.json), then",
                 "prints k-NN top-1 (k=20, T=0.07, --knn_train / --knn_test images) of the teacher at initialisation, after",
                 "training, and on raw pixels. Report: --output (default runs/demo); running it again on a finished folder",
                 "re-evaluates without training. Takes every pretrain option."})
 final class DemoCommand extends Ibot4jCommand {
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file of options over the recipe (flags override both)")
-    Path config;
+    @Option(names = "--config", paramLabel = "FILE|RECIPE", description = "YAML or JSON file, or a shipped recipe's name, of options over the demo's recipe (flags override both)")
+    String config;
 
     @Mixin
     PretrainOptions options;

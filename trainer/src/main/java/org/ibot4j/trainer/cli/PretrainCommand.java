@@ -1,6 +1,5 @@
 package org.ibot4j.trainer.cli;
 
-import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import org.ibot4j.trainer.run.PretrainOptions;
@@ -22,8 +21,8 @@ import picocli.CommandLine.Option;
                 "Data-parallel: --nproc_per_node N starts N workers (also across machines with --nnodes/--node_rank/--master_addr);",
                 "under torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set) each process joins that group."})
 final class PretrainCommand extends Ibot4jCommand {
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file of options (flags override it)")
-    Path config;
+    @Option(names = "--config", paramLabel = "FILE|RECIPE", description = "YAML or JSON file of options, or a shipped recipe: demo, fashion-mnist-hour (docs/demo.md; flags override it)")
+    String config;
 
     @Mixin
     PretrainOptions options;

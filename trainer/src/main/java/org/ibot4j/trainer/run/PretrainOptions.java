@@ -227,14 +227,14 @@ public final class PretrainOptions {
     }
 
     /**
-     * The demo's recipe ({@code demo-recipe.yaml} beside this class): options over the published
+     * The demo's recipe (the shipped recipe {@code demo}, {@link Recipes}): options over the published
      * defaults, sized for a few minutes on two cores; why each departs from the published run is in the file.
      *
      * @return option name to value
      * @throws java.io.IOException when the resource is missing
      */
     public static java.util.Map<String, Object> demoRecipe() throws java.io.IOException {
-        return ConfigFile.readResource(PretrainOptions.class, "demo-recipe.yaml");
+        return Recipes.read("demo");
     }
 
     /** Options given by the user (config file or flag), by their snake_case names. */
