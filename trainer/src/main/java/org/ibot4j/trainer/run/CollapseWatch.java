@@ -34,6 +34,7 @@ public final class CollapseWatch {
     }
 
     private final int outDim, crops, patience;
+    private final boolean sinkhornKnopp, koleo;
     private State current = State.HEALTHY;
     private long since = -1, count;
     private boolean warned;
@@ -44,9 +45,23 @@ public final class CollapseWatch {
      * @param patience collapsed steps in a row before the warning
      */
     public CollapseWatch(int outDim, int crops, int patience) {
+        this(outDim, crops, patience, false, false);
+    }
+
+    /**
+     * The same for a run that already uses DINOv2's remedies: the warning names only the levers left, and
+     * under Sinkhorn-Knopp says that spread targets are expected (docs/demo.md, runs 3, 4 and 6: the uniform
+     * condition held while k-NN rose).
+     *
+     * @param sinkhornKnopp the run uses --centering sinkhorn_knopp
+     * @param koleo the run uses --koleo_loss_weight above 0
+     */
+    public CollapseWatch(int outDim, int crops, int patience, boolean sinkhornKnopp, boolean koleo) {
         this.outDim = outDim;
         this.crops = crops;
         this.patience = patience;
+        this.sinkhornKnopp = sinkhornKnopp;
+        this.koleo = koleo;
     }
 
     /** Prototypes in use over the most a step can use, min(out_dim, global crops): 1 = every crop on its own prototype. */
@@ -79,16 +94,25 @@ public final class CollapseWatch {
 
     private String message(State s, long from, long to, StepResult r) {
         String steps = String.format(Locale.ROOT, "for %d steps (iterations %d to %d)", to - from + 1, from, to);
+        List<String> remedies = new ArrayList<>();
+        if (!sinkhornKnopp) remedies.add("--centering sinkhorn_knopp");
+        if (!koleo) remedies.add("--koleo_loss_weight 0.1");
         if (s == State.UNIFORM) {
+            List<String> levers = new ArrayList<>(List.of("a lower --teacher_temp / --warmup_teacher_temp (sharper targets)", "a smaller --out_dim"));
+            levers.addAll(remedies);
+            levers.add("a lower --lr");
+            String expected = sinkhornKnopp ? String.format(Locale.ROOT, " Under --centering sinkhorn_knopp, %d crops spread over %d prototypes "
+                    + "give targets this flat by construction: while the effective rank (%.1f now) and the k-NN rise, the run is learning.",
+                    crops, outDim, r.effectiveRank()) : "";
             return String.format(Locale.ROOT, "collapse: the teacher's [CLS] targets have been uniform %s: entropy %.3f of ln(%d) = %.3f nats, "
-                    + "so the [CLS] loss sits at ln(out_dim) and teaches nothing. Likely levers: a lower --teacher_temp / "
-                    + "--warmup_teacher_temp (sharper targets), a smaller --out_dim, --centering sinkhorn_knopp, --koleo_loss_weight 0.1, "
-                    + "a lower --lr; watch the k-NN curve (--knn_every)", steps, r.teacherClsEntropy(), outDim, Math.log(outDim));
+                    + "so the [CLS] loss sits near ln(out_dim) and teaches little.%s Likely levers: %s; watch the k-NN curve (--knn_every)",
+                    steps, r.teacherClsEntropy(), outDim, Math.log(outDim), expected, String.join(", ", levers));
         }
+        List<String> levers = new ArrayList<>(remedies);
+        levers.addAll(List.of("a higher --teacher_temp", "a lower --lr or --momentum_teacher closer to 1"));
         return String.format(Locale.ROOT, "collapse: every global crop's [CLS] target has had its maximum on one prototype %s "
-                + "(entropy %.3f nats, effective rank %.2f): the teacher maps every image to the same output. Likely levers: "
-                + "--centering sinkhorn_knopp, --koleo_loss_weight 0.1, a higher --teacher_temp, a lower --lr or --momentum_teacher "
-                + "closer to 1", steps, r.teacherClsEntropy(), r.effectiveRank());
+                + "(entropy %.3f nats, effective rank %.2f): the teacher maps every image to the same output. Likely levers: %s",
+                steps, r.teacherClsEntropy(), r.effectiveRank(), String.join(", ", levers));
     }
 
     /**

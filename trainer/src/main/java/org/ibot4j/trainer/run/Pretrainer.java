@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.ibot4j.api.Centering;
 import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.ProcessGroup;
@@ -244,7 +245,8 @@ public final class Pretrainer {
         }
         RunReport.ModelFacts facts = new RunReport.ModelFacts(setup.model().outDim(), setup.model().studentTemp());
         long globalBatch = (long) setup.batchSize() * shard.worldSize();
-        CollapseWatch collapse = new CollapseWatch(setup.model().outDim(), setup.batchSize() * o.globalCropsNumber, o.collapseWarnSteps);
+        CollapseWatch collapse = new CollapseWatch(setup.model().outDim(), setup.batchSize() * o.globalCropsNumber, o.collapseWarnSteps,
+                o.centering == Centering.SINKHORN_KNOPP, o.koleoLossWeight > 0);
         try (MultiCropLoader loader = new MultiCropLoader(train, setup.augmentation(), setup.masking(), model.config(), setup.batchSize(),
                 setup.workers(), 3, o.seed, start, shard);
                 MetricsLog metrics = writer ? new MetricsLog(output, start) : null) {

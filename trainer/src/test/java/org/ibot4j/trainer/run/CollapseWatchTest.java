@@ -44,6 +44,29 @@ class CollapseWatchTest {
     }
 
     @Test
+    void aRunWithTheRemediesIsToldOnlyTheLeversLeftAndThatSinkhornKnoppTargetsAreFlat() {
+        CollapseWatch watch = new CollapseWatch(K, 128, 2, true, true);
+        watch.observe(0, step(6.7, 90));
+        Optional<String> warning = watch.observe(1, step(6.7, 90));
+        assertThat(warning).hasValueSatisfying(w -> assertThat(w).contains("uniform for 2 steps")
+                .contains("128 crops spread over 1024 prototypes").contains("effective rank (4.2 now)")
+                .contains("by construction").satisfies(all -> assertThat(levers(all)).contains("--teacher_temp")
+                        .doesNotContain("--centering sinkhorn_knopp").doesNotContain("--koleo_loss_weight")));
+        CollapseWatch koleoOnly = new CollapseWatch(K, 128, 1, false, true);
+        assertThat(koleoOnly.observe(0, step(0.01, 1))).hasValueSatisfying(w -> assertThat(levers(w))
+                .contains("--centering sinkhorn_knopp").doesNotContain("--koleo_loss_weight"));
+        assertThat(new CollapseWatch(K, 128, 1).observe(0, step(6.9, 90))).hasValueSatisfying(w -> assertThat(w)
+                .doesNotContain("by construction"));
+    }
+
+    /** The part of a warning that suggests what to change. */
+    private static String levers(String warning) {
+        int at = warning.indexOf("Likely levers:");
+        assertThat(at).as("a warning names its levers: %s", warning).isNotNegative();
+        return warning.substring(at);
+    }
+
+    @Test
     void theShareCountsAgainstWhatABatchCanUse() {
         assertThat(new CollapseWatch(K, 128, 5).prototypeShare(step(2, 64))).isEqualTo(0.5);
         assertThat(new CollapseWatch(64, 128, 5).prototypeShare(step(2, 64))).isEqualTo(1.0);
