@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
         description = {"iBOT pretraining. DATA: an image folder (ImageFolder classes or flat; train/ and val/ sub-folders are",
                 "the splits), a folder of IDX or CIFAR-10 binary files, a list file of image paths, or 'fashion-mnist'.",
                 "Options as main_ibot.py names them ('_' or '-'); a YAML/JSON --config sets them too, flags override it.",
-                "Defaults: the published ViT-S/16 run; for images of 64 px or less, 32/16 px crops and patch 4 unless given.",
+                "Defaults: the published ViT-S/16 run; for images of 64 px or less, 32/16 px crops of milder scales and patch 8 unless given.",
                 "Writes DIR/metrics.jsonl and .csv, DIR/checkpoints/ckpt-N.ibot4j (atomic, the last --keep_checkpoints kept),",
                 "DIR/loss.png, DIR/report.html and DIR/options.json. Run again with the same DIR to resume; --max_steps counts across resumes.",
                 "Data-parallel: --nproc_per_node N starts N workers (also across machines with --nnodes/--node_rank/--master_addr);",

@@ -33,7 +33,7 @@ public final class PretrainOptions {
     // Model
     @Option(names = "--arch", description = "backbone size: ${COMPLETION-CANDIDATES}", completionCandidates = ArchNames.class)
     public Arch arch = Arch.VIT_SMALL;
-    @Option(names = "--patch_size", description = "patch size in pixels (published: 16; images of 64 px or less: 4)")
+    @Option(names = "--patch_size", description = "patch size in pixels (published: 16; images of 64 px or less: 8)")
     public int patchSize = 16;
     @Option(names = "--embed_dim", description = "override the arch's width (0: the arch's)")
     public int embedDim = 0;
@@ -125,11 +125,11 @@ public final class PretrainOptions {
     // Multi-crop
     @Option(names = "--global_crops_number", description = "global crops per image (2)")
     public int globalCropsNumber = 2;
-    @Option(names = "--global_crops_scale", arity = "1..*", split = ",", description = "area range of global crops")
+    @Option(names = "--global_crops_scale", arity = "1..*", split = ",", description = "area range of global crops (published: 0.25,1; images of 64 px or less: 0.5,1)")
     public double[] globalCropsScale = {0.25, 1.0};
     @Option(names = "--local_crops_number", description = "local crops per image (published: 10; images of 64 px or less: 4)")
     public int localCropsNumber = 10;
-    @Option(names = "--local_crops_scale", arity = "1..*", split = ",", description = "area range of local crops")
+    @Option(names = "--local_crops_scale", arity = "1..*", split = ",", description = "area range of local crops (published: 0.05,0.25; images of 64 px or less: 0.15,0.5)")
     public double[] localCropsScale = {0.05, 0.25};
     @Option(names = "--global_crop_size", description = "global crop side in pixels (published: 224; images of 64 px or less: 32)")
     public int globalCropSize = 224;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.List;
 import java.util.Map;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.trainer.schedule.Schedules;
@@ -57,15 +58,21 @@ class PretrainSetupTest {
         PretrainOptions o = new PretrainOptions().given(Map.of("local_crop_size", 24));
         PretrainSetup s = PretrainSetup.of(o, 1000, new int[] {28, 28});
         assertThat(s.model().imgSize()).isEqualTo(32);
-        assertThat(s.model().patchSize()).isEqualTo(4);
+        assertThat(s.model().patchSize()).isEqualTo(8);
         assertThat(s.augmentation().options().localSize()).isEqualTo(24);
+        assertThat(s.augmentation().options().globalScale()).containsExactly(0.5, 1.0);
+        assertThat(s.augmentation().options().localScale()).containsExactly(0.15, 0.5);
         assertThat(s.model().outDim()).isEqualTo(1024);
         assertThat(s.model().hiddenDim()).isEqualTo(1024);
         assertThat(s.augmentation().options().nLocal()).isEqualTo(4);
         assertThat(s.batchSize()).isEqualTo(64);
         PretrainSetup chosen = PretrainSetup.of(new PretrainOptions().given(Map.of("out_dim", 4096, "patch_out_dim", 4096,
-                "local_crops_number", 6, "batch_size_per_gpu", 32)), 1000, new int[] {28, 28});
+                "local_crops_number", 6, "batch_size_per_gpu", 32, "patch_size", 4, "local_crops_scale", List.of(0.05, 0.25))),
+                1000, new int[] {28, 28});
         assertThat(chosen.model().outDim()).isEqualTo(4096);
+        assertThat(chosen.model().patchSize()).isEqualTo(4);
+        assertThat(chosen.augmentation().options().localScale()).containsExactly(0.05, 0.25);
+        assertThat(chosen.augmentation().options().globalScale()).containsExactly(0.5, 1.0);
         assertThat(chosen.augmentation().options().nLocal()).isEqualTo(6);
         assertThat(chosen.batchSize()).isEqualTo(32);
         PretrainSetup large = PretrainSetup.of(new PretrainOptions(), 1000, new int[] {500, 375});
@@ -73,6 +80,7 @@ class PretrainSetupTest {
         assertThat(large.model().patchSize()).isEqualTo(16);
         assertThat(large.model().outDim()).isEqualTo(8192);
         assertThat(large.augmentation().options().nLocal()).isEqualTo(10);
+        assertThat(large.augmentation().options().localScale()).containsExactly(0.05, 0.25);
         assertThat(large.batchSize()).isEqualTo(128);
     }
 
