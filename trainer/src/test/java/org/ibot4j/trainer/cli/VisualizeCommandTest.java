@@ -138,7 +138,7 @@ class VisualizeCommandTest {
     void badInputsAreNamed() throws IOException {
         String checkpoint = run.toString();
         assertError(CliTest.run("visualize", "--checkpoint", checkpoint, "--images", images.toString(), "--image_size", "30", "--output",
-                dir.resolve("x").toString()), 1, "--image_size 30 must be a multiple of the patch size 4");
+                dir.resolve("x").toString()), 1, "--image_size 30 must be a multiple of the patch size 8");
         assertError(CliTest.run("visualize", "--checkpoint", checkpoint, "--images", images.toString(), "--threshold", "1.5"), 1,
                 "threshold must be in (0, 1]");
         assertError(CliTest.run("visualize", "--checkpoint", checkpoint, "--images", dir.resolve("nowhere").toString()), 1, "does not exist");

@@ -27,8 +27,9 @@ class LoadFromTest {
 
     /** The fixture's architecture (dim 64, depth 2, 4 heads, patch 4 at 32 px, heads 128/32/256, the official head sharing). */
     static Map<String, Object> officialArchitecture() {
-        return Map.of("embed_dim", 64, "depth", 2, "num_heads", 4, "out_dim", 256, "patch_out_dim", 256, "head_hidden_dim", 128,
-                "head_bottleneck_dim", 32, "shared_head", false, "shared_head_teacher", true, "norm_last_layer", true);
+        return Map.ofEntries(Map.entry("embed_dim", 64), Map.entry("depth", 2), Map.entry("num_heads", 4), Map.entry("patch_size", 4),
+                Map.entry("out_dim", 256), Map.entry("patch_out_dim", 256), Map.entry("head_hidden_dim", 128), Map.entry("head_bottleneck_dim", 32),
+                Map.entry("shared_head", false), Map.entry("shared_head_teacher", true), Map.entry("norm_last_layer", true));
     }
 
     @Test

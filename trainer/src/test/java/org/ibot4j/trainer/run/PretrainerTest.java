@@ -76,7 +76,7 @@ public class PretrainerTest {
         assertThat(meta.at("/loader/next_batch").asLong()).isEqualTo(7);
         assertThat(meta.at("/loader/seed").asInt()).isZero();
         assertThat(meta.at("/options/lr").asDouble()).isEqualTo(0.05);
-        assertThat(meta.at("/options/patch_size").asInt()).isEqualTo(4);  // the small-image default, resolved
+        assertThat(meta.at("/options/patch_size").asInt()).isEqualTo(8);  // the small-image default, resolved
         assertThat(meta.at("/versions/libtorch").asText()).matches("\\d+\\.\\d+.*");
         assertThat(meta.at("/versions/ibot4j").asText()).isNotEqualTo("unknown");
 
