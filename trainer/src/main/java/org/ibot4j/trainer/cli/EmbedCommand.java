@@ -48,7 +48,7 @@ final class EmbedCommand extends Ibot4jCommand {
     @Option(names = "--images", required = true, paramLabel = "DIR", description = "folder (or list file, IDX folder) of images")
     String images;
 
-    @Option(names = "--out", required = true, paramLabel = "FILE", description = "FILE.safetensors or FILE.npy")
+    @Option(names = "--output", required = true, paramLabel = "FILE", description = "FILE.safetensors or FILE.npy")
     Path output;
 
 
@@ -62,7 +62,7 @@ final class EmbedCommand extends Ibot4jCommand {
     static int run(Path checkpoint, String images, Network which, Path out, int threads, PrintStream console) throws IOException {
         String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
         if (!name.endsWith(".safetensors") && !name.endsWith(".npy")) {
-            throw new IllegalArgumentException("--out must end in .safetensors or .npy, got " + out);
+            throw new IllegalArgumentException("--output must end in .safetensors or .npy, got " + out);
         }
         ImageSource source = Datasets.open(images, Datasets.Split.TRAIN);
         List<String> files = new ArrayList<>();

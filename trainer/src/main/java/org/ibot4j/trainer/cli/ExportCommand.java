@@ -25,7 +25,7 @@ final class ExportCommand extends Ibot4jCommand {
     @Option(names = "--format", description = "pth, safetensors or torchscript")
     String format = "pth";
 
-    @Option(names = "--out", required = true, paramLabel = "FILE", description = "the file to write")
+    @Option(names = "--output", required = true, paramLabel = "FILE", description = "the file to write")
     Path output;
 
     @Override

@@ -24,7 +24,7 @@ final class ImportCommand extends Ibot4jCommand {
     @Option(names = "--from", required = true, paramLabel = "FILE", description = "official checkpoint or backbone file")
     Path from;
 
-    @Option(names = "--out", required = true, paramLabel = "FILE", description = "the ibot4j checkpoint to write")
+    @Option(names = "--output", required = true, paramLabel = "FILE", description = "the ibot4j checkpoint to write")
     Path output;
 
     @Option(names = "--num_heads", description = "attention heads (0: embed_dim / 64)")

@@ -133,9 +133,21 @@ class CliTest {
         assertThat(file.code()).isEqualTo(1);
         assertThat(file.err()).contains("is not an ibot4j checkpoint").doesNotContainIgnoringCase("zip").doesNotContain("miniz");
         Path empty = Files.createDirectories(dir.resolve("empty-run"));
-        Result folder = run("export", "--checkpoint", empty.toString(), "--out", dir.resolve("x.pth").toString());
+        Result folder = run("export", "--checkpoint", empty.toString(), "--output", dir.resolve("x.pth").toString());
         assertThat(folder.code()).isEqualTo(1);
         assertThat(folder.err()).contains("without a readable checkpoint");
+    }
+
+    @Test
+    void everyCommandSpellsItsDestinationOutput(@TempDir Path dir) {
+        // One spelling per idea: --output names what a command writes, a folder or a file; --out is refused with the way out.
+        for (String command : new String[] {"pretrain", "demo", "visualize", "eval-linear", "embed", "export", "import"}) {
+            var spec = Ibot4jCli.commandLine(System.out, System.err).getSubcommands().get(command).getCommandSpec();
+            assertThat(spec.optionsMap()).as(command).containsKey("--output").doesNotContainKey("--out");
+        }
+        Result old = run("export", "--checkpoint", dir.toString(), "--out", dir.resolve("x.pth").toString());
+        assertThat(old.code()).isEqualTo(2);
+        assertThat(old.err()).contains("--out").contains("did you mean --output");
     }
 
     @Test

@@ -66,13 +66,13 @@ class EmbedTest {
 
         // The same weights as TorchScript: a LibTorch module file with ibot4j's code in it.
         Path module = dir.resolve("out/teacher.pt");
-        CliTest.Result exported = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "torchscript", "--out", module.toString());
+        CliTest.Result exported = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "torchscript", "--output", module.toString());
         assertThat(exported.code()).as(exported.err()).isZero();
         assertThat(exported.out()).contains("TorchScript");
         try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(module.toFile())) {
             assertThat(zip.stream().map(java.util.zip.ZipEntry::getName)).anyMatch(n -> n.endsWith("code/__torch__/ibot4j.py"));
         }
-        CliTest.Result unknown = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "onnx", "--out", module.toString());
+        CliTest.Result unknown = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "onnx", "--output", module.toString());
         assertThat(unknown.err()).contains("--format onnx: unknown (pth, safetensors or torchscript)");
     }
 }

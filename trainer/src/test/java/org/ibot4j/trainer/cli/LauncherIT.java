@@ -52,7 +52,7 @@ class LauncherIT {
 
     @Test
     void embedFromAnotherFolderTakesPathsRelativeToIt() throws Exception {
-        Run r = launch(home, "embed", "--checkpoint", "runs/demo", "--images", "myimgs", "--out", "f.safetensors", "--threads", "2");
+        Run r = launch(home, "embed", "--checkpoint", "runs/demo", "--images", "myimgs", "--output", "f.safetensors", "--threads", "2");
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(r.output()).contains("newest readable checkpoint ckpt-00000002.ibot4j");
         try (SafeTensors st = SafeTensors.open(home.resolve("f.safetensors"))) {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Special files where a command reads or writes a file: only regular files are read or replaced; the
- * rest is refused with a sentence saying what the path is. Before: {@code export --out} onto a device
+ * rest is refused with a sentence saying what the path is. Before: {@code export --output} onto a device
  * node replaced the node with a regular file, a FIFO as checkpoint or --config blocked or was called
  * missing.
  */
@@ -37,7 +37,7 @@ class SpecialFilesCliTest {
     void exportOntoAFifoOrADeviceNodeIsRefusedAndTheNodeStays() throws Exception {
         Path fifo = dir.resolve("out.pth");
         SpecialFileFixtures.mkfifo(fifo);
-        CliTest.Result r = CliTest.run("export", "--checkpoint", run.toString(), "--out", fifo.toString());
+        CliTest.Result r = CliTest.run("export", "--checkpoint", run.toString(), "--output", fifo.toString());
         assertThat(r.code()).as(r.out() + r.err()).isNotZero();
         assertThat(r.err()).contains(fifo + " is a FIFO (named pipe)").contains("replaces only regular files");
         assertThat(Files.isRegularFile(fifo, LinkOption.NOFOLLOW_LINKS)).isFalse();
@@ -45,7 +45,7 @@ class SpecialFilesCliTest {
         Path device = dir.resolve("null-device");
         boolean made = new ProcessBuilder("mknod", device.toString(), "c", "1", "3").start().waitFor() == 0;
         assumeTrue(made, "mknod needs root");
-        r = CliTest.run("export", "--checkpoint", run.toString(), "--out", device.toString());
+        r = CliTest.run("export", "--checkpoint", run.toString(), "--output", device.toString());
         assertThat(r.err()).contains(device + " is a character device");
         assertThat(Files.isRegularFile(device, LinkOption.NOFOLLOW_LINKS)).as("the node was replaced").isFalse();
     }
@@ -54,7 +54,7 @@ class SpecialFilesCliTest {
     void aFifoAsCheckpointOrConfigIsNamedNotReadOrCalledMissing() throws Exception {
         Path fifo = dir.resolve("ckpt-fifo.ibot4j");
         SpecialFileFixtures.mkfifo(fifo);
-        CliTest.Result r = CliTest.run("export", "--checkpoint", fifo.toString(), "--out", dir.resolve("x.pth").toString());
+        CliTest.Result r = CliTest.run("export", "--checkpoint", fifo.toString(), "--output", dir.resolve("x.pth").toString());
         assertThat(r.code()).isNotZero();
         assertThat(r.err()).contains("is a FIFO");
         Path config = dir.resolve("config.yaml");

@@ -204,7 +204,7 @@ public final class SparkEmbedding {
 
     static void runEmbedCli(Path launcher, Path checkpoint, Path images, Path out, Path log) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(launcher.toString(), "embed", "--checkpoint", checkpoint.toString(), "--images", images.toString(),
-                "--out", out.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                "--output", out.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
             p.destroyForcibly();
             throw new IOException(launcher + " embed failed; its output:\n" + Files.readString(log, StandardCharsets.UTF_8));
