@@ -32,7 +32,8 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
      * with vit_tiny; these take about 3 s and 2 GB (measured, docs/benchmarks.md). Patch 8 and the milder
      * crop scales are the recipe search's (docs/demo.md, Fashion-MNIST): patch 8 trained 3.5 times the steps
      * a second of patch 4 and reached 11 points more k-NN in 400 steps; at 0.05 of a 28-px image a local
-     * crop is a few grey pixels, and 0.5-1 / 0.15-0.5 gained 1.4 points at 896 steps. Options given on the
+     * crop is a few grey pixels, and 0.5-1 / 0.15-0.5 ended 1.4 points higher at 896 steps (against a run that
+     * also had KoLeo 0.3 instead of 0.1). Options given on the
      * command line, in a config file or in a recipe are kept.
      */
     static void applySmallImageDefaults(PretrainOptions o) {
