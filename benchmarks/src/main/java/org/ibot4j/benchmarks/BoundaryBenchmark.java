@@ -10,7 +10,6 @@ import org.ibot4j.api.StepParams;
 import org.ibot4j.api.StepResult;
 import org.ibot4j.api.TrainBatch;
 import org.ibot4j.bindings.Ibot4jC;
-import org.ibot4j.benchmarks.StepBench;
 import org.ibot4j.trainer.data.IdxDataset;
 import org.ibot4j.trainer.data.IdxSource;
 import org.ibot4j.trainer.run.PretrainSetup;

@@ -27,7 +27,7 @@ import org.ibot4j.api.io.SafeTensors;
 import org.ibot4j.api.io.SafeTensorsWriter;
 import org.ibot4j.api.io.WeightExchange;
 import org.ibot4j.trainer.data.IdxDataset;
-import org.ibot4j.trainer.run.RunEstimate;
+import org.ibot4j.trainer.run.running.RunEstimate;
 
 /**
  * ci/bench-embed's Java side: ViT-S/16 inference through the {@link Encoder} on the same prepared images

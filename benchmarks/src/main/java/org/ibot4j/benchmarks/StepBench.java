@@ -119,7 +119,7 @@ public final class StepBench {
                 model.trainStep(next, params);
             }
             report(out, "end-to-end", steps, batchSize, System.nanoTime() - start, waited);
-            out.printf(Locale.ROOT, "peak RSS %d MiB%n", org.ibot4j.trainer.run.RunEstimate.peakResidentBytes() >> 20);
+            out.printf(Locale.ROOT, "peak RSS %d MiB%n", org.ibot4j.trainer.run.running.RunEstimate.peakResidentBytes() >> 20);
         }
     }
 

@@ -15,8 +15,7 @@ import org.ibot4j.api.Arch;
 import org.ibot4j.trainer.data.IdxDataset;
 import org.ibot4j.trainer.data.InMemoryImages;
 import org.ibot4j.trainer.run.PretrainOptions;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.Pretraining;
+import org.ibot4j.trainer.run.running.Pretraining;
 
 /**
  * Pretraining as a library call on images a service holds in memory (here the first Fashion-MNIST
@@ -62,17 +61,17 @@ public final class InMemoryPretraining {
                 System.out.println("checkpoint at " + iteration + ": " + checkpoint.getFileName());
             }
         }).build();
-        Future<Pretrainer.Outcome> running = trainer.submit(first::run);
+        Future<Pretraining.Result> running = trainer.submit(first::run);
         // This thread is the controller: it cancels once K steps are done (a platform would on a user's request).
         while (!kDone.await(100, TimeUnit.MILLISECONDS)) {
             if (running.isDone()) break;  // it ended before K steps (an error): get() below reports it
         }
         first.cancel();
         cancelSent.countDown();
-        Pretrainer.Outcome stopped = running.get();
+        Pretraining.Result stopped = running.get();
         trainer.shutdown();
 
-        Pretrainer.Outcome finished = Pretraining.of(options).data(source).build().run();
+        Pretraining.Result finished = Pretraining.of(options).data(source).build().run();
         System.out.println("in-memory pretraining: resumed at " + stopped.iteration() + ", finished at " + finished.iteration());
         if (!stopped.cancelled() || stopped.iteration() != K || finished.iteration() != 2 * K) System.exit(1);
     }

@@ -4,15 +4,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import org.ibot4j.api.Arch;
 import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.LibTorchInfo;
 import org.ibot4j.api.NativeLibrary;
-import org.ibot4j.api.Arch;
 import org.ibot4j.trainer.data.IdxDataset;
 import org.ibot4j.trainer.run.PretrainOptions;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.Pretraining;
+import org.ibot4j.trainer.run.running.Pretraining;
 
 /**
  * ibot4j from another project: a small ViT trained for three iBOT steps on Fashion-MNIST (the library
@@ -47,7 +46,7 @@ public final class QuickStart {
                 .outDim(256).patchOutDim(256).headHiddenDim(128).headBottleneckDim(64).localCropsNumber(N_LOCAL)
                 .batchSizePerGpu(BATCH).dataPath(dataDir).subset(BATCH * STEPS).epochs(1).warmupEpochs(0).warmupTeacherTempEpochs(0)
                 .saveckpIters(STEPS).threads(2).numWorkers(1).outputDir(Files.createTempDirectory(out, "run-").toString()).build();
-        Pretrainer.Outcome run = Pretraining.of(options).listener(new Pretraining.Listener() {
+        Pretraining.Result run = Pretraining.of(options).listener(new Pretraining.Listener() {
             @Override public void onStep(Pretraining.Step step) {
                 System.out.printf(Locale.ROOT, "step %d: %s%n", step.iteration() + 1, step.result());
                 if (!step.result().finite()) fail("step " + (step.iteration() + 1) + " gave a non-finite loss");

@@ -3,7 +3,7 @@ package org.ibot4j.trainer.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.ibot4j.api.Network;
-import org.ibot4j.trainer.run.CheckpointStore;
+import org.ibot4j.trainer.run.checkpoints.CheckpointStore;
 import picocli.CommandLine.Option;
 
 /** The options of every command that reads a checkpoint: which file (or run folder), which network, how many threads. */

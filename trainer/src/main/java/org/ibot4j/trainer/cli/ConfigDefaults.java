@@ -9,10 +9,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.ibot4j.trainer.run.Recipes;
-import org.ibot4j.trainer.run.ScheduleExtension;
-import picocli.CommandLine;
+import org.ibot4j.trainer.run.checkpoints.ScheduleExtension;
 import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine;
 
 /**
  * The layers under the command line for commands with {@code --config}: a command's own recipe

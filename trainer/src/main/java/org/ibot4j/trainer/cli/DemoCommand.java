@@ -12,13 +12,14 @@ import org.ibot4j.trainer.data.Datasets;
 import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.eval.KnnClassifier;
 import org.ibot4j.trainer.eval.KnnEvaluation;
-import org.ibot4j.trainer.run.MetricsLog;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.ibot4j.trainer.run.PretrainSetup;
+import org.ibot4j.trainer.run.reporting.MetricsLog;
+import org.ibot4j.trainer.run.running.DistSetup;
+import org.ibot4j.trainer.run.running.Pretraining;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import org.ibot4j.trainer.run.Pretrainer;
 
 /**
  * The README's first command: {@code pretrain} on Fashion-MNIST with a recipe sized for a few minutes
@@ -65,7 +66,7 @@ final class DemoCommand extends Ibot4jCommand {
         out.printf(Locale.ROOT, "k-NN teacher at initialisation:  top-1 %.2f %%%n", initial.top1());
 
         long started = System.nanoTime();
-        Pretrainer.Outcome run = Pretrainer.run(options, out);
+        Pretraining.Result run = Pretraining.of(options).dist(DistSetup.fromEnvironment(options)).console(out).build().run();
         double trainSeconds = (System.nanoTime() - started) / 1e9;
         KnnClassifier.Accuracy trained;
         try (IbotModel model = IbotModel.open(run.checkpoint(), setup.model().numThreads())) {

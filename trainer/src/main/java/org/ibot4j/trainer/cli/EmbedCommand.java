@@ -20,12 +20,12 @@ import org.ibot4j.api.io.NamedTensor;
 import org.ibot4j.api.io.SafeTensorsWriter;
 import org.ibot4j.trainer.data.Datasets;
 import org.ibot4j.trainer.data.ImageSource;
-import org.ibot4j.trainer.run.ProgressBar;
+import org.ibot4j.trainer.run.reporting.ProgressBar;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code ibot4j embed}: CLS features of every readable image of a folder, in file order, written as

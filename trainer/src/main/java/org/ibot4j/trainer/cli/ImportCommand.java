@@ -7,7 +7,7 @@ import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.io.PthReader;
 import org.ibot4j.api.io.WeightExchange;
-import org.ibot4j.trainer.run.CheckpointStore;
+import org.ibot4j.trainer.run.checkpoints.CheckpointStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

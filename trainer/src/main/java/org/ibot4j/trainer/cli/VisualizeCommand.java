@@ -2,8 +2,8 @@ package org.ibot4j.trainer.cli;
 
 import java.nio.file.Path;
 import org.ibot4j.trainer.data.ImageSource;
-import org.ibot4j.trainer.eval.viz.ProbeFigures;
-import org.ibot4j.trainer.run.Visualizer;
+import org.ibot4j.trainer.eval.viz.AttentionPcaFigures;
+import org.ibot4j.trainer.eval.viz.Visualizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,17 +38,17 @@ final class VisualizeCommand extends Ibot4jCommand {
     int imageSize = 0;
 
     @Option(names = "--threshold", paramLabel = "SHARE", description = "share of each head's attention mass its mask keeps")
-    double threshold = ProbeFigures.Options.THRESHOLD;
+    double threshold = AttentionPcaFigures.Options.THRESHOLD;
 
     @Option(names = "--foreground_threshold", paramLabel = "T", description = "on the first PCA component, normalised to [0, 1]: above it is foreground")
-    double foreground = ProbeFigures.Options.FOREGROUND;
+    double foreground = AttentionPcaFigures.Options.FOREGROUND;
 
     @Option(names = "--output", paramLabel = "DIR", description = "folder for the PNGs")
     Path output = Path.of("visualize");
 
     @Override
     public Integer call() throws Exception {
-        ProbeFigures.Options options = new ProbeFigures.Options(checkpoint.which, threshold, foreground);
+        AttentionPcaFigures.Options options = new AttentionPcaFigures.Options(checkpoint.which, threshold, foreground);
         ImageSource images = input.images != null ? Visualizer.imagesAt(input.images) : Visualizer.dataset(input.data);
         int k = count != null ? count : input.data != null ? 8 : 0;
         Visualizer.run(new Visualizer.Request(checkpoint.file(), images, k, imageSize, options, output, checkpoint.threads()), out);

@@ -191,7 +191,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
     }
 
     /** The official schedules (batch: the global batch): lr scaled by batch/256 with a linear warm-up then cosine, wd and momentum cosine, temperatures per epoch. */
-    static Schedules schedules(PretrainOptions o, int batch, long perEpoch) {
+    public static Schedules schedules(PretrainOptions o, int batch, long perEpoch) {
         long total = o.epochs * perEpoch;
         double peakLr = o.lr * batch / 256.0;
         int predStart = o.useMaskedImModeling ? o.predStartEpoch : 0;

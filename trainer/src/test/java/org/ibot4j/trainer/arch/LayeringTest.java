@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.arch;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -11,6 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The trainer's packages depend downwards only: cli (commands) on run (loop, checkpoints, metrics,
  * progress, plots, options), run on eval, eval on data, and schedule on nothing of the trainer.
+ * Inside run: running (the entry and the loop's observers) on reporting (metrics, report, figures),
+ * reporting on checkpoints (store, resume plan, metadata), and all three on the options in run itself.
  * Checked on the compiled classes, so an import, a fully qualified name or a lambda all count.
  */
 class LayeringTest {
@@ -39,8 +42,22 @@ class LayeringTest {
     }
 
     @Test
+    void theRunLayerIsSplitByJob() {
+        layeredArchitecture().consideringOnlyDependenciesInLayers()
+                .layer("running").definedBy("org.ibot4j.trainer.run.running..")
+                .layer("reporting").definedBy("org.ibot4j.trainer.run.reporting..")
+                .layer("checkpoints").definedBy("org.ibot4j.trainer.run.checkpoints..")
+                .layer("options").definedBy("org.ibot4j.trainer.run")
+                .whereLayer("running").mayNotBeAccessedByAnyLayer()
+                .whereLayer("reporting").mayOnlyBeAccessedByLayers("running")
+                .whereLayer("checkpoints").mayOnlyBeAccessedByLayers("running", "reporting")
+                .whereLayer("options").mayOnlyBeAccessedByLayers("running", "reporting", "checkpoints")
+                .check(TRAINER);
+    }
+
+    @Test
     void theShippedTrainerHoldsNoBenchmarks() {
-        com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses().should().haveSimpleNameContaining("Bench")
+        noClasses().should().haveSimpleNameContaining("Bench")
                 .check(TRAINER);
     }
 }

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.trainer.data.IdxDatasetTest;
-import org.ibot4j.trainer.run.MetricsLog;
+import org.ibot4j.trainer.run.reporting.MetricsLog;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

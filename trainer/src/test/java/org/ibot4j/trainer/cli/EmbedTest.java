@@ -18,17 +18,16 @@ import org.ibot4j.trainer.data.FashionPngs;
 import org.ibot4j.trainer.data.IdxDataset;
 import org.ibot4j.trainer.data.IdxDatasetTest;
 import org.ibot4j.trainer.data.IdxSource;
+import org.ibot4j.trainer.eval.EvalViews;
 import org.ibot4j.trainer.eval.Features;
-import org.ibot4j.trainer.run.EvalViews;
-import org.ibot4j.trainer.run.PretrainerTest;
-import org.ibot4j.trainer.run.Pretrainer;
+import org.ibot4j.trainer.run.running.PretrainerTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class EmbedTest {
     @Test
     void featuresOfAFolderWithTheirFileNamesSkippingABrokenImage(@TempDir Path dir) throws IOException {
-        Path checkpoint = Pretrainer.run(PretrainerTest.tiny(dir.resolve("run"), java.util.Map.of("max_steps", 2)),
+        Path checkpoint = PretrainerTest.run(PretrainerTest.tiny(dir.resolve("run"), java.util.Map.of("max_steps", 2)),
                 new PrintStream(new ByteArrayOutputStream())).checkpoint();
         Path images = FashionPngs.write(dir.resolve("images"), 5);
         IdxDataset fashion = IdxDataset.read(IdxDatasetTest.FASHION, "t10k").head(5);

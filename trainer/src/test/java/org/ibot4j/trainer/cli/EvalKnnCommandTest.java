@@ -7,8 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.ibot4j.trainer.data.IdxDatasetTest;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.PretrainerTest;
+import org.ibot4j.trainer.run.running.PretrainerTest;
+import org.ibot4j.trainer.run.running.Pretraining;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,9 +19,9 @@ class EvalKnnCommandTest {
      */
     @Test
     void theKnnMonitorAgreesWithEvalKnnGivenTheRunFolder(@TempDir Path dir) throws IOException {
-        Pretrainer.Outcome run = Pretrainer.run(PretrainerTest.tiny(dir, Map.of("knn_every", 1, "knn_train", 200, "knn_test", 50,
+        Pretraining.Result run = PretrainerTest.run(PretrainerTest.tiny(dir, Map.of("knn_every", 1, "knn_train", 200, "knn_test", 50,
                 "epochs", 2, "warmup_teacher_temp_epochs", 2)), PretrainerTest.QUIET);
-        assertThat(run.knn()).extracting(Pretrainer.Knn::epoch).containsExactly(1, 2);
+        assertThat(run.knn()).extracting(Pretraining.Knn::epoch).containsExactly(1, 2);
         assertThat(Files.readAllLines(dir.resolve("knn.jsonl"))).hasSize(2);
         CliTest.Result r = CliTest.run("eval-knn", "--checkpoint", dir.toString(), "--data", IdxDatasetTest.FASHION.toString(),
                 "--limit-train", "200", "--limit_val", "50", "--threads", "2");

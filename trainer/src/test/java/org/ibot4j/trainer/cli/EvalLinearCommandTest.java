@@ -16,9 +16,9 @@ import org.ibot4j.api.Network;
 import org.ibot4j.api.io.SafeTensors;
 import org.ibot4j.trainer.data.Datasets;
 import org.ibot4j.trainer.data.IdxDatasetTest;
-import org.ibot4j.trainer.run.EvalViews;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.PretrainerTest;
+import org.ibot4j.trainer.eval.EvalViews;
+import org.ibot4j.trainer.run.running.PretrainerTest;
+import org.ibot4j.trainer.run.running.Pretraining;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,11 +27,11 @@ class EvalLinearCommandTest {
     @TempDir
     static Path dir;
 
-    static Pretrainer.Outcome run;
+    static Pretraining.Result run;
 
     @BeforeAll
     static void pretrainATinyModel() throws IOException {
-        run = Pretrainer.run(PretrainerTest.tiny(dir.resolve("run"), Map.of("epochs", 2, "warmup_teacher_temp_epochs", 2)), PretrainerTest.QUIET);
+        run = PretrainerTest.run(PretrainerTest.tiny(dir.resolve("run"), Map.of("epochs", 2, "warmup_teacher_temp_epochs", 2)), PretrainerTest.QUIET);
     }
 
     private static CliTest.Result probe(String... extra) {

@@ -9,9 +9,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.ibot4j.trainer.run.PretrainOptions;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.PretrainerTest;
-import org.ibot4j.trainer.run.RunLock;
+import org.ibot4j.trainer.run.checkpoints.RunLock;
+import org.ibot4j.trainer.run.running.PretrainerTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,7 +36,7 @@ class LauncherDeathIT {
 
             PretrainOptions second = PretrainerTest.tiny(output, java.util.Map.of("max_steps", 2));
             IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                    () -> Pretrainer.run(second, PretrainerTest.QUIET));
+                    () -> PretrainerTest.run(second, PretrainerTest.QUIET));
             assertThat(refused.getMessage()).contains(output.toString());
             assertThat(workers.stream().map(w -> "pid " + w.pid() + " ").anyMatch(refused.getMessage()::contains))
                     .as("the holder named in '%s' is one of the workers %s", refused.getMessage(), workers).isTrue();

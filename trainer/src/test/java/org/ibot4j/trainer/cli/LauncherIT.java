@@ -13,8 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.ibot4j.api.io.SafeTensors;
 import org.ibot4j.trainer.data.FashionPngs;
 import org.ibot4j.trainer.data.IdxDatasetTest;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.PretrainerTest;
+import org.ibot4j.trainer.run.running.PretrainerTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +31,7 @@ class LauncherIT {
     /** A user's folder: a finished run in runs/demo and a few PNGs in myimgs/. */
     @BeforeAll
     static void aUsersFolder() throws IOException {
-        Pretrainer.run(PretrainerTest.tiny(home.resolve("runs/demo"), Map.of("max_steps", 2)), PretrainerTest.QUIET);
+        PretrainerTest.run(PretrainerTest.tiny(home.resolve("runs/demo"), Map.of("max_steps", 2)), PretrainerTest.QUIET);
         FashionPngs.write(home.resolve("myimgs"), 3);
     }
 

@@ -8,8 +8,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Map;
 import org.ibot4j.trainer.data.SpecialFileFixtures;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.PretrainerTest;
+import org.ibot4j.trainer.run.running.PretrainerTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,7 +29,7 @@ class SpecialFilesCliTest {
     @BeforeAll
     static void aFinishedRun() throws Exception {
         run = dir.resolve("run");
-        Pretrainer.run(PretrainerTest.tiny(run, Map.of("max_steps", 2)), PretrainerTest.QUIET);
+        PretrainerTest.run(PretrainerTest.tiny(run, Map.of("max_steps", 2)), PretrainerTest.QUIET);
     }
 
     @Test

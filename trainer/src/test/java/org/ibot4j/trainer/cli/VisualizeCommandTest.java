@@ -20,12 +20,11 @@ import org.ibot4j.trainer.data.FashionPngs;
 import org.ibot4j.trainer.data.FileImageSource;
 import org.ibot4j.trainer.data.IdxDatasetTest;
 import org.ibot4j.trainer.data.RgbImage;
+import org.ibot4j.trainer.eval.EvalViews;
 import org.ibot4j.trainer.eval.viz.AttentionMap;
-import org.ibot4j.trainer.eval.viz.ProbeFigures;
+import org.ibot4j.trainer.eval.viz.AttentionPcaFigures;
 import org.ibot4j.trainer.eval.viz.ProbeImages;
-import org.ibot4j.trainer.run.EvalViews;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.PretrainerTest;
+import org.ibot4j.trainer.run.running.PretrainerTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,7 +44,7 @@ class VisualizeCommandTest {
     @BeforeAll
     static void demoSizedRunAndImages() throws IOException {
         run = dir.resolve("run");
-        Pretrainer.run(PretrainerTest.tiny(run, Map.of("max_steps", 2, "embed_dim", 128, "depth", 4, "num_heads", HEADS)),
+        PretrainerTest.run(PretrainerTest.tiny(run, Map.of("max_steps", 2, "embed_dim", 128, "depth", 4, "num_heads", HEADS)),
                 new PrintStream(new ByteArrayOutputStream()));
         images = FashionPngs.write(dir.resolve("images"), 4);
         Files.write(images.resolve("img1b.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});  // damaged: skipped
@@ -88,7 +87,7 @@ class VisualizeCommandTest {
             EvalViews eval = EvalViews.of(checkpoint, model.config());
             ProbeImages probes = ProbeImages.centreCrops(loaded, eval.views(), eval.size());
             for (double threshold : new double[] {0.3, 0.6, 0.9}) {
-                ProbeFigures figures = ProbeFigures.compute(model, probes, new ProbeFigures.Options(Network.STUDENT, threshold, 0.5));
+                AttentionPcaFigures figures = AttentionPcaFigures.compute(model, probes, new AttentionPcaFigures.Options(Network.STUDENT, threshold, 0.5));
                 List<List<AttentionMap>> maps = figures.attention();
                 assertThat(maps).hasSize(4).allSatisfy(heads -> assertThat(heads).hasSize(HEADS));
                 for (List<AttentionMap> heads : maps) {
@@ -106,7 +105,7 @@ class VisualizeCommandTest {
                 }
                 assertThat(maps.get(0).get(0).attention()).isNotEqualTo(maps.get(1).get(0).attention());
             }
-            ProbeFigures figures = ProbeFigures.compute(model, probes, ProbeFigures.Options.defaults());
+            AttentionPcaFigures figures = AttentionPcaFigures.compute(model, probes, AttentionPcaFigures.Options.defaults());
             byte[] attention = figures.attentionGridPng(), pca = figures.pcaGridPng();
             assertThat(ImageIO.read(new java.io.ByteArrayInputStream(attention)).getHeight()).isEqualTo(TITLE + 4 * (128 + GAP) + GAP);
             assertThat(ImageIO.read(new java.io.ByteArrayInputStream(pca)).getWidth()).isEqualTo(3 * 128 + 4 * GAP);

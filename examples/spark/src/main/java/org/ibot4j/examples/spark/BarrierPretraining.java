@@ -25,8 +25,7 @@ import org.ibot4j.api.Arch;
 import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.trainer.run.PretrainOptions;
-import org.ibot4j.trainer.run.Pretrainer;
-import org.ibot4j.trainer.run.Pretraining;
+import org.ibot4j.trainer.run.running.Pretraining;
 import scala.collection.Iterator;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag$;
@@ -62,7 +61,7 @@ public final class BarrierPretraining {
 
         // The reference: one process, the whole batch, no c10d group.
         long t0 = System.nanoTime();
-        Pretrainer.Outcome single = Pretraining.of(options(work.resolve("single"), W * B)).data(data.source()).build().run();
+        Pretraining.Result single = Pretraining.of(options(work.resolve("single"), W * B)).data(data.source()).build().run();
         System.out.printf(Locale.ROOT, "1 process x %d: %d steps in %.1f s, checkpoint %s%n", W * B, single.iteration(), seconds(t0),
                 single.checkpoint());
 
@@ -187,7 +186,7 @@ public final class BarrierPretraining {
                     }
                 }
             };
-            Pretrainer.Outcome outcome;
+            Pretraining.Result outcome;
             try {
                 outcome = Pretraining.of(options(run, B)).data(images.value().source()).dist(dist).listener(listener).build().run();
             } catch (IOException e) {
