@@ -8,6 +8,10 @@ import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import com.fasterxml.jackson.databind.annotation.JsonPOJOBuilder;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
+import java.util.Arrays;
 
 /**
  * Architecture, loss and optimiser constants of an iBOT model, mirroring the C struct
@@ -88,6 +92,8 @@ public record IbotConfig(
         boolean forceBf16) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final RecordComponent[] COMPONENTS = IbotConfig.class.getRecordComponents();
+    private static final Constructor<IbotConfig> CANONICAL = canonical();
 
     /** Checks every field; the one place the Java side validates a configuration. */
     public IbotConfig {
@@ -109,7 +115,8 @@ public record IbotConfig(
                         + patchOutDim + ") must equal out_dim (" + outDim + ")");
         p.positive("student_temp", studentTemp);
         p.inRange("center_momentum", centerMomentum, 0, 1).inRange("center_momentum2", centerMomentum2, 0, 1);
-        p.require(lambda1 >= 0 && lambda2 >= 0, "lambda1 and lambda2 must be >= 0");
+        p.require(lambda1 >= 0 && lambda2 >= 0 && Double.isFinite(lambda1) && Double.isFinite(lambda2),
+                "lambda1 and lambda2 must be finite numbers >= 0, got " + lambda1 + " and " + lambda2);
         p.require(beta1 >= 0 && beta1 < 1, "beta1 must be in [0, 1), got " + beta1);
         p.require(beta2 >= 0 && beta2 < 1, "beta2 must be in [0, 1), got " + beta2);
         p.positive("eps", eps);
@@ -171,6 +178,14 @@ public record IbotConfig(
      *
      * @return a new builder
      */
+    private static Constructor<IbotConfig> canonical() {
+        try {
+            return IbotConfig.class.getDeclaredConstructor(Arrays.stream(COMPONENTS).map(RecordComponent::getType).toArray(Class<?>[]::new));
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static Builder builder() {
         return new Builder();
     }
@@ -210,24 +225,15 @@ public record IbotConfig(
 
         private Builder() {}
 
+        /** The builder's fields carry the components' names: copying and building go through them by name. */
         private Builder(IbotConfig c) {
-            imgSize = c.imgSize; patchSize = c.patchSize; inChans = c.inChans; embedDim = c.embedDim; depth = c.depth;
-            numHeads = c.numHeads; mlpRatio = c.mlpRatio; qkvBias = c.qkvBias; dropPathRate = c.dropPathRate;
-            outDim = c.outDim; patchOutDim = c.patchOutDim; hiddenDim = c.hiddenDim; bottleneckDim = c.bottleneckDim;
-            sharedHead = c.sharedHead; sharedHeadTeacher = c.sharedHeadTeacher; normLastLayer = c.normLastLayer;
-            studentTemp = c.studentTemp; centerMomentum = c.centerMomentum; centerMomentum2 = c.centerMomentum2;
-            lambda1 = c.lambda1; lambda2 = c.lambda2; beta1 = c.beta1; beta2 = c.beta2; eps = c.eps; centering = c.centering;
-            koleoLossWeight = c.koleoLossWeight; seed = c.seed;
-            numThreads = c.numThreads; device = c.device; bf16Autocast = c.bf16Autocast; forceBf16 = c.forceBf16;
+            try {
+                for (RecordComponent rc : COMPONENTS) Builder.class.getDeclaredField(rc.getName()).set(this, rc.getAccessor().invoke(c));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("IbotConfig.Builder lacks a field per component", e);
+            }
         }
 
-        /**
-         * Sets embed_dim, depth and num_heads of a named ViT.
-         *
-         * @param name vit_tiny, vit_small, vit_base or vit_large
-         * @return this builder
-         * @throws InvalidConfigException for any other name
-         */
         public Builder arch(String name) {
             Arch arch = Arch.of(name);
             embedDim = arch.embedDim();
@@ -307,11 +313,39 @@ public record IbotConfig(
          * @return a validated configuration
          * @throws InvalidConfigException listing every problem
          */
+        /**
+         * Sets the component {@code name} (its Java name, e.g. {@code "koleoLossWeight"}) to {@code value},
+         * converted from any number to the component's number type: for code that maps other option
+         * objects onto a config by name.
+         *
+         * @throws IllegalArgumentException when no component has that name or the value does not fit
+         */
+        public Builder set(String name, Object value) {
+            RecordComponent rc = Arrays.stream(COMPONENTS).filter(c -> c.getName().equals(name)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("IbotConfig has no component '" + name + "'"));
+            Class<?> type = rc.getType();
+            Object converted = value instanceof Number n && type == int.class ? (Object) Math.toIntExact(n.longValue())
+                    : value instanceof Number n && type == long.class ? (Object) n.longValue()
+                    : value instanceof Number n && type == double.class ? (Object) n.doubleValue() : value;
+            try {
+                Builder.class.getDeclaredField(name).set(this, converted);
+            } catch (ReflectiveOperationException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("IbotConfig." + name + " (" + type.getSimpleName() + ") cannot take " + value);
+            }
+            return this;
+        }
+
         public IbotConfig build() {
-            return new IbotConfig(imgSize, patchSize, inChans, embedDim, depth, numHeads, mlpRatio, qkvBias,
-                    dropPathRate, outDim, patchOutDim, hiddenDim, bottleneckDim, sharedHead, sharedHeadTeacher,
-                    normLastLayer, studentTemp, centerMomentum, centerMomentum2, lambda1, lambda2, beta1, beta2, eps,
-                    centering, koleoLossWeight, seed, numThreads, device, bf16Autocast, forceBf16);
+            Object[] values = new Object[COMPONENTS.length];
+            try {
+                for (int i = 0; i < values.length; i++) values[i] = Builder.class.getDeclaredField(COMPONENTS[i].getName()).get(this);
+                return CANONICAL.newInstance(values);
+            } catch (InvocationTargetException e) {
+                if (e.getCause() instanceof RuntimeException invalid) throw invalid;
+                throw new IllegalStateException(e.getCause());
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("IbotConfig.Builder lacks a field per component", e);
+            }
         }
     }
 }

@@ -1,10 +1,17 @@
 package org.ibot4j.trainer.run;
 
+import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import org.ibot4j.api.Centering;
+import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.Device;
 import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.InvalidConfigException;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.trainer.data.BlockMaskGenerator;
 import org.ibot4j.trainer.data.MaskRatio;
@@ -61,6 +68,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
     public static PretrainSetup of(PretrainOptions o, int datasetSize, int[] imageSize, int worldSize) {
         if (Math.max(imageSize[0], imageSize[1]) <= SMALL_IMAGE) applySmallImageDefaults(o);
         List<String> problems = valueProblems(o);
+        modelProblems(o, true, problems);
         int batch = o.batchSizePerGpu;
         int images = o.subset > 0 ? Math.min(o.subset, datasetSize) : datasetSize;
         long globalBatch = (long) batch * worldSize;
@@ -94,6 +102,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
      */
     public static void requireValid(PretrainOptions o) {
         List<String> problems = valueProblems(o);
+        modelProblems(o, false, problems);
         try {
             masking(o);
         } catch (IllegalArgumentException e) {
@@ -110,15 +119,12 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         finite(problems, "weight_decay", o.weightDecay, 0, false);
         finite(problems, "weight_decay_end", o.weightDecayEnd, 0, false);
         finite(problems, "clip_grad", o.clipGrad, 0, false);
-        finite(problems, "lambda1", o.lambda1, 0, false);
-        finite(problems, "lambda2", o.lambda2, 0, false);
         finite(problems, "teacher_temp", o.teacherTemp, 0, true);
         finite(problems, "warmup_teacher_temp", o.warmupTeacherTemp, 0, true);
         finite(problems, "teacher_patch_temp", o.teacherPatchTemp, 0, true);
         finite(problems, "warmup_teacher_patch_temp", o.warmupTeacherPatchTemp, 0, true);
         check(problems, o.momentumTeacher >= 0 && o.momentumTeacher <= 1,
                 "momentum_teacher must be in [0, 1] (the teacher's EMA weight), got " + o.momentumTeacher);
-        check(problems, o.dropPath >= 0 && o.dropPath < 1, "drop_path must be in [0, 1), got " + o.dropPath);
         check(problems, o.threads >= 0, "threads must be >= 0 (0: the physical cores), got " + o.threads);
         check(problems, o.numWorkers >= 0, "num_workers must be >= 0 (0: half the cores), got " + o.numWorkers);
         check(problems, o.subset >= 0, "subset must be >= 0 (0: all images), got " + o.subset);
@@ -128,8 +134,6 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 "patch_size, global_crop_size and local_crop_size must be > 0, got " + o.patchSize + ", " + o.globalCropSize + " and " + o.localCropSize);
         check(problems, o.embedDim >= 0 && o.depth >= 0 && o.numHeads >= 0,
                 "embed_dim, depth and num_heads must be >= 0 (0: the arch's), got " + o.embedDim + ", " + o.depth + " and " + o.numHeads);
-        check(problems, o.outDim > 0 && o.patchOutDim > 0 && o.headHiddenDim > 0 && o.headBottleneckDim > 0,
-                "out_dim, patch_out_dim, head_hidden_dim and head_bottleneck_dim must be > 0");
         check(problems, o.knnEvery >= 0 && o.knnTrain > 0 && o.knnTest > 0,
                 "knn_every must be >= 0, knn_train and knn_test > 0, got " + o.knnEvery + ", " + o.knnTrain + " and " + o.knnTest);
         check(problems, o.nprocPerNode >= 1 && o.nnodes >= 1 && o.nodeRank >= 0, "nproc_per_node and nnodes must be >= 1, node_rank >= 0");
@@ -157,30 +161,12 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, range(o.globalCropsScale) && range(o.localCropsScale),
                 "global_crops_scale and local_crops_scale take two values 0 < min <= max <= 1");
         check(problems, o.localCropsNumber >= 0, "local_crops_number must be >= 0");
-        check(problems, Double.isFinite(o.koleoLossWeight) && o.koleoLossWeight >= 0, "koleo_loss_weight must be >= 0, got " + o.koleoLossWeight);
         check(problems, o.collapseWarnSteps > 0, "collapse_warn_steps must be > 0, got " + o.collapseWarnSteps);
         return problems;
     }
 
     private static PretrainSetup build(PretrainOptions o, MaskingPolicy masking, int batch, long globalBatch, long perEpoch, int worldSize) {
-        IbotConfig.Builder b = IbotConfig.builder().arch(o.arch.name());
-        if (o.embedDim > 0) b.embedDim(o.embedDim);
-        if (o.depth > 0) b.depth(o.depth);
-        if (o.numHeads > 0) b.numHeads(o.numHeads);
-        IbotConfig model = b.imgSize(o.globalCropSize).patchSize(o.patchSize).inChans(3)
-                .dropPathRate(o.dropPath)
-                .outDim(o.outDim).patchOutDim(o.patchOutDim)
-                .hiddenDim(o.headHiddenDim).bottleneckDim(o.headBottleneckDim)
-                .sharedHead(o.sharedHead).sharedHeadTeacher(o.sharedHeadTeacher)
-                .normLastLayer(o.normLastLayer)
-                .lambda1(o.lambda1).lambda2(o.lambda2)
-                .centering(o.centering).koleoLossWeight(o.koleoLossWeight)
-                .seed(o.seed)
-                .numThreads(o.threads > 0 ? o.threads : org.ibot4j.api.CpuTopology.defaultThreads())
-                .device(o.device)
-                .bf16Autocast(o.bf16)
-                .forceBf16(o.forceBf16)
-                .build();
+        IbotConfig model = model(o);
         MultiCropAugmentation augmentation = new MultiCropAugmentation(new MultiCropAugmentation.Options(
                 o.globalCropsNumber, o.localCropsNumber, o.globalCropSize, o.localCropSize,
                 o.globalCropsScale, o.localCropsScale, channels(o.mean), channels(o.std)));
@@ -188,6 +174,76 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         int workers = o.numWorkers > 0 ? o.numWorkers : MultiCropLoader.defaultWorkers();
         return new PretrainSetup(o, model, augmentation, masking, schedules(o, (int) globalBatch, perEpoch), batch, perEpoch, total, workers,
                 worldSize);
+    }
+
+    /**
+     * The model config of {@code o}: every {@link IbotConfig} component takes the option of its own name
+     * ({@link #OPTION_OF} names those spelt otherwise), except the {@link #NOT_OPTIONS}, which keep
+     * {@link IbotConfig.Builder}'s defaults. So a new component with an option of the same name needs no
+     * line here, and one with neither fails every run (and {@code PretrainSetupTest}) instead of being
+     * ignored.
+     */
+    static IbotConfig model(PretrainOptions o) {
+        return builder(o).build();
+    }
+
+    private static IbotConfig.Builder builder(PretrainOptions o) {
+        IbotConfig.Builder b = IbotConfig.builder().arch(o.arch.name());
+        for (RecordComponent c : IbotConfig.class.getRecordComponents()) {
+            String name = c.getName();
+            if (NOT_OPTIONS.contains(name)) continue;
+            Object value = optionValue(o, OPTION_OF.getOrDefault(name, name));
+            boolean archDefault = ARCH_SHAPE.contains(name) && ((Number) value).intValue() == 0;  // 0: the arch's
+            if (name.equals("numThreads") && ((Number) value).intValue() == 0) value = CpuTopology.defaultThreads();
+            if (!archDefault) b.set(name, value);
+        }
+        return b;
+    }
+
+    /**
+     * The model config's own checks ({@link IbotConfig}'s: one rule per model option, not repeated here),
+     * said in the options' names, each option's problem once. Before the data is known the crop size is
+     * not checked against the patch: images of {@value #SMALL_IMAGE} px or less change both defaults.
+     */
+    private static void modelProblems(PretrainOptions o, boolean dataKnown, List<String> problems) {
+        try {
+            IbotConfig.Builder b = builder(o);
+            if (!dataKnown) b.imgSize(Math.max(1, o.patchSize));
+            b.build();
+        } catch (InvalidConfigException e) {
+            for (String problem : e.problems()) {
+                String said = problem;
+                for (Map.Entry<String, String> n : OPTION_OF.entrySet()) {
+                    said = said.replaceAll("(?<![a-z_])" + snake(n.getKey()) + "(?![a-z_])", snake(n.getValue()));
+                }
+                String option = said.split("[ ,]", 2)[0];
+                if (problems.stream().noneMatch(p -> p.startsWith(option + " "))) problems.add(said);
+            }
+        }
+    }
+
+    private static String snake(String camel) {
+        return camel.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
+    }
+
+    /** IbotConfig components whose option is spelt otherwise: component to option field. */
+    static final Map<String, String> OPTION_OF = Map.of("imgSize", "globalCropSize", "dropPathRate", "dropPath", "hiddenDim", "headHiddenDim",
+            "bottleneckDim", "headBottleneckDim", "numThreads", "threads", "bf16Autocast", "bf16");
+    /** IbotConfig components no option sets: the official recipe's constants (and 3 input channels). */
+    static final Set<String> NOT_OPTIONS = Set.of("inChans", "mlpRatio", "qkvBias", "studentTemp", "centerMomentum", "centerMomentum2",
+            "beta1", "beta2", "eps");
+    /** Options of the arch's shape, where 0 keeps the arch's value. */
+    private static final Set<String> ARCH_SHAPE = Set.of("embedDim", "depth", "numHeads");
+
+    private static Object optionValue(PretrainOptions o, String field) {
+        try {
+            return PretrainOptions.class.getField(field).get(o);
+        } catch (NoSuchFieldException e) {
+            throw new IllegalStateException("IbotConfig has a component with no option '" + field + "' in PretrainOptions: add the option, "
+                    + "or name it in PretrainSetup.OPTION_OF, or list the component in PretrainSetup.NOT_OPTIONS");
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The official schedules (batch: the global batch): lr scaled by batch/256 with a linear warm-up then cosine, wd and momentum cosine, temperatures per epoch. */
@@ -212,7 +268,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         if (var.length == 1 && ratio.length > 1) {  // as the official loader: one variance applies to every ratio
             double v = var[0];
             var = new double[ratio.length];
-            java.util.Arrays.fill(var, v);
+            Arrays.fill(var, v);
         }
         BlockMaskGenerator.Shape shape = o.predShape == PretrainOptions.PredShape.rand ? BlockMaskGenerator.Shape.RAND : BlockMaskGenerator.Shape.BLOCK;
         return new MaskingPolicy(new BlockMaskGenerator(shape, 0.3, 1 / 0.3), new MaskRatio(ratio, var), o.predStartEpoch);

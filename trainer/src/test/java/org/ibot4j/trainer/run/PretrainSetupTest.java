@@ -4,8 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.trainer.schedule.Schedules;
 import org.junit.jupiter.api.Test;
@@ -111,5 +116,43 @@ class PretrainSetupTest {
         assertThat(setup(Map.of("centering", "sinkhorn_knopp", "koleo_loss_weight", 0.1)).model())
                 .satisfies(m -> assertThat(m.centering()).isEqualTo(org.ibot4j.api.Centering.SINKHORN_KNOPP))
                 .satisfies(m -> assertThat(m.koleoLossWeight()).isEqualTo(0.1));
+    }
+
+    /**
+     * Every model option reaches the model config: each IbotConfig component that an option sets, set
+     * alone to another value, shows up in the setup's model. A component without an option of its name
+     * (nor an entry in PretrainSetup.OPTION_OF or NOT_OPTIONS) fails here, as would a mapping that drops one.
+     */
+    @Test
+    void everyModelOptionReachesTheModelConfig() throws ReflectiveOperationException {
+        Map<String, Object> base = Map.of("embed_dim", 192, "depth", 2, "num_heads", 3, "shared_head", false, "shared_head_teacher", false,
+                "seed", 7, "threads", 2, "koleo_loss_weight", 0.1);
+        IbotConfig before = setup(base).model();
+        List<String> reached = new ArrayList<>();
+        for (RecordComponent c : IbotConfig.class.getRecordComponents()) {
+            if (PretrainSetup.NOT_OPTIONS.contains(c.getName())) continue;
+            String option = PretrainSetup.OPTION_OF.getOrDefault(c.getName(), c.getName()).replaceAll("([a-z0-9])([A-Z])", "$1_$2")
+                    .toLowerCase(Locale.ROOT);
+            Object other = otherThan(c.getAccessor().invoke(before));
+            Map<String, Object> given = new HashMap<>(base);
+            given.put(option, other instanceof Enum<?> e ? e.name().toLowerCase(Locale.ROOT) : other);
+            if (c.getName().equals("sharedHead")) given.put("shared_head_teacher", true);  // IbotConfig refuses one without the other
+            Object after = c.getAccessor().invoke(setup(given).model());
+            assertThat(String.valueOf(after)).as("IbotConfig.%s from --%s", c.getName(), option).isEqualTo(String.valueOf(other));
+            reached.add(c.getName());
+        }
+        assertThat(reached).contains("dropPathRate", "lambda1", "koleoLossWeight", "centering", "bf16Autocast");
+    }
+
+    /** A value of the same type that differs: doubled numbers (of a non-zero base), flipped flags, the next enum constant. */
+    private static Object otherThan(Object value) {
+        return switch (value) {
+            case Boolean b -> !b;
+            case Integer i -> 2 * i;
+            case Long l -> 2 * l;
+            case Double d -> 2 * d;
+            case Enum<?> e -> e.getDeclaringClass().getEnumConstants()[(e.ordinal() + 1) % e.getDeclaringClass().getEnumConstants().length];
+            default -> throw new AssertionError("no other value for " + value);
+        };
     }
 }
