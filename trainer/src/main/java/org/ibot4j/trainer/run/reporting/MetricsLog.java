@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,10 +24,10 @@ import org.ibot4j.api.io.AtomicFiles;
  * each iteration appears once and the files read as one run.
  */
 public final class MetricsLog implements AutoCloseable {
-    public static final String[] COLUMNS = {"iteration", "epoch", "loss", "cls_loss", "patch_loss", "lr", "weight_decay",
-            "teacher_momentum", "teacher_temp", "teacher_patch_temp", "grad_norm", "images_per_s", "data_wait_s", "step_s",
-            "finite", "skipped_images", "koleo_loss", "teacher_cls_entropy", "teacher_patch_entropy", "prototypes_used", "prototype_share",
-            "effective_rank"};
+    private static final RecordComponent[] ROW = MetricsRow.class.getRecordComponents();
+    /** The columns: {@link MetricsRow}'s components in snake_case. */
+    public static final String[] COLUMNS = Arrays.stream(ROW)
+            .map(c -> c.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT)).toArray(String[]::new);
     /** Columns of runs logged before the collapse metrics (2026-12-02): their rows are kept on resume. */
     private static final int EARLIER_COLUMNS = 16;
 
@@ -42,9 +44,14 @@ public final class MetricsLog implements AutoCloseable {
         if (header) csv.write(String.join(",", COLUMNS) + "\n");
     }
 
-    /** Appends one iteration; values in {@link #COLUMNS} order. Flushed so a crash loses at most the current row. */
-    public void append(Object... values) throws IOException {
-        if (values.length != COLUMNS.length) throw new IllegalArgumentException(values.length + " values for " + COLUMNS.length + " columns");
+    /** Appends one iteration. Flushed so a crash loses at most the current row. */
+    public void append(MetricsRow r) throws IOException {
+        Object[] values = new Object[COLUMNS.length];
+        try {
+            for (int i = 0; i < values.length; i++) values[i] = ROW[i].getAccessor().invoke(r);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
         ObjectNode json = JSON.createObjectNode();
         StringBuilder row = new StringBuilder();
         for (int i = 0; i < values.length; i++) {

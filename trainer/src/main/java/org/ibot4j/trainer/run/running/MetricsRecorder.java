@@ -6,6 +6,7 @@ import org.ibot4j.api.StepParams;
 import org.ibot4j.api.StepResult;
 import org.ibot4j.trainer.run.reporting.CollapseWatch;
 import org.ibot4j.trainer.run.reporting.MetricsLog;
+import org.ibot4j.trainer.run.reporting.MetricsRow;
 
 /** Each step's row of {@code metrics.jsonl} and {@code metrics.csv}. */
 final class MetricsRecorder implements StepObserver {
@@ -28,9 +29,9 @@ final class MetricsRecorder implements StepObserver {
     public void afterStep(Pretraining.Step s, double stepSeconds) throws IOException {
         StepParams p = s.params();
         StepResult r = s.result();
-        log.append(s.iteration(), s.epoch(), r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
+        log.append(new MetricsRow(s.iteration(), s.epoch(), r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
                 p.teacherTemp(), p.teacherPatchTemp(), r.gradNorm(), s.imagesPerSecond(), s.dataWaitSeconds(), stepSeconds,
                 r.finite(), skippedImages.getAsLong(), r.koleoLoss(), r.teacherClsEntropy(), r.teacherPatchEntropy(),
-                r.prototypesUsed(), collapse.prototypeShare(r), r.effectiveRank());
+                r.prototypesUsed(), collapse.prototypeShare(r), r.effectiveRank()));
     }
 }
