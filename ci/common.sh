@@ -56,13 +56,32 @@ find_libtorch() {
 
 native_library() { echo "$IBOT4J_BUILD/native/libibot4j.so"; }
 
+# Builds the native library and installs the Java modules, without running the tests.
+build_all() {
+  "$IBOT4J_ROOT/ci/build-native" >/dev/null
+  (cd "$IBOT4J_ROOT" && mvn -B -q -DskipTests install) >&2 || die "the Maven build failed (output above)."
+}
+
+# The same, unless every path given (relative to the repository, or absolute) is there already.
+build_unless_built() {
+  local p
+  for p in "$@"; do
+    case "$p" in /*) ;; *) p="$IBOT4J_ROOT/$p" ;; esac
+    [ -e "$p" ] || { build_all; return; }
+  done
+}
+
+# Stops unless Fashion-MNIST is installed (or IBOT4J_FASHION_MNIST names a folder of its IDX files);
+# $1 says who reads it, e.g. "the tests read real images from".
+require_fashion_mnist() {
+  [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || [ -n "${IBOT4J_FASHION_MNIST:-}" ] ||
+    die "$1 Fashion-MNIST: 'apt-get install dataset-fashion-mnist' (or set IBOT4J_FASHION_MNIST to a folder with the IDX files)."
+}
+
 # Runs the benchmark programs (org.ibot4j.benchmarks.Bench: step, data); they are not part of the shipped CLI.
 bench() {
   find_jdk
-  if [ ! -d "$IBOT4J_ROOT/benchmarks/target/lib" ] || [ ! -f "$(native_library)" ]; then
-    "$IBOT4J_ROOT/ci/build-native" >/dev/null
-    (cd "$IBOT4J_ROOT" && mvn -B -q -DskipTests install) >&2 || die "the Maven build failed (output above)."
-  fi
+  build_unless_built benchmarks/target/lib "$(native_library)"
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dibot4j.root="$IBOT4J_ROOT" ${IBOT4J_LIBRARY:+-Dibot4j.library="$IBOT4J_LIBRARY"} \
     -cp "$IBOT4J_ROOT/benchmarks/target/classes:$IBOT4J_ROOT/benchmarks/target/lib/*" org.ibot4j.benchmarks.Bench "$@"
 }
