@@ -1,10 +1,14 @@
 package org.ibot4j.benchmarks;
 
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
+import org.ibot4j.api.CpuTopology;
+import org.ibot4j.api.DistConfig;
+import org.ibot4j.api.ProcessGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** The benchmark programs ci/bench, ci/bench-data, ci/bench-malloc and ci/gpu-check run; not part of the shipped CLI. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.AllReduce.class, Bench.Embed.class})
@@ -35,7 +39,7 @@ public final class Bench {
 
         @Override
         public Integer call() throws Exception {
-            int t = threads > 0 ? threads : org.ibot4j.api.CpuTopology.defaultThreads();
+            int t = threads > 0 ? threads : CpuTopology.defaultThreads();
             StepBench.run(config, data, steps, batchSize, t, device, bf16, System.out);
             return 0;
         }
@@ -53,19 +57,19 @@ public final class Bench {
 
         @Override
         public Integer call() throws Exception {
-            org.ibot4j.api.DistConfig dist = org.ibot4j.api.DistConfig.fromEnvironment(System.getenv(),
-                    org.ibot4j.api.DistConfig.Backend.of(backend), 600);
+            DistConfig dist = DistConfig.fromEnvironment(System.getenv(),
+                    DistConfig.Backend.of(backend), 600);
             if (dist == null) throw new IllegalArgumentException("run it under torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
             long floats = StepBench.trainableParameters(config);
             // The model's gradients are float32; ProcessGroup.allReduce takes doubles: half as many of them are the same bytes.
             double[] buffer = new double[(int) (floats / 2)];
-            try (org.ibot4j.api.ProcessGroup group = org.ibot4j.api.ProcessGroup.join(dist)) {
-                for (int i = 0; i < 2; i++) group.allReduce(buffer, org.ibot4j.api.ProcessGroup.Reduce.SUM);
+            try (ProcessGroup group = ProcessGroup.join(dist)) {
+                for (int i = 0; i < 2; i++) group.allReduce(buffer, ProcessGroup.Reduce.SUM);
                 long start = System.nanoTime();
-                for (int i = 0; i < iters; i++) group.allReduce(buffer, org.ibot4j.api.ProcessGroup.Reduce.SUM);
+                for (int i = 0; i < iters; i++) group.allReduce(buffer, ProcessGroup.Reduce.SUM);
                 double ms = (System.nanoTime() - start) / 1e6 / iters;
                 if (dist.rank() == 0) {
-                    System.out.printf(java.util.Locale.ROOT, "allreduce: %d floats (%.1f MB) in %.2f ms, %.0f MB/s%n", floats, floats * 4 / 1e6, ms,
+                    System.out.printf(Locale.ROOT, "allreduce: %d floats (%.1f MB) in %.2f ms, %.0f MB/s%n", floats, floats * 4 / 1e6, ms,
                             floats * 4 / 1e3 / ms);
                 }
             }

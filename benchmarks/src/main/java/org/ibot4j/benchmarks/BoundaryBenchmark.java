@@ -3,6 +3,7 @@ package org.ibot4j.benchmarks;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.NativeLibrary;
@@ -46,7 +47,7 @@ public class BoundaryBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws IOException {
         NativeLibrary.load();
-        IdxSource data = new IdxSource(IdxDataset.read(java.nio.file.Path.of(
+        IdxSource data = new IdxSource(IdxDataset.read(Path.of(
                 System.getProperty("ibot4j.fashion", "/usr/share/datasets/fashion-mnist")), "t10k").head(256));
         PretrainSetup tiny = StepBench.setup("tiny", data, 64, 1, "cpu", false);
         arena = Arena.ofConfined();

@@ -9,6 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -18,6 +19,7 @@ import java.util.concurrent.Future;
 import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.NativeLibrary;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.api.image.ImageReading;
@@ -125,7 +127,7 @@ final class EmbedBench {
         }
         int n = Math.min(16, images.length / (3 * SIZE * SIZE));
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment input = arena.allocateFrom(ValueLayout.JAVA_FLOAT, java.util.Arrays.copyOf(images, n * 3 * SIZE * SIZE));
+            MemorySegment input = arena.allocateFrom(ValueLayout.JAVA_FLOAT, Arrays.copyOf(images, n * 3 * SIZE * SIZE));
             MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * 384);
             switch (mode) {
                 case "encoder" -> {
@@ -142,7 +144,7 @@ final class EmbedBench {
                 }
                 case "baseline" -> {
                     // The JVM with LibTorch and ibot4j loaded and no weights: what both paths start from.
-                    org.ibot4j.api.NativeLibrary.load();
+                    NativeLibrary.load();
                     report(out, mode, 0);
                 }
                 default -> throw new IllegalArgumentException("--rss encoder, model or baseline, got " + mode);

@@ -5,11 +5,13 @@ import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.api.OpTrace;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.api.TrainBatch;
 import org.ibot4j.trainer.data.Datasets;
@@ -19,6 +21,7 @@ import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.data.MultiCropLoader;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.ibot4j.trainer.run.PretrainSetup;
+import org.ibot4j.trainer.run.running.RunEstimate;
 
 /**
  * Times {@code train_step} alone on one prepared batch, then end to end (every step takes the
@@ -71,7 +74,7 @@ public final class StepBench {
                 if (!name.startsWith("student.")) continue;
                 // weight-norm gains fixed at 1 (norm_last_layer) are not trained
                 if (config.normLastLayer() && name.endsWith("weight_g")) continue;
-                total += java.util.Arrays.stream(model.tensorShape(name)).reduce(1, Math::multiplyExact);
+                total += Arrays.stream(model.tensorShape(name)).reduce(1, Math::multiplyExact);
             }
         }
         return total;
@@ -101,7 +104,7 @@ public final class StepBench {
             String trace = System.getenv("IBOT4J_TRACE");
             if (trace != null && !trace.isBlank()) {
                 // One step under LibTorch's profiler, outside the timed loops.
-                try (org.ibot4j.api.OpTrace t = org.ibot4j.api.OpTrace.begin(Path.of(trace))) {
+                try (OpTrace t = OpTrace.begin(Path.of(trace))) {
                     model.trainStep(batch, params);
                 }
                 out.println("op trace of one step written to " + trace);
@@ -119,7 +122,7 @@ public final class StepBench {
                 model.trainStep(next, params);
             }
             report(out, "end-to-end", steps, batchSize, System.nanoTime() - start, waited);
-            out.printf(Locale.ROOT, "peak RSS %d MiB%n", org.ibot4j.trainer.run.running.RunEstimate.peakResidentBytes() >> 20);
+            out.printf(Locale.ROOT, "peak RSS %d MiB%n", RunEstimate.peakResidentBytes() >> 20);
         }
     }
 

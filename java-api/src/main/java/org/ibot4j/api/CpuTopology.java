@@ -3,6 +3,7 @@ package org.ibot4j.api;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -72,7 +73,7 @@ public final class CpuTopology {
     static List<Integer> allowedCpus(Path status) throws IOException {
         for (String line : Files.readAllLines(status)) {
             if (!line.startsWith("Cpus_allowed_list:")) continue;
-            List<Integer> cpus = new java.util.ArrayList<>();
+            List<Integer> cpus = new ArrayList<>();
             for (String part : line.substring(line.indexOf(':') + 1).strip().split(",")) {
                 if (part.isBlank()) continue;
                 String[] range = part.strip().split("-");

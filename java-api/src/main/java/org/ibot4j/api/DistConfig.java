@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.ibot4j.bindings.Ibot4jC;
 
 /**
  * One process of a data-parallel group, as torchrun describes it. A JVM platform that starts its
@@ -24,9 +25,9 @@ public record DistConfig(int rank, int worldSize, int localRank, String masterAd
     /** The collective library: Gloo on CPU, NCCL on CUDA. */
     public enum Backend {
         /** Gloo, for CPU tensors. */
-        GLOO(org.ibot4j.bindings.Ibot4jC.IBOT4J_BACKEND_GLOO()),
+        GLOO(Ibot4jC.IBOT4J_BACKEND_GLOO()),
         /** NCCL, for CUDA tensors. */
-        NCCL(org.ibot4j.bindings.Ibot4jC.IBOT4J_BACKEND_NCCL());
+        NCCL(Ibot4jC.IBOT4J_BACKEND_NCCL());
 
         final int code;
 

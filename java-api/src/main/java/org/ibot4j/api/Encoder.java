@@ -16,7 +16,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.api.image.ImageReading;
 import org.ibot4j.api.image.Pixels;
+import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.io.CheckpointFiles;
+import org.ibot4j.api.io.PthReader;
+import org.ibot4j.api.io.SpecialFiles;
 import org.ibot4j.bindings.Ibot4jC;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -152,7 +155,7 @@ public final class Encoder implements AutoCloseable {
     }
 
     private static Encoder fromWeightsFile(Path file, Options o) throws IOException {
-        Map<String, org.ibot4j.api.io.PthReader.FloatTensor> tensors = BackboneWeights.read(file, o.network());
+        Map<String, PthReader.FloatTensor> tensors = BackboneWeights.read(file, o.network());
         IbotConfig config = runtime(BackboneWeights.inferConfig(tensors, o.numHeads()), o);
         Encoder encoder = create(config, EvalTransform.imageNet(imageSize(config, o)), file, o.batchSize());
         try {
@@ -296,7 +299,7 @@ public final class Encoder implements AutoCloseable {
      * {@code torch.jit.load} in Python and {@code torch::jit::load} in LibTorch. The file is replaced atomically.
      */
     public void exportTorchScript(Path out) throws IOException {
-        org.ibot4j.api.io.AtomicFiles.writeToPath(out, tmp -> {
+        AtomicFiles.writeToPath(out, tmp -> {
             var lock = lifecycle.readLock();
             lock.lock();
             try (Arena scratch = Arena.ofConfined()) {
@@ -319,7 +322,7 @@ public final class Encoder implements AutoCloseable {
      * @return the module's 2-D output, one row per image
      */
     public static float[][] runTorchScript(Path module, float[] images, int n, int height, int width) throws IOException {
-        org.ibot4j.api.io.SpecialFiles.requireReadable(module, "TorchScript module");
+        SpecialFiles.requireReadable(module, "TorchScript module");
         if ((long) n * 3 * height * width != images.length) {
             throw new IllegalArgumentException(images.length + " floats are not " + n + " images of 3 x " + height + " x " + width);
         }

@@ -1,6 +1,7 @@
 package org.ibot4j.api;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -12,6 +13,7 @@ import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Architecture, loss and optimiser constants of an iBOT model, mirroring the C struct
@@ -167,9 +169,9 @@ public record IbotConfig(
     public static IbotConfig fromJson(JsonNode json) {
         try {
             return JSON.treeToValue(json, IbotConfig.class);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             if (e.getCause() instanceof InvalidConfigException invalid) throw invalid;
-            throw new InvalidConfigException("ibot4j config", java.util.List.of(e.getOriginalMessage()));
+            throw new InvalidConfigException("ibot4j config", List.of(e.getOriginalMessage()));
         }
     }
 

@@ -1,5 +1,10 @@
 package org.ibot4j.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -8,6 +13,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.ibot4j.api.io.SpecialFiles;
+import org.ibot4j.api.io.ZipIntegrity;
 import org.ibot4j.bindings.Ibot4jC;
 import org.ibot4j.bindings.ibot4j_batch;
 import org.ibot4j.bindings.ibot4j_step_params;
@@ -23,7 +30,7 @@ import org.slf4j.LoggerFactory;
 public final class IbotModel implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IbotModel.class);
     private static final Cleaner CLEANER = Cleaner.create();
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final IbotConfig config;
     private final Thread owner;
@@ -360,7 +367,7 @@ public final class IbotModel implements AutoCloseable {
      */
     public void save(Path path, String metadata) {
         ensureUsable();
-        com.fasterxml.jackson.databind.node.ObjectNode envelope = JSON.createObjectNode();
+        ObjectNode envelope = JSON.createObjectNode();
         envelope.set("config", config.toJson());
         envelope.put("metadata", metadata == null ? "" : metadata);
         try (Arena scratch = Arena.ofConfined()) {
@@ -413,9 +420,9 @@ public final class IbotModel implements AutoCloseable {
      */
     public static void verifyIntegrity(Path path) {
         try {
-            org.ibot4j.api.io.SpecialFiles.requireReadable(path, "checkpoint");  // a FIFO would block the reader forever
-            org.ibot4j.api.io.ZipIntegrity.verify(path);
-        } catch (java.io.IOException e) {
+            SpecialFiles.requireReadable(path, "checkpoint");  // a FIFO would block the reader forever
+            ZipIntegrity.verify(path);
+        } catch (IOException e) {
             throw new Ibot4jException(Ibot4jException.Category.IO, "checkpoint_verify(" + path + ")", e.getMessage());
         }
     }
@@ -425,11 +432,11 @@ public final class IbotModel implements AutoCloseable {
         return envelope(path).get("metadata").asText();
     }
 
-    private static com.fasterxml.jackson.databind.JsonNode envelope(Path path) {
+    private static JsonNode envelope(Path path) {
         NativeLibrary.load();
         try {
-            org.ibot4j.api.io.SpecialFiles.requireReadable(path, "checkpoint");
-        } catch (java.io.IOException e) {
+            SpecialFiles.requireReadable(path, "checkpoint");
+        } catch (IOException e) {
             throw new Ibot4jException(Ibot4jException.Category.IO, "checkpoint_metadata(" + path + ")", e.getMessage());
         }
         String text;
@@ -439,10 +446,10 @@ public final class IbotModel implements AutoCloseable {
                     (buf, len, needed, e) -> Ibot4jC.ibot4j_checkpoint_metadata(file, buf, len, needed, e, NativeErrors.BUFFER_BYTES));
         }
         try {
-            com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(text);
+            JsonNode node = JSON.readTree(text);
             if (node == null || !node.has("config")) throw new IllegalStateException("no config");
             return node;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalStateException e) {
+        } catch (JsonProcessingException | IllegalStateException e) {
             throw new Ibot4jException(Ibot4jException.Category.IO, "checkpoint_metadata(" + path + ")",
                     "the checkpoint's metadata is not the JSON envelope ibot4j writes: " + e.getMessage());
         }

@@ -1,5 +1,6 @@
 package org.ibot4j.api;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -8,6 +9,7 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
@@ -48,7 +50,7 @@ import org.ibot4j.bindings.ibot4j_build_info;
  */
 public final class NativeLibrary {
     /** The C ABI this Java code was written for ({@code IBOT4J_ABI_VERSION}). */
-    static final int ABI_VERSION = org.ibot4j.bindings.Ibot4jC.IBOT4J_ABI_VERSION();
+    static final int ABI_VERSION = Ibot4jC.IBOT4J_ABI_VERSION();
 
     static final String FILE_NAME = System.mapLibraryName("ibot4j");
     /** The platform folder of the native jar, e.g. {@code linux-x86_64}. */
@@ -172,7 +174,7 @@ public final class NativeLibrary {
         if (env != null) list.add(new Candidate(Path.of(env), "IBOT4J_LIBRARY"));
         list.add(new Candidate(lookup.root().resolve("build").resolve("native").resolve(FILE_NAME), "ci/build-native output"));
         String libraryPath = lookup.prop("java.library.path");
-        for (String dir : (libraryPath == null ? "" : libraryPath).split(java.io.File.pathSeparator)) {
+        for (String dir : (libraryPath == null ? "" : libraryPath).split(File.pathSeparator)) {
             if (!dir.isBlank()) list.add(new Candidate(Path.of(dir, FILE_NAME), "java.library.path"));
         }
         return list;
@@ -264,7 +266,7 @@ public final class NativeLibrary {
         try {
             return Files.isRegularFile(target) && Files.size(target) == length
                     && sha256(Files.readAllBytes(target)).equals(target.getParent().getFileName().toString());
-        } catch (java.nio.file.NoSuchFileException vanished) {
+        } catch (NoSuchFileException vanished) {
             return false;
         }
     }
@@ -297,7 +299,7 @@ public final class NativeLibrary {
 
     /** A rule the user set explicitly: its folder is used, or it is an error (never skipped silently). */
     private static LibTorchChoice explicitRule(Trace trace, String rule, String described, Path lib,
-            java.util.function.Function<String, String> fix) {
+            Function<String, String> fix) {
         String missing = missing(lib);
         if (missing == null) {
             trace.add("LibTorch: " + described + ": looked at " + lib + ": found, used");

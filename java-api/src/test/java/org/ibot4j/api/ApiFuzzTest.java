@@ -2,11 +2,11 @@ package org.ibot4j.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -86,7 +87,7 @@ class ApiFuzzTest {
             case 10 -> {  // from another thread: the model is confined to its creator
                 try {
                     CompletableFuture.runAsync(() -> model.readTensor("loss.center")).join();
-                } catch (java.util.concurrent.CompletionException e) {
+                } catch (CompletionException e) {
                     throw (RuntimeException) e.getCause();
                 }
             }
@@ -150,7 +151,7 @@ class ApiFuzzTest {
             case 1 -> "x".repeat(10_000);
             case 2 -> "student.no_such_" + r.nextInt(1000);
             case 3 -> "grad.teacher.backbone.norm.weight";
-            default -> new String(bytes(r, 1 + r.nextInt(40)), java.nio.charset.StandardCharsets.ISO_8859_1).replace('\0', '?');
+            default -> new String(bytes(r, 1 + r.nextInt(40)), StandardCharsets.ISO_8859_1).replace('\0', '?');
         };
     }
 

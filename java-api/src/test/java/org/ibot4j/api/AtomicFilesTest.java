@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -128,7 +129,7 @@ class AtomicFilesTest {
     void aFailedWriteNamesTheTargetNotItsTemporaryFile(@TempDir Path dir) {
         Path target = dir.resolve("report.html");
         assertThatThrownBy(() -> AtomicFiles.writeToPath(target, temp -> {
-            throw new java.nio.file.FileSystemException(temp.toString(), null, "No space left on device");
+            throw new FileSystemException(temp.toString(), null, "No space left on device");
         })).isInstanceOf(IOException.class).hasMessage("writing " + target + " failed: No space left on device")
                 .hasMessageNotContaining(".tmp");
         assertThat(target).doesNotExist();

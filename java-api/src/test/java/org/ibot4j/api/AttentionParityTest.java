@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Locale;
+import org.assertj.core.data.Offset;
 import org.ibot4j.api.io.SafeTensors;
 import org.junit.jupiter.api.Test;
 
@@ -77,7 +78,7 @@ class AttentionParityTest {
             for (float[] row : model.attention(Network.STUDENT, images, 2, size, size)[1]) {
                 double sum = 0;
                 for (float v : row) sum += v;
-                assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+                assertThat(sum).isCloseTo(1.0, Offset.offset(1e-5));
             }
         }
     }

@@ -2,7 +2,10 @@ package org.ibot4j.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -57,8 +60,8 @@ class CallerStackTest {
     }
 
     /** Threads of this process as the kernel counts them (Java and native alike). */
-    private static long nativeThreads() throws java.io.IOException {
-        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+    private static long nativeThreads() throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
             return tasks.count();
         }
     }

@@ -11,7 +11,9 @@ import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
+import org.ibot4j.bindings.Ibot4jC;
 import org.ibot4j.bindings.ibot4j_config;
 import org.junit.jupiter.api.Test;
 
@@ -66,7 +68,7 @@ class ConfigFieldsTest {
 
         assertThat(changed.toBuilder().build()).isEqualTo(changed);
         ObjectNode json = changed.toJson();
-        assertThat(json.properties().stream().map(java.util.Map.Entry::getKey).collect(Collectors.toList()))
+        assertThat(json.properties().stream().map(Map.Entry::getKey).collect(Collectors.toList()))
                 .containsExactlyElementsOf(ConfigStruct.structMembers());
         assertThat(IbotConfig.fromJson(json)).isEqualTo(changed);
         assertThat(IbotConfig.fromJson(other.toJson())).isEqualTo(other);
@@ -93,7 +95,7 @@ class ConfigFieldsTest {
             assertThat(ibot4j_config.shared_head(s)).isEqualTo(1);
             assertThat(ibot4j_config.center_momentum2(s)).isEqualTo(0.7);
             assertThat(ibot4j_config.seed(s)).isEqualTo(1L << 40);
-            assertThat(ibot4j_config.device(s)).isEqualTo(org.ibot4j.bindings.Ibot4jC.IBOT4J_DEVICE_CUDA());
+            assertThat(ibot4j_config.device(s)).isEqualTo(Ibot4jC.IBOT4J_DEVICE_CUDA());
             assertThat(ibot4j_config.bf16_autocast(s)).isEqualTo(1);
             assertThat(ibot4j_config.force_bf16(s)).isEqualTo(1);
         }

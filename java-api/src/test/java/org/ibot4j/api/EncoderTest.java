@@ -23,6 +23,7 @@ import javax.imageio.ImageIO;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.api.image.ImageReading;
 import org.ibot4j.api.io.WeightExchange;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -150,7 +151,7 @@ class EncoderTest {
 
     @Test
     void bf16FeaturesStayCloseToFp32() throws IOException {
-        org.junit.jupiter.api.Assumptions.assumeTrue(NativeLibrary.load().cpuNativeBf16(), "this CPU has no native bf16");
+        Assumptions.assumeTrue(NativeLibrary.load().cpuNativeBf16(), "this CPU has no native bf16");
         try (Encoder fp32 = Encoder.open(checkpoint, Encoder.Options.defaults().threads(2));
                 Encoder bf16 = Encoder.open(checkpoint, Encoder.Options.defaults().threads(2).bf16(true))) {
             float[][] a = fp32.embed(images.subList(0, 32)), b = bf16.embed(images.subList(0, 32));

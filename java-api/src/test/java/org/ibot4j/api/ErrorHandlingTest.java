@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class ErrorHandlingTest {
@@ -120,7 +122,7 @@ class ErrorHandlingTest {
 
     @Test
     void cudaWithoutCudaIsAClearError() {
-        org.junit.jupiter.api.Assumptions.assumeFalse(NativeLibrary.load().cudaAvailable(), "a CUDA device is present");
+        Assumptions.assumeFalse(NativeLibrary.load().cudaAvailable(), "a CUDA device is present");
         IbotConfig config = TinyModels.config(8).toBuilder().device(Device.CUDA).build();
         assertThatThrownBy(() -> IbotModel.create(config))
                 .isInstanceOf(Ibot4jException.class)
@@ -130,7 +132,7 @@ class ErrorHandlingTest {
     @Test
     void missingCheckpointIsAnIoError() {
         try (IbotModel model = IbotModel.create(TinyModels.config(9))) {
-            assertThatThrownBy(() -> model.load(java.nio.file.Path.of("/nonexistent/ckpt.pt")))
+            assertThatThrownBy(() -> model.load(Path.of("/nonexistent/ckpt.pt")))
                     .isInstanceOf(Ibot4jException.class)
                     .hasMessageContaining("/nonexistent/ckpt.pt")
                     .satisfies(e -> assertThat(((Ibot4jException) e).category()).isEqualTo(Ibot4jException.Category.IO));

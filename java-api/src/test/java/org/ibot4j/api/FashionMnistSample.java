@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -37,7 +38,7 @@ final class FashionMnistSample {
                 in.readFully(pixels);
                 for (int c = 0; c < 3; c++) {
                     int base = (i * 3 + c) * SIZE * SIZE;
-                    java.util.Arrays.fill(out, base, base + SIZE * SIZE, (0f - 0.2860f) / 0.3530f);
+                    Arrays.fill(out, base, base + SIZE * SIZE, (0f - 0.2860f) / 0.3530f);
                     for (int y = 0; y < rows; y++) {
                         for (int x = 0; x < cols; x++) {
                             float v = (pixels[y * cols + x] & 0xff) / 255f;

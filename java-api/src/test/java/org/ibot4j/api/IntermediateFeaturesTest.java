@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Locale;
 import org.ibot4j.api.io.SafeTensors;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +37,7 @@ class IntermediateFeaturesTest {
     }
 
     private static void check(IbotModel model, Network which, MemorySegment images, int size, SafeTensors expected, Arena arena) {
-        String net = which.name().toLowerCase(java.util.Locale.ROOT);
+        String net = which.name().toLowerCase(Locale.ROOT);
         int d = model.config().embedDim(), count = (int) (images.byteSize() / Float.BYTES / (3L * size * size));
         for (int blocks = 1; blocks <= model.config().depth(); blocks++) {
             MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) count * blocks * d);
@@ -51,7 +52,7 @@ class IntermediateFeaturesTest {
 
     private static void assertClose(String what, MemorySegment actual, float[] expected) {
         double e = ParityTest.error(actual.toArray(ValueLayout.JAVA_FLOAT), expected);
-        System.out.printf(java.util.Locale.ROOT, "intermediate %-24s %.2e%n", what, e);
+        System.out.printf(Locale.ROOT, "intermediate %-24s %.2e%n", what, e);
         assertThat(e).as("%s relative error", what).isLessThanOrEqualTo(TOL);
     }
 

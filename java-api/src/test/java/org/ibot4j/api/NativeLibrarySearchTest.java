@@ -3,6 +3,7 @@ package org.ibot4j.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -72,7 +73,7 @@ class NativeLibrarySearchTest {
                     try {
                         byte[] seen = Files.readAllBytes(target);
                         assertThat(seen.length).isEqualTo(content.length);
-                    } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+                    } catch (NoSuchFileException deletedMeanwhile) {
                         // a writer removed it between exists() and the read
                     }
                 }

@@ -16,7 +16,6 @@ import org.ibot4j.api.io.NamedTensor;
 import org.ibot4j.api.io.SafeTensorsWriter;
 import org.ibot4j.api.io.WeightExchange;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The TorchScript export is a LibTorch module file; tools/reference/check_torchscript.py loads what this

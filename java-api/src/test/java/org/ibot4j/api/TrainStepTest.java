@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -137,7 +138,7 @@ class TrainStepTest {
             TrainBatch batch = TinyModels.fixedBatch(arena, config);
             String gain = "student.head.last_layer.weight_g";
             float[] g = model.readTensor(gain);
-            java.util.Arrays.fill(g, 1e25f);
+            Arrays.fill(g, 1e25f);
             model.writeTensor(gain, g);
             List<float[]> before = new ArrayList<>();
             for (String name : model.tensorNames()) before.add(model.readTensor(name));

@@ -6,11 +6,15 @@ import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Writes files so that a reader, or a crash, sees either the old file or the complete new one, never a
@@ -146,9 +150,9 @@ public final class AtomicFiles {
     public static int removeStale(Path folder) throws IOException {
         if (!Files.isDirectory(folder)) return 0;
         int removed = 0;
-        try (java.util.stream.Stream<Path> files = Files.list(folder)) {
+        try (Stream<Path> files = Files.list(folder)) {
             for (Path file : files.filter(AtomicFiles::isTemporary).toList()) {
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.(\\d+)-[0-9a-f]+\\.tmp$").matcher(file.getFileName().toString());
+                Matcher m = Pattern.compile("\\.(\\d+)-[0-9a-f]+\\.tmp$").matcher(file.getFileName().toString());
                 boolean writerAlive = m.find() && ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false)
                         && Long.parseLong(m.group(1)) != ProcessHandle.current().pid();
                 if (!writerAlive && Files.deleteIfExists(file)) removed++;
@@ -163,7 +167,7 @@ public final class AtomicFiles {
      */
     private static IOException aboutTarget(IOException io, Path temp, Path target) {
         if (io.getMessage() == null || !io.getMessage().contains(temp.getFileName().toString())) return io;
-        String reason = io instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason()
+        String reason = io instanceof FileSystemException fs && fs.getReason() != null ? fs.getReason()
                 : io.getMessage().replace(temp.toString(), "").replace(temp.getFileName().toString(), "").replaceAll("^[:\\s]+", "");
         return new IOException("writing " + target + " failed: " + reason, io);
     }

@@ -7,9 +7,11 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.zip.ZipFile;
 import org.ibot4j.api.Ibot4jException;
 import org.ibot4j.api.IbotModel;
 
@@ -30,7 +32,7 @@ public final class CheckpointFiles {
             byte[] head = in.readNBytes(2);
             if (head.length < 2 || head[0] != 'P' || head[1] != 'K') return false;
         }
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(file.toFile())) {
+        try (ZipFile zip = new ZipFile(file.toFile())) {
             return zip.stream().anyMatch(e -> e.getName().endsWith("/constants.pkl"));
         }
     }
@@ -59,7 +61,7 @@ public final class CheckpointFiles {
      * The newest of {@code oldestFirst} whose every byte matches its CRC-32s and whose metadata reads;
      * each one passed over (damaged, foreign, not a regular file) goes to {@code skipped} with the reason.
      */
-    public static Optional<Path> newestReadable(List<Path> oldestFirst, java.util.function.BiConsumer<Path, String> skipped) {
+    public static Optional<Path> newestReadable(List<Path> oldestFirst, BiConsumer<Path, String> skipped) {
         for (Path p : oldestFirst.reversed()) {
             try {
                 IbotModel.verifyIntegrity(p);

@@ -1,5 +1,7 @@
 package org.ibot4j.api.io;
 
+import java.util.Arrays;
+
 /**
  * A float32 tensor with its name and shape, as exchanged with PyTorch files.
  *
@@ -12,7 +14,7 @@ public record NamedTensor(String name, long[] shape, float[] data) {
         long n = 1;
         for (long s : shape) n *= s;
         if (n != data.length) {
-            throw new IllegalArgumentException(name + ": shape " + java.util.Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
+            throw new IllegalArgumentException(name + ": shape " + Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
         }
     }
 }

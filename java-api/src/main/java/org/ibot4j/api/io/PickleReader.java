@@ -2,11 +2,13 @@ package org.ibot4j.api.io;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -59,7 +61,7 @@ final class PickleReader {
     Object read() throws IOException {
         try {
             return readOps();
-        } catch (java.nio.BufferUnderflowException e) {
+        } catch (BufferUnderflowException e) {
             throw new IOException("pickle ends in the middle of an instruction (truncated or damaged)");
         }
     }
@@ -249,7 +251,7 @@ final class PickleReader {
             if (o == MARK) break;
             items.add(o);
         }
-        java.util.Collections.reverse(items);  // linear: adding at the front is quadratic in the run's length
+        Collections.reverse(items);  // linear: adding at the front is quadratic in the run's length
         return items;
     }
 }

@@ -3,6 +3,7 @@ package org.ibot4j.api.io;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -51,7 +52,7 @@ public final class SpecialFiles {
     public static void requireReadable(Path path, String role) throws IOException {
         if (Files.isRegularFile(path)) return;
         String kind = kind(path);
-        if (kind.equals("missing")) throw new java.nio.file.NoSuchFileException(path.toString(), null, role + " " + path + " does not exist");
+        if (kind.equals("missing")) throw new NoSuchFileException(path.toString(), null, role + " " + path + " does not exist");
         throw new IOException(role + " " + path + " is " + kind + ", not a regular file: ibot4j reads only regular files there");
     }
 

@@ -2,6 +2,7 @@ package org.ibot4j.trainer.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.Network;
 import org.ibot4j.trainer.run.checkpoints.CheckpointStore;
 import picocli.CommandLine.Option;
@@ -24,6 +25,6 @@ final class CheckpointOptions {
 
     /** 0 means one LibTorch thread per core. */
     int threads() {
-        return threads > 0 ? threads : org.ibot4j.api.CpuTopology.defaultThreads();
+        return threads > 0 ? threads : CpuTopology.defaultThreads();
     }
 }

@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.cli;
 
+import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.LibTorchInfo;
 import org.ibot4j.api.NativeLibrary;
 import org.ibot4j.api.NativeLibraryException;
@@ -33,8 +34,8 @@ final class DoctorCommand extends Ibot4jCommand {
         }
         out.println("loaded: " + info.library());
         out.println("LibTorch: compiled against " + info.compiledVersion() + ", loaded " + info.loadedVersion());
-        out.println("intra-op threads: " + info.threads() + " (LibTorch's own default); ibot4j's --threads 0 uses " + org.ibot4j.api.CpuTopology.defaultThreads()
-                + ": " + org.ibot4j.api.CpuTopology.describe());
+        out.println("intra-op threads: " + info.threads() + " (LibTorch's own default); ibot4j's --threads 0 uses " + CpuTopology.defaultThreads()
+                + ": " + CpuTopology.describe());
         out.println("CUDA: " + (info.cudaAvailable() ? "available" : "not available (CPU only)"));
         out.println("CPU bf16: " + (info.cpuNativeBf16()
                 ? "native (avx512_bf16 or AMX): --bf16 speeds up training on this CPU"

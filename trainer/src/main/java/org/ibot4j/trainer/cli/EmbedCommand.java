@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -55,7 +56,7 @@ final class EmbedCommand extends Ibot4jCommand {
     @Override
     public Integer call() throws IOException {
         // A run folder goes through the trainer's store (it logs its choice); a file may be any weights the Encoder reads.
-        Path weights = java.nio.file.Files.isDirectory(checkpoint.checkpoint) ? checkpoint.file() : checkpoint.checkpoint;
+        Path weights = Files.isDirectory(checkpoint.checkpoint) ? checkpoint.file() : checkpoint.checkpoint;
         return run(weights, images, checkpoint.which, output, checkpoint.threads(), out);
     }
 
@@ -102,7 +103,7 @@ final class EmbedCommand extends Ibot4jCommand {
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         if (name.endsWith(".safetensors")) {
-            String list = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(files);
+            String list = new ObjectMapper().writeValueAsString(files);
             SafeTensorsWriter.write(out, List.of(new NamedTensor("features", new long[] {rows.length, dim}, flat)),
                     Map.of("files", list, "network", which.name().toLowerCase(Locale.ROOT), "checkpoint", checkpoint.toString()));
         } else {

@@ -1,5 +1,7 @@
 package org.ibot4j.trainer.cli;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -216,7 +218,7 @@ final class EvalLinearCommand extends Ibot4jCommand {
     }
 
     private static String shortNumber(double v) {
-        return new java.math.BigDecimal(v).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString();
+        return new BigDecimal(v).round(new MathContext(6)).stripTrailingZeros().toPlainString();
     }
 
     private static int[] labels(ImageSource source) {

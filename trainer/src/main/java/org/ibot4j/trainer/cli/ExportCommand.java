@@ -5,6 +5,7 @@ import java.util.Locale;
 import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
+import org.ibot4j.api.io.SpecialFiles;
 import org.ibot4j.api.io.WeightExchange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,7 +33,7 @@ final class ExportCommand extends Ibot4jCommand {
     public Integer call() throws Exception {
         Path file = checkpoint.file();
         Network which = checkpoint.which;
-        org.ibot4j.api.io.SpecialFiles.requireWritable(output);  // before the model is read: a device node is refused, never replaced
+        SpecialFiles.requireWritable(output);  // before the model is read: a device node is refused, never replaced
         String network = which.name().toLowerCase(Locale.ROOT);
         if (format.equalsIgnoreCase("torchscript")) {
             try (Encoder encoder = Encoder.open(file, Encoder.Options.defaults().network(which).threads(checkpoint.threads()))) {

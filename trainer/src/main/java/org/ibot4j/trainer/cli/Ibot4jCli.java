@@ -1,23 +1,27 @@
 package org.ibot4j.trainer.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.ibot4j.api.Arch;
+import org.ibot4j.api.Centering;
 import org.ibot4j.api.Device;
 import org.ibot4j.api.Ibot4jException;
 import org.ibot4j.api.InvalidConfigException;
 import org.ibot4j.api.NativeLibraryException;
 import org.ibot4j.trainer.run.Versions;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.UnmatchedArgumentException;
+import picocli.CommandLine;
 
 /**
  * {@code ./ibot4j}: one picocli command per sub-command class in this package. Option names follow
@@ -61,14 +65,14 @@ public final class Ibot4jCli implements Runnable {
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.registerConverter(Boolean.class, Ibot4jCli::bool).registerConverter(boolean.class, Ibot4jCli::bool);
         cli.registerConverter(Device.class, Device::of);
-        cli.registerConverter(org.ibot4j.api.Centering.class, org.ibot4j.api.Centering::of);
-        cli.registerConverter(org.ibot4j.api.Arch.class, org.ibot4j.api.Arch::of);
+        cli.registerConverter(Centering.class, Centering::of);
+        cli.registerConverter(Arch.class, Arch::of);
         cli.registerConverter(Path.class, s -> Path.of(s));
         cli.setParameterExceptionHandler(Ibot4jCli::badInput);
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
-            if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof java.io.IOException
+            if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof IOException
                     || e instanceof Ibot4jException || e instanceof NativeLibraryException || e instanceof InvalidConfigException
-                    || e instanceof java.io.UncheckedIOException) {
+                    || e instanceof UncheckedIOException) {
                 // Problems with input, files or the native setup: the message says what and how to fix it.
                 line.getErr().println("ibot4j: " + e.getMessage());
                 return 1;

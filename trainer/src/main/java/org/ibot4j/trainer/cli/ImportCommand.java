@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.cli;
 
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +52,7 @@ final class ImportCommand extends Ibot4jCommand {
                         + "check --num_heads and the flags, or pass --allow_unknown to drop them");
                 return 1;
             }
-            CheckpointStore.saveAtomically(model, output, com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
+            CheckpointStore.saveAtomically(model, output, JsonMapper.builder().build()
                     .createObjectNode().put("imported_from", from.toAbsolutePath().toString()).toString());
             out.println("wrote " + output);
         }

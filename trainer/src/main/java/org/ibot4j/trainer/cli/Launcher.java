@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.ibot4j.api.CpuTopology;
 import org.ibot4j.trainer.run.PretrainOptions;
 
 /**
@@ -50,7 +51,7 @@ final class Launcher {
         if (workerArgs.isEmpty() || !workerArgs.get(0).equals("pretrain")) workerArgs.add(0, "pretrain");
         if (!o.isExplicit("threads")) {
             workerArgs.add("--threads");
-            workerArgs.add(String.valueOf(Math.max(1, org.ibot4j.api.CpuTopology.physicalCores() / o.nprocPerNode)));
+            workerArgs.add(String.valueOf(Math.max(1, CpuTopology.physicalCores() / o.nprocPerNode)));
         }
         List<Process> workers = new ArrayList<>();
         Thread stopOnInterrupt = new Thread(() -> workers.forEach(Process::destroy));

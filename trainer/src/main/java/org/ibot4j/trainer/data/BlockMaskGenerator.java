@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.data;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -26,7 +27,7 @@ public final class BlockMaskGenerator {
 
     /** Fills {@code mask} (row-major H*W, 1 = masked) for a target ratio; returns the masked count. */
     public int generate(boolean[] mask, int height, int width, double ratio, SplittableRandom random) {
-        java.util.Arrays.fill(mask, false);
+        Arrays.fill(mask, false);
         double target = ratio * height * width;
         if (target <= 0) return 0;
         return shape == Shape.RAND ? random(mask, (int) Math.floor(target), random) : blocks(mask, height, width, target, random);

@@ -2,6 +2,9 @@ package org.ibot4j.trainer.data;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Renders a {@link CropPlan}: the same operations as {@link Augment} (which stays the plain reference),
@@ -96,7 +99,7 @@ final class CropRenderer {
             for (int y = yLo; y < yHi; y++) horizontalRow(in, y * w, rows[y - yLo], size, hStart, hw, taps);
             // Vertical pass: each output row is a weighted sum of whole rows (vectorised).
             for (int i = 0; i < size; i++) {
-                java.util.Arrays.fill(acc, 0, size, 0f);
+                Arrays.fill(acc, 0, size, 0f);
                 for (int k = 0; k < vTaps; k++) {
                     float wk = vw[i * vTaps + k];
                     if (wk == 0f) continue;
@@ -109,7 +112,7 @@ final class CropRenderer {
         }
     }
 
-    private final java.util.Map<Long, float[][]> rowSets = new java.util.HashMap<>();
+    private final Map<Long, float[][]> rowSets = new HashMap<>();
 
     /** At least {@code count} rows of {@code length} floats for buffer {@code kind}, kept per length (global and local crops alternate). */
     private float[][] rowSet(int kind, int count, int length) {
@@ -182,7 +185,7 @@ final class CropRenderer {
             if (start.length < outSize) start = new int[outSize];
             if (weights.length < outSize * maxTaps) weights = new float[outSize * maxTaps];
             if (raw.length < maxTaps) raw = new double[maxTaps];
-            java.util.Arrays.fill(weights, 0, outSize * maxTaps, 0f);
+            Arrays.fill(weights, 0, outSize * maxTaps, 0f);
             taps = maxTaps;
             outputs = outSize;
             for (int i = 0; i < outSize; i++) {
@@ -330,7 +333,7 @@ final class CropRenderer {
         int r = (int) radius;
         float ww = 1f / (2 * radius + 1), fw = (1f - (2 * r + 1) * ww) / 2;
         float[] acc = accumulator;
-        java.util.Arrays.fill(acc, 0, size, 0f);
+        Arrays.fill(acc, 0, size, 0f);
         for (int k = -r; k <= r; k++) {
             float[] row = p[clampIndex(k, size)];
             for (int x = 0; x < size; x++) acc[x] += row[x];

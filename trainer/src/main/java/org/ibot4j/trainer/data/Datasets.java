@@ -3,6 +3,9 @@ package org.ibot4j.trainer.data;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.ibot4j.api.io.SpecialFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns a {@code --data} argument into images: the name {@code fashion-mnist} (Debian's
@@ -16,7 +19,7 @@ public final class Datasets {
 
     public enum Split { TRAIN, TEST }
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Datasets.class);
+    private static final Logger LOG = LoggerFactory.getLogger(Datasets.class);
 
     private Datasets() {}
 
@@ -29,7 +32,7 @@ public final class Datasets {
         }
         if (!Files.exists(path)) throw new IOException(spec + ": " + path.toAbsolutePath() + " does not exist");
         if (!Files.isDirectory(path)) {
-            throw new IOException(spec + " is " + org.ibot4j.api.io.SpecialFiles.kind(path) + ": give a folder of images, IDX or CIFAR-10 "
+            throw new IOException(spec + " is " + SpecialFiles.kind(path) + ": give a folder of images, IDX or CIFAR-10 "
                     + "files, or a list file of image paths");
         }
         if (hasIdx(path)) return new IdxSource(IdxDataset.read(path, split == Split.TRAIN ? "train" : "t10k"));

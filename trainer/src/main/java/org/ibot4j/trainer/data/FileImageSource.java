@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
@@ -82,7 +83,7 @@ public final class FileImageSource implements ImageSource {
         }
         if (files.isEmpty()) throw new IOException("the list " + listFile + " names no images");
         int[] labels = new int[files.size()];
-        java.util.Arrays.fill(labels, -1);
+        Arrays.fill(labels, -1);
         return new FileImageSource(base, files, labels, List.of());
     }
 

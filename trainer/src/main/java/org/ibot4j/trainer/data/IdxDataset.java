@@ -1,13 +1,15 @@
 package org.ibot4j.trainer.data;
 
 import java.io.BufferedInputStream;
-import java.util.ArrayList;
-import java.util.List;
 import java.io.DataInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -30,7 +32,7 @@ public record IdxDataset(byte[][] images, int[] labels, int rows, int cols) {
     /** The first {@code count} samples (or all if fewer). */
     public IdxDataset head(int count) {
         int n = Math.min(count, size());
-        return new IdxDataset(java.util.Arrays.copyOf(images, n), java.util.Arrays.copyOf(labels, n), rows, cols);
+        return new IdxDataset(Arrays.copyOf(images, n), Arrays.copyOf(labels, n), rows, cols);
     }
 
     /** Reads {@code <prefix>-images-idx3-ubyte[.gz]} and {@code <prefix>-labels-idx1-ubyte[.gz]} from {@code dir}. */
@@ -62,7 +64,7 @@ public record IdxDataset(byte[][] images, int[] labels, int rows, int cols) {
                 classes.add(lab.readUnsignedByte());
             }
             return new IdxDataset(pixels.toArray(new byte[0][]), classes.stream().mapToInt(Integer::intValue).toArray(), rows, cols);
-        } catch (java.io.EOFException e) {
+        } catch (EOFException e) {
             throw new IOException("IDX file ended early (truncated?) in " + dir + " for '" + prefix + "'", e);
         }
     }

@@ -1,8 +1,11 @@
 package org.ibot4j.trainer.data;
 
 import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import org.ibot4j.api.image.ImageReading;
 
 /**
  * Images a caller holds in memory (from a database, an object store, a topic snapshot), optionally
@@ -30,7 +33,7 @@ public final class InMemoryImages implements ImageSource {
      */
     public static InMemoryImages of(List<BufferedImage> images) {
         int[] none = new int[images.size()];
-        java.util.Arrays.fill(none, -1);
+        Arrays.fill(none, -1);
         return of(images, none);
     }
 
@@ -47,10 +50,10 @@ public final class InMemoryImages implements ImageSource {
             throw new IllegalArgumentException(images.size() + " images but " + labels.length + " labels");
         }
         if (images.isEmpty()) throw new IllegalArgumentException("no images");
-        List<RgbImage> decoded = new java.util.ArrayList<>(images.size());
+        List<RgbImage> decoded = new ArrayList<>(images.size());
         for (int i = 0; i < images.size(); i++) {
             BufferedImage image = Objects.requireNonNull(images.get(i), "image " + i + " is null");
-            decoded.add(RgbImage.of(org.ibot4j.api.image.ImageReading.pixels(image)));
+            decoded.add(RgbImage.of(ImageReading.pixels(image)));
             if (labels[i] < -1) throw new IllegalArgumentException("label of image " + i + " is " + labels[i] + "; labels are >= 0, or -1");
         }
         return new InMemoryImages(List.copyOf(decoded), labels.clone());
@@ -66,7 +69,7 @@ public final class InMemoryImages implements ImageSource {
     public String identify(int index) {
         RgbImage image = images.get(index);
         int h = 31 * image.width() + image.height();
-        for (float[] plane : image.planes()) h = 31 * h + java.util.Arrays.hashCode(plane);
+        for (float[] plane : image.planes()) h = 31 * h + Arrays.hashCode(plane);
         return index + ":" + h;
     }
 }

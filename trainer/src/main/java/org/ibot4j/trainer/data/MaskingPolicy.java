@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.data;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /** Which patches of a global crop are masked: shape, ratio distribution and pred_start_epoch. */
@@ -11,7 +12,7 @@ public record MaskingPolicy(BlockMaskGenerator generator, MaskRatio ratio, int p
     /** Fills {@code mask} for one crop; before pred_start_epoch nothing is masked (no ratio is drawn). */
     public void fill(boolean[] mask, int grid, int epoch, SplittableRandom random) {
         if (epoch < predStartEpoch) {
-            java.util.Arrays.fill(mask, false);
+            Arrays.fill(mask, false);
             return;
         }
         generator.generate(mask, grid, grid, ratio.draw(random), random);

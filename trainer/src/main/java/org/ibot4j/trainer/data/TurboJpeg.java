@@ -8,11 +8,12 @@ import static org.ibot4j.bindings.turbojpeg.TurboJpegC.TJPF_GRAY;
 import static org.ibot4j.bindings.turbojpeg.TurboJpegC.TJPF_RGBX;
 
 import java.io.IOException;
-import java.nio.ByteOrder;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.NoSuchElementException;
 import org.ibot4j.bindings.turbojpeg.TurboJpegC;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,7 +66,7 @@ public final class TurboJpeg {
             SymbolLookup.libraryLookup(library, Arena.global()).findOrThrow("tjDecompress2");
             if (library.equals(LIBRARY)) TurboJpegC.TJPF_RGB();  // loads the bindings, which open it by the same name
             return new Availability(true, library + " found: JPEGs are decoded by libjpeg-turbo, scaled by the DCT when the crops allow");
-        } catch (IllegalArgumentException | java.util.NoSuchElementException | LinkageError e) {
+        } catch (IllegalArgumentException | NoSuchElementException | LinkageError e) {
             String message = library + " not found by the system's library search path (" + e.getMessage()
                     + "); JPEGs are decoded by ImageIO, several times slower. Install it with: apt-get install libturbojpeg0";
             LOG.warn(message);

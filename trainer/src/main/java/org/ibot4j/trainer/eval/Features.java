@@ -1,11 +1,12 @@
 package org.ibot4j.trainer.eval;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
-import java.io.IOException;
 import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.data.MultiCropAugmentation;
 import org.ibot4j.trainer.data.RgbImage;
@@ -53,13 +54,13 @@ public final class Features {
                         + image.width() + "x" + image.height() + ", the first " + width + "x" + height);
             }
             float[][] planes = image.planes();
-            allGrey &= java.util.Arrays.equals(planes[0], planes[1]) && java.util.Arrays.equals(planes[0], planes[2]);
+            allGrey &= Arrays.equals(planes[0], planes[1]) && Arrays.equals(planes[0], planes[2]);
             float[] row = new float[3 * width * height];
             for (int c = 0; c < 3; c++) System.arraycopy(planes[c], 0, row, c * width * height, width * height);
             out[i] = row;
         }
         if (allGrey) {
-            for (int i = 0; i < out.length; i++) out[i] = java.util.Arrays.copyOf(out[i], width * height);
+            for (int i = 0; i < out.length; i++) out[i] = Arrays.copyOf(out[i], width * height);
         }
         return out;
     }

@@ -1,5 +1,8 @@
 package org.ibot4j.trainer.eval;
 
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
 /**
  * The DINO/iBOT weighted k-NN protocol: L2-normalised features, cosine similarity to every training
  * feature, the k nearest vote with weight exp(sim / T), top-1 and top-5 from the summed class scores.
@@ -27,7 +30,7 @@ public final class KnnClassifier {
     public Accuracy evaluate(float[][] testFeatures, int[] testLabels) {
         float[][] test = normalised(testFeatures);
         // Queries are independent: spread them over the cores.
-        int[] rank = java.util.stream.IntStream.range(0, test.length).parallel().map(i -> {
+        int[] rank = IntStream.range(0, test.length).parallel().map(i -> {
             double[] scores = classScores(test[i]);
             int label = testLabels[i];
             int better = 0;
@@ -48,7 +51,7 @@ public final class KnnClassifier {
         // Keep the k largest similarities with a small insertion-sorted buffer.
         float[] bestSim = new float[k];
         int[] bestIdx = new int[k];
-        java.util.Arrays.fill(bestSim, Float.NEGATIVE_INFINITY);
+        Arrays.fill(bestSim, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < train.length; j++) {
             float sim = dot(query, train[j]);
             if (sim <= bestSim[k - 1]) continue;

@@ -5,10 +5,12 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.trainer.data.ImageSource;
+import org.ibot4j.trainer.data.MultiCropAugmentation;
 
 /**
  * The linear probe's input, as eval_linear.py builds it from get_intermediate_layers: with
@@ -51,7 +53,7 @@ public final class ProbeFeatures {
      * Features of images {@code indices} of a view ({@code size} px squares), in that order. Views are
      * written by all cores into a shared buffer; the model is called from this (its owner) thread.
      */
-    public float[][] of(int[] indices, View view, int size, java.util.function.IntConsumer done) throws IOException {
+    public float[][] of(int[] indices, View view, int size, IntConsumer done) throws IOException {
         long perImage = 3L * size * size;
         float[][] out = new float[indices.length][];
         try (Arena arena = Arena.ofShared()) {
@@ -78,8 +80,8 @@ public final class ProbeFeatures {
     }
 
     /** Features of the centred evaluation view of every image of {@code data}; {@code done} hears how many are finished. */
-    public float[][] centred(ImageSource data, org.ibot4j.trainer.data.MultiCropAugmentation views, int size,
-            java.util.function.IntConsumer done) throws IOException {
+    public float[][] centred(ImageSource data, MultiCropAugmentation views, int size,
+            IntConsumer done) throws IOException {
         return of(IntStream.range(0, data.size()).toArray(), (i, out, offset) -> views.centre(data.load(i), size, out, offset), size, done);
     }
 

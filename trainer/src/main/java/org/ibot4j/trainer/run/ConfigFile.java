@@ -1,12 +1,14 @@
 package org.ibot4j.trainer.run;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import org.ibot4j.api.io.SpecialFiles;
 
 /** A pretrain config file: one mapping of option names to values (lists for list options), in YAML or JSON. */
 public final class ConfigFile {
@@ -14,7 +16,7 @@ public final class ConfigFile {
 
     /** A recipe shipped as a class-path resource, in the same format. */
     public static Map<String, Object> readResource(Class<?> owner, String name) throws IOException {
-        try (java.io.InputStream in = owner.getResourceAsStream(name)) {
+        try (InputStream in = owner.getResourceAsStream(name)) {
             if (in == null) throw new IOException("resource " + name + " is missing from the ibot4j jar");
             Object parsed = new ObjectMapper(new YAMLFactory()).readValue(in, Object.class);
             @SuppressWarnings("unchecked")
@@ -24,14 +26,14 @@ public final class ConfigFile {
     }
 
     public static Map<String, Object> read(Path file) throws IOException {
-        org.ibot4j.api.io.SpecialFiles.requireReadable(file, "config file");
+        SpecialFiles.requireReadable(file, "config file");
         boolean json = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json");
         ObjectMapper mapper = json ? new ObjectMapper() : new ObjectMapper(new YAMLFactory());
         Object parsed;
         try {
             parsed = mapper.readValue(file.toFile(), Object.class);
         } catch (IOException e) {
-            throw new IOException("config file " + file + " is not valid " + (json ? "JSON" : "YAML") + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
+            throw new IOException("config file " + file + " is not valid " + (json ? "JSON" : "YAML") + ": " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
         }
         if (parsed == null) return Map.of();
         if (!(parsed instanceof Map<?, ?> map)) throw new IOException("config file " + file + " must hold a mapping of option: value");

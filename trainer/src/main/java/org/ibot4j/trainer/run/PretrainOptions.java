@@ -2,9 +2,16 @@ package org.ibot4j.trainer.run;
 
 import com.fasterxml.jackson.annotation.JsonAutoDetect;
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Set;
 import org.ibot4j.api.Arch;
 import org.ibot4j.api.Centering;
@@ -197,7 +204,7 @@ public final class PretrainOptions {
     @Option(names = "--dist_timeout", description = "seconds a collective may wait for a rank before the run stops")
     public int distTimeout = 1800;
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
      * These options with some values replaced, by snake_case name (a preset or recipe, not a user's choice).
@@ -206,12 +213,12 @@ public final class PretrainOptions {
      * @return this
      * @throws IllegalArgumentException naming an unknown option or a value of the wrong type
      */
-    public PretrainOptions with(java.util.Map<String, ?> values) {
+    public PretrainOptions with(Map<String, ?> values) {
         try {
-            JSON.readerForUpdating(this).with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                    .readValue((com.fasterxml.jackson.databind.JsonNode) JSON.valueToTree(values));
+            JSON.readerForUpdating(this).with(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                    .readValue((JsonNode) JSON.valueToTree(values));
             return this;
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalArgumentException("bad pretrain options " + values.keySet() + ": " + e.getMessage());
         }
     }
@@ -222,7 +229,7 @@ public final class PretrainOptions {
      * @param values option name to value
      * @return this
      */
-    public PretrainOptions given(java.util.Map<String, ?> values) {
+    public PretrainOptions given(Map<String, ?> values) {
         return with(values).markExplicit(values.keySet());
     }
 
@@ -233,7 +240,7 @@ public final class PretrainOptions {
      * @return option name to value
      * @throws java.io.IOException when the resource is missing
      */
-    public static java.util.Map<String, Object> demoRecipe() throws java.io.IOException {
+    public static Map<String, Object> demoRecipe() throws IOException {
         return Recipes.read("demo");
     }
 
@@ -378,8 +385,8 @@ public final class PretrainOptions {
     /** The completion candidates of {@code --arch}. */
     public static final class ArchNames implements Iterable<String> {
         @Override
-        public java.util.Iterator<String> iterator() {
-            return java.util.Arrays.asList(Arch.names()).iterator();
+        public Iterator<String> iterator() {
+            return Arrays.asList(Arch.names()).iterator();
         }
     }
 }

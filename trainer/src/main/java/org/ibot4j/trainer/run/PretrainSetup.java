@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Set;
 import org.ibot4j.api.Centering;
 import org.ibot4j.api.CpuTopology;
-import org.ibot4j.api.Device;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.InvalidConfigException;
 import org.ibot4j.api.image.EvalTransform;

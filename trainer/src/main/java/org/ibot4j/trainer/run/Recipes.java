@@ -3,6 +3,7 @@ package org.ibot4j.trainer.run;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -31,8 +32,8 @@ public final class Recipes {
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) || !NAMES.contains(config)) {
             try {
                 return ConfigFile.read(path);
-            } catch (java.nio.file.NoSuchFileException e) {
-                throw new java.nio.file.NoSuchFileException(config, null, e.getReason()
+            } catch (NoSuchFileException e) {
+                throw new NoSuchFileException(config, null, e.getReason()
                         + ", and it is not a shipped recipe (" + String.join(", ", NAMES) + ")");
             }
         }

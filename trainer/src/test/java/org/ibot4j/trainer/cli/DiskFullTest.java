@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +60,7 @@ class DiskFullTest {
     void aFullTemporaryFolderDoesNotStopTheRun(@TempDir Path dir) throws Exception {
         Path tmp = tmpfs(dir.resolve("tmp"), "64k");
         try {
-            try (java.io.OutputStream fill = Files.newOutputStream(tmp.resolve("filler"))) {
+            try (OutputStream fill = Files.newOutputStream(tmp.resolve("filler"))) {
                 byte[] block = new byte[4096];
                 while (true) fill.write(block);
             } catch (IOException full) {

@@ -8,9 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.assertj.core.api.Assertions;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.trainer.data.IdxDatasetTest;
 import org.ibot4j.trainer.run.reporting.MetricsLog;
@@ -24,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DistributedTest {
     /** A tiny run; drop-path 0 so that both ways of splitting the batch compute the same thing. {@code extra}: flag, value pairs over it. */
     static List<String> tiny(Path output, int batch, int maxSteps, String... extra) {
-        Map<String, String> options = new java.util.LinkedHashMap<>();
+        Map<String, String> options = new LinkedHashMap<>();
         String[] base = {"--data", IdxDatasetTest.FASHION.toString(), "--output", output.toString(), "--arch", "vit_tiny", "--embed_dim", "32",
                 "--depth", "1", "--num_heads", "2", "--out_dim", "64", "--patch_out_dim", "64", "--head_hidden_dim", "64",
                 "--head_bottleneck_dim", "16", "--local_crops_number", "2", "--batch_size", String.valueOf(batch), "--subset", "64",
@@ -76,7 +78,7 @@ class DistributedTest {
         assertThat(b).hasSize(6);
         for (int i = 0; i < 6; i++) {
             assertThat(Double.parseDouble(b.get(i).get("loss"))).as("loss at %d", i)
-                    .isCloseTo(Double.parseDouble(a.get(i).get("loss")), org.assertj.core.api.Assertions.within(1e-4));
+                    .isCloseTo(Double.parseDouble(a.get(i).get("loss")), Assertions.within(1e-4));
         }
 
         // Stopped after 2 steps and resumed on 2 ranks: the same bits as the uninterrupted pair

@@ -8,9 +8,13 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.io.SafeTensors;
@@ -27,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EmbedTest {
     @Test
     void featuresOfAFolderWithTheirFileNamesSkippingABrokenImage(@TempDir Path dir) throws IOException {
-        Path checkpoint = PretrainerTest.run(PretrainerTest.tiny(dir.resolve("run"), java.util.Map.of("max_steps", 2)),
+        Path checkpoint = PretrainerTest.run(PretrainerTest.tiny(dir.resolve("run"), Map.of("max_steps", 2)),
                 new PrintStream(new ByteArrayOutputStream())).checkpoint();
         Path images = FashionPngs.write(dir.resolve("images"), 5);
         IdxDataset fashion = IdxDataset.read(IdxDatasetTest.FASHION, "t10k").head(5);
@@ -55,7 +59,7 @@ class EmbedTest {
         }
         byte[] bytes = Files.readAllBytes(npy);
         int headerLength = ByteBuffer.wrap(bytes, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort();
-        String header = new String(bytes, 10, headerLength, java.nio.charset.StandardCharsets.US_ASCII);
+        String header = new String(bytes, 10, headerLength, StandardCharsets.US_ASCII);
         assertThat(header).contains("'descr': '<f4'").contains("'shape': (5, 32)");
         assertThat((10 + headerLength) % 64).isZero();
         float[] data = new float[5 * 32];
@@ -68,8 +72,8 @@ class EmbedTest {
         CliTest.Result exported = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "torchscript", "--output", module.toString());
         assertThat(exported.code()).as(exported.err()).isZero();
         assertThat(exported.out()).contains("TorchScript");
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(module.toFile())) {
-            assertThat(zip.stream().map(java.util.zip.ZipEntry::getName)).anyMatch(n -> n.endsWith("code/__torch__/ibot4j.py"));
+        try (ZipFile zip = new ZipFile(module.toFile())) {
+            assertThat(zip.stream().map(ZipEntry::getName)).anyMatch(n -> n.endsWith("code/__torch__/ibot4j.py"));
         }
         CliTest.Result unknown = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "onnx", "--output", module.toString());
         assertThat(unknown.err()).contains("--format onnx: unknown (pth, safetensors or torchscript)");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import org.ibot4j.trainer.data.IdxDatasetTest;
 import org.ibot4j.trainer.run.running.PretrainerTest;
@@ -27,7 +28,7 @@ class EvalKnnCommandTest {
                 "--limit-train", "200", "--limit_val", "50", "--threads", "2");
         assertThat(r.code()).as(r.err()).isZero();
         double top1 = run.knn().get(1).accuracy().top1();
-        assertThat(r.out()).contains(String.format(java.util.Locale.ROOT, "top-1 %.2f %%", top1))
+        assertThat(r.out()).contains(String.format(Locale.ROOT, "top-1 %.2f %%", top1))
                 .contains(run.checkpoint().getFileName().toString());
     }
 }

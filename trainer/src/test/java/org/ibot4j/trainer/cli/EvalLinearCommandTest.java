@@ -9,8 +9,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.io.SafeTensors;
@@ -37,7 +39,7 @@ class EvalLinearCommandTest {
     private static CliTest.Result probe(String... extra) {
         String[] base = {"eval-linear", "--checkpoint", dir.resolve("run").toString(), "--data", IdxDatasetTest.FASHION.toString(),
                 "--limit_train", "400", "--limit_val", "200", "--threads", "2"};
-        String[] args = java.util.Arrays.copyOf(base, base.length + extra.length);
+        String[] args = Arrays.copyOf(base, base.length + extra.length);
         System.arraycopy(extra, 0, args, base.length, extra.length);
         return CliTest.run(args);
     }
@@ -75,7 +77,7 @@ class EvalLinearCommandTest {
             MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, 32);
             model.intermediateFeatures(Network.TEACHER, image, 1, size, size, 1, true, cls, MemorySegment.NULL);
             float[] direct = cls.toArray(ValueLayout.JAVA_FLOAT);
-            for (int i = 0; i < 32; i++) assertThat(saved[i]).isCloseTo(direct[i], org.assertj.core.data.Offset.offset(1e-5f));
+            for (int i = 0; i < 32; i++) assertThat(saved[i]).isCloseTo(direct[i], Offset.offset(1e-5f));
         }
     }
 

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -78,7 +79,7 @@ public final class FileFuzzCases {
             t.setDaemon(true);
             return t;
         });
-        Map<Path, Object> expected = new java.util.HashMap<>();
+        Map<Path, Object> expected = new HashMap<>();
         for (String line : cases) {
             String[] f = line.split(" ");
             String id = f[0], kind = f[1];

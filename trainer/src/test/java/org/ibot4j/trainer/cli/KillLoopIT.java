@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,7 +112,7 @@ class KillLoopIT {
         if (!Files.exists(csv)) return 0;
         try (Stream<String> lines = Files.lines(csv)) {
             return lines.count();
-        } catch (java.io.UncheckedIOException e) {
+        } catch (UncheckedIOException e) {
             return 0;
         }
     }

@@ -7,10 +7,12 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.ibot4j.trainer.run.checkpoints.RunLock;
 import org.ibot4j.trainer.run.running.PretrainerTest;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,8 +36,8 @@ class LauncherDeathIT {
             List<ProcessHandle> workers = launcher.toHandle().children().toList();
             assertThat(workers).hasSize(2);
 
-            PretrainOptions second = PretrainerTest.tiny(output, java.util.Map.of("max_steps", 2));
-            IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            PretrainOptions second = PretrainerTest.tiny(output, Map.of("max_steps", 2));
+            IllegalStateException refused = Assertions.assertThrows(IllegalStateException.class,
                     () -> PretrainerTest.run(second, PretrainerTest.QUIET));
             assertThat(refused.getMessage()).contains(output.toString());
             assertThat(workers.stream().map(w -> "pid " + w.pid() + " ").anyMatch(refused.getMessage()::contains))

@@ -3,6 +3,7 @@ package org.ibot4j.trainer.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -107,8 +108,8 @@ class VisualizeCommandTest {
             }
             AttentionPcaFigures figures = AttentionPcaFigures.compute(model, probes, AttentionPcaFigures.Options.defaults());
             byte[] attention = figures.attentionGridPng(), pca = figures.pcaGridPng();
-            assertThat(ImageIO.read(new java.io.ByteArrayInputStream(attention)).getHeight()).isEqualTo(TITLE + 4 * (128 + GAP) + GAP);
-            assertThat(ImageIO.read(new java.io.ByteArrayInputStream(pca)).getWidth()).isEqualTo(3 * 128 + 4 * GAP);
+            assertThat(ImageIO.read(new ByteArrayInputStream(attention)).getHeight()).isEqualTo(TITLE + 4 * (128 + GAP) + GAP);
+            assertThat(ImageIO.read(new ByteArrayInputStream(pca)).getWidth()).isEqualTo(3 * 128 + 4 * GAP);
             // Some patches are foreground, some not, and only the foreground is coloured.
             long fg = Arrays.stream(figures.pca().foreground()).mapToLong(row -> count(row)).sum();
             assertThat(fg).isBetween(1L, 4L * 64 - 1);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -71,7 +72,7 @@ class AugmentTest {
     void normalisationOfAConstantImageGivesTheConfiguredValues() {
         MultiCropAugmentation aug = new MultiCropAugmentation(MultiCropAugmentation.Options.published(0, 32, 16));
         RgbImage img = RgbImage.blank(40, 40);
-        for (float[] p : img.planes()) java.util.Arrays.fill(p, 0.5f);
+        for (float[] p : img.planes()) Arrays.fill(p, 0.5f);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, 3 * 32 * 32);
             aug.centre(img, 32, out, 0);
@@ -86,7 +87,7 @@ class AugmentTest {
     @Test
     void bicubicResizeKeepsConstantsAndAveragesARampWhenShrinking() {
         RgbImage flat = RgbImage.blank(50, 30);
-        for (float[] p : flat.planes()) java.util.Arrays.fill(p, 0.3f);
+        for (float[] p : flat.planes()) Arrays.fill(p, 0.3f);
         RgbImage small = Augment.resizeBicubic(flat, 20, 11);
         for (float[] p : small.planes()) for (float v : p) assertThat(v).isCloseTo(0.3f, within(1e-6f));
 
@@ -134,7 +135,7 @@ class AugmentTest {
         Augment.gaussianBlur(img, 1.5);
         assertThat(mean(img.planes()[1])).isCloseTo(before, within(0.01));
         RgbImage flat = RgbImage.blank(10, 10);
-        for (float[] p : flat.planes()) java.util.Arrays.fill(p, 0.7f);
+        for (float[] p : flat.planes()) Arrays.fill(p, 0.7f);
         Augment.gaussianBlur(flat, 2.0);
         for (float[] p : flat.planes()) for (float v : p) assertThat(v).isCloseTo(0.7f, within(1e-6f));
     }

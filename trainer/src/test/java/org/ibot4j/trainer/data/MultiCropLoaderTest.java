@@ -6,10 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 import javax.imageio.ImageIO;
 import org.ibot4j.api.IbotConfig;
 import org.junit.jupiter.api.Test;
@@ -57,7 +60,7 @@ class MultiCropLoaderTest {
     }
 
     private static byte[] bytes(MemorySegment s) {
-        return s.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        return s.toArray(ValueLayout.JAVA_BYTE);
     }
 
     @Test
@@ -74,7 +77,7 @@ class MultiCropLoaderTest {
         Files.writeString(cls.resolve("garbage.jpg"), "this is not a jpeg");
         Files.write(cls.resolve("empty.png"), new byte[0]);
         byte[] jpeg = Files.readAllBytes(Files.list(root.resolve("class" + data.labels()[1])).filter(p -> p.toString().endsWith(".jpg")).findFirst().orElseThrow());
-        Files.write(cls.resolve("truncated.jpg"), java.util.Arrays.copyOf(jpeg, jpeg.length / 2));
+        Files.write(cls.resolve("truncated.jpg"), Arrays.copyOf(jpeg, jpeg.length / 2));
 
         FileImageSource source = FileImageSource.folder(root);
         assertThat(source.size()).isEqualTo(27);
@@ -120,7 +123,7 @@ class MultiCropLoaderTest {
     void masksAreEmptyBeforePredStartEpochAndBlocksRespectTheAspectRange() {
         MaskingPolicy late = new MaskingPolicy(BlockMaskGenerator.official(), MaskRatio.published(), 5);
         boolean[] mask = new boolean[196];
-        java.util.SplittableRandom random = new java.util.SplittableRandom(9);
+        SplittableRandom random = new SplittableRandom(9);
         for (int e = 0; e < 5; e++) {
             late.fill(mask, 14, e, random);
             for (boolean m : mask) assertThat(m).isFalse();

@@ -2,6 +2,7 @@ package org.ibot4j.trainer.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 class KnnClassifierTest {
@@ -12,7 +13,7 @@ class KnnClassifierTest {
         int[] labels = {0, 0, 0, 1, 1, 1};
         KnnClassifier knn = new KnnClassifier(train, labels, 2, 3, 0.07);
         KnnClassifier.Accuracy acc = knn.evaluate(new float[][] {{10, 1}, {1, 10}, {-1, 8}}, new int[] {0, 1, 0});
-        assertThat(acc.top1()).isCloseTo(200.0 / 3, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(acc.top1()).isCloseTo(200.0 / 3, Assertions.within(1e-9));
         assertThat(acc.top5()).isEqualTo(100.0);
     }
 

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
+import org.assertj.core.data.Offset;
 import org.ibot4j.api.io.SafeTensors;
 import org.junit.jupiter.api.Test;
 
@@ -62,7 +64,7 @@ class LinearClassifiersTest {
             maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
             scale = Math.max(scale, Math.abs(expected[i]));
         }
-        System.out.printf(java.util.Locale.ROOT, "linear sgd %-16s max diff %.2e (scale %.3f)%n", what, maxDiff, scale);
+        System.out.printf(Locale.ROOT, "linear sgd %-16s max diff %.2e (scale %.3f)%n", what, maxDiff, scale);
         assertThat(maxDiff / scale).as(what).isLessThanOrEqualTo(1e-5);
     }
 
@@ -72,7 +74,7 @@ class LinearClassifiersTest {
         heads.setEpoch(0, 10);
         assertThat(heads.lr(0)).isEqualTo(0.4);
         heads.setEpoch(5, 10);
-        assertThat(heads.lr(1)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(heads.lr(1)).isCloseTo(1.0, Offset.offset(1e-12));
     }
 
     @Test

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.lang.reflect.Field;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.ibot4j.api.Arch;
 import org.junit.jupiter.api.Test;
@@ -29,11 +31,11 @@ class PretrainOptionsTest {
     @Test
     void everyOptionsFlagIsItsFieldsSnakeCaseNameAndSoIsItsJsonKey() {
         ObjectNode json = new ObjectMapper().valueToTree(new PretrainOptions());
-        List<String> fields = new java.util.ArrayList<>();
+        List<String> fields = new ArrayList<>();
         for (Field f : PretrainOptions.class.getFields()) {
             Option option = f.getAnnotation(Option.class);
             if (option == null) continue;
-            String snake = f.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
+            String snake = f.getName().replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
             assertThat(option.names()[0]).as(f.getName()).isEqualTo("--" + snake);
             assertThat(json.has(snake)).as("options.json key " + snake).isTrue();
             fields.add(snake);

@@ -10,6 +10,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
+import org.ibot4j.api.Centering;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.trainer.schedule.Schedules;
@@ -54,7 +56,7 @@ class PretrainSetupTest {
         assertThat(setup.schedules().at(50).teacherPatchTemp()).isCloseTo(0.04 + 0.03 / 4, within(1e-12));  // epoch 5
         assertThat(setup.schedules().at(50).teacherTemp()).isCloseTo(0.07, within(1e-12));
         boolean[] mask = new boolean[196];
-        setup.masking().fill(mask, 14, 3, new java.util.SplittableRandom(1));
+        setup.masking().fill(mask, 14, 3, new SplittableRandom(1));
         assertThat(mask).doesNotContain(true);
     }
 
@@ -99,8 +101,8 @@ class PretrainSetupTest {
 
     @Test
     void everyProblemIsReportedAtOnce() {
-        assertThatThrownBy(() -> setup(Map.of("use_fp16", true, "warmup_epochs", 30, "local_crops_scale", java.util.List.of(0.5, 0.2),
-                "pred_ratio", java.util.List.of(0.9), "pred_ratio_var", java.util.List.of(0.3))))
+        assertThatThrownBy(() -> setup(Map.of("use_fp16", true, "warmup_epochs", 30, "local_crops_scale", List.of(0.5, 0.2),
+                "pred_ratio", List.of(0.9), "pred_ratio_var", List.of(0.3))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("use_fp16").hasMessageContaining("warmup_epochs")
                 .hasMessageContaining("local_crops_scale").hasMessageContaining("pred_ratio 0.9 +- 0.3");
@@ -114,7 +116,7 @@ class PretrainSetupTest {
         assertThatThrownBy(() -> PretrainSetup.of(sk, 10_000, new int[] {32, 32}, 2))
                 .hasMessageContaining("centering sinkhorn_knopp is not supported data-parallel yet (2 processes)");
         assertThat(setup(Map.of("centering", "sinkhorn_knopp", "koleo_loss_weight", 0.1)).model())
-                .satisfies(m -> assertThat(m.centering()).isEqualTo(org.ibot4j.api.Centering.SINKHORN_KNOPP))
+                .satisfies(m -> assertThat(m.centering()).isEqualTo(Centering.SINKHORN_KNOPP))
                 .satisfies(m -> assertThat(m.koleoLossWeight()).isEqualTo(0.1));
     }
 

@@ -1,5 +1,6 @@
 package org.ibot4j.examples.spark;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -214,7 +215,7 @@ public final class SparkEmbedding {
     /** {@code ibot4j embed}'s safetensors: tensor features [N, D], the file names as a JSON list in the metadata key files. */
     static Map<String, float[]> readReference(Path file) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
-            String[] names = new com.fasterxml.jackson.databind.ObjectMapper().readValue(st.metadata().get("files"), String[].class);
+            String[] names = new ObjectMapper().readValue(st.metadata().get("files"), String[].class);
             float[] all = st.floats("features");
             int dim = all.length / names.length;
             Map<String, float[]> byKey = new HashMap<>();

@@ -1,5 +1,7 @@
 package org.ibot4j.trainer.eval.viz;
 
+import java.util.Arrays;
+
 /**
  * One head's [CLS] attention over the patch grid and the mask of official visualize_attention.py:
  * the patches sorted by attention, renormalised over the patches, and kept from where the cumulative
@@ -22,12 +24,12 @@ public record AttentionMap(int gridHeight, int gridWidth, float[] attention, boo
             throw new IllegalArgumentException("a " + gridHeight + "x" + gridWidth + " grid needs " + (n + 1) + " attention values, got " + clsRow.length);
         }
         if (!(threshold > 0 && threshold <= 1)) throw new IllegalArgumentException("threshold must be in (0, 1], got " + threshold);
-        float[] attention = java.util.Arrays.copyOfRange(clsRow, 1, n + 1);
+        float[] attention = Arrays.copyOfRange(clsRow, 1, n + 1);
         double total = 0;
         for (float v : attention) total += v;
         Integer[] ascending = new Integer[n];
         for (int i = 0; i < n; i++) ascending[i] = i;
-        java.util.Arrays.sort(ascending, (a, b) -> Float.compare(attention[a], attention[b]));
+        Arrays.sort(ascending, (a, b) -> Float.compare(attention[a], attention[b]));
         boolean[] kept = new boolean[n];
         double cumulative = 0;
         for (int i : ascending) {

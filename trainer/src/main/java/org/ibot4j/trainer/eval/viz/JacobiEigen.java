@@ -1,5 +1,7 @@
 package org.ibot4j.trainer.eval.viz;
 
+import java.util.Arrays;
+
 /**
  * Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations: slow (O(n^3) per sweep)
  * but simple and accurate to rounding, which is all the Rayleigh-Ritz step of {@link Pca} needs.
@@ -30,7 +32,7 @@ final class JacobiEigen {
         }
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) order[i] = i;
-        java.util.Arrays.sort(order, (x, y) -> Double.compare(a[y][y], a[x][x]));
+        Arrays.sort(order, (x, y) -> Double.compare(a[y][y], a[x][x]));
         double[] values = new double[n];
         double[][] vectors = new double[n][n];
         for (int k = 0; k < n; k++) {

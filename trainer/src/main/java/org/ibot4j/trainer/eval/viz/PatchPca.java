@@ -1,5 +1,8 @@
 package org.ibot4j.trainer.eval.viz;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * PCA of patch features as in DINOv2's figures, over one set of images together: the first principal
  * component, min-max normalised to [0, 1], separates foreground from background (patches above
@@ -38,7 +41,7 @@ public record PatchPca(int gridHeight, int gridWidth, float[][] first, boolean[]
         }
         float[][] first = new float[images][patches];
         boolean[][] foreground = new boolean[images][patches];
-        java.util.List<float[]> fgRows = new java.util.ArrayList<>();
+        List<float[]> fgRows = new ArrayList<>();
         for (int i = 0; i < all.length; i++) {
             first[i / patches][i % patches] = (float) c1[i];
             if (c1[i] > foregroundThreshold) {

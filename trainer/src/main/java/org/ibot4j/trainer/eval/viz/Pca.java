@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.eval.viz;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -130,7 +131,7 @@ public record Pca(double[] mean, double[][] components, double[] variances) {
                     for (int j = 0; j < d; j++) rows[i][j] /= norm;
                     break;
                 }
-                java.util.Arrays.fill(rows[i], 0);
+                Arrays.fill(rows[i], 0);
                 rows[i][(i + attempt) % d] = 1;
             }
         }

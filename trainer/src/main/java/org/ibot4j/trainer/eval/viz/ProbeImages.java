@@ -3,6 +3,7 @@ package org.ibot4j.trainer.eval.viz;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.List;
 import org.ibot4j.trainer.data.MultiCropAugmentation;
 import org.ibot4j.trainer.data.RgbImage;
@@ -34,8 +35,8 @@ public record ProbeImages(int size, List<float[]> inputs, List<RgbImage> shown) 
     /** Resized (shorter side) and centre-cropped to {@code size}, normalised with {@code views}' statistics (evaluation views). */
     public static ProbeImages centreCrops(List<RgbImage> images, MultiCropAugmentation views, int size) {
         float[] mean = views.options().mean(), std = views.options().std();
-        List<float[]> inputs = new java.util.ArrayList<>();
-        List<RgbImage> shown = new java.util.ArrayList<>();
+        List<float[]> inputs = new ArrayList<>();
+        List<RgbImage> shown = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(ValueLayout.JAVA_FLOAT, 3L * size * size);
             for (RgbImage image : images) {

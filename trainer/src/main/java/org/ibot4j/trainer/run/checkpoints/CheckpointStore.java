@@ -1,12 +1,17 @@
 package org.ibot4j.trainer.run.checkpoints;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.ibot4j.api.Ibot4jException;
@@ -31,7 +36,7 @@ public final class CheckpointStore {
      * Checkpoints found intact, with the modification time they had then: retention runs after every
      * save, and re-reading every kept checkpoint each time would cost their whole size in I/O.
      */
-    private final java.util.Map<Path, java.nio.file.attribute.FileTime> intact = new java.util.HashMap<>();
+    private final Map<Path, FileTime> intact = new HashMap<>();
 
     public CheckpointStore(Path dir, int keepLast) throws IOException {
         if (keepLast < 1) throw new IllegalArgumentException("keep at least one checkpoint, got " + keepLast);
@@ -106,7 +111,7 @@ public final class CheckpointStore {
 
     /** LibTorch archives are zip files: anything else is refused before the native reader sees it. */
     private static boolean looksLikeArchive(Path file) throws IOException {
-        try (java.io.InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(file)) {
             byte[] head = in.readNBytes(4);
             return head.length == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
         }
@@ -127,7 +132,7 @@ public final class CheckpointStore {
         return CheckpointFiles.named(dir).stream().filter(this::regular).toList();
     }
 
-    private final java.util.Set<Path> warnedSpecial = new java.util.HashSet<>();
+    private final Set<Path> warnedSpecial = new HashSet<>();
 
     private boolean regular(Path p) {
         if (Files.isRegularFile(p)) return true;
@@ -157,7 +162,7 @@ public final class CheckpointStore {
     }
 
     private boolean knownIntact(Path checkpoint) throws IOException {
-        java.nio.file.attribute.FileTime modified = Files.getLastModifiedTime(checkpoint);
+        FileTime modified = Files.getLastModifiedTime(checkpoint);
         if (modified.equals(intact.get(checkpoint))) return true;
         if (!readable(checkpoint)) return false;
         intact.put(checkpoint, modified);

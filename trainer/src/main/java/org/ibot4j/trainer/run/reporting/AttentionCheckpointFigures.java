@@ -6,6 +6,7 @@ import java.util.List;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.data.RgbImage;
+import org.ibot4j.trainer.eval.viz.AttentionPcaFigures;
 import org.ibot4j.trainer.eval.viz.ProbeImages;
 import org.ibot4j.trainer.run.PretrainSetup;
 
@@ -43,8 +44,8 @@ public final class AttentionCheckpointFigures implements CheckpointFigures {
 
     @Override
     public List<Figure> render(IbotModel model, long step) {
-        var figures = org.ibot4j.trainer.eval.viz.AttentionPcaFigures.compute(model, images,
-                org.ibot4j.trainer.eval.viz.AttentionPcaFigures.Options.defaults());
+        var figures = AttentionPcaFigures.compute(model, images,
+                AttentionPcaFigures.Options.defaults());
         return List.of(
                 new Figure("attention", figures.attentionGrid(), "Teacher's last-block [CLS] attention per head (rows: images), "
                         + "with the masks keeping 60 % of each head's attention mass, as official visualize_attention.py draws them."),

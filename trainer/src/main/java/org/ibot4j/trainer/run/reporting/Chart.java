@@ -8,8 +8,12 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.Stroke;
 import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** A line chart over iterations drawn with Java2D (no fonts or files beyond the JDK's), for the run report. */
 final class Chart {
@@ -25,7 +29,7 @@ final class Chart {
         /** A horizontal reference line over the x range of {@code x}. */
         static Series level(String name, double[] x, double value, Color colour) {
             double[] y = new double[x.length];
-            java.util.Arrays.fill(y, value);
+            Arrays.fill(y, value);
             return new Series(name, x, y, colour, true);
         }
     }
@@ -62,7 +66,7 @@ final class Chart {
             if (xr[0] == xr[1]) xr = new double[] {xr[0] - 0.5, xr[1] + 0.5};
             int plotW = WIDTH - LEFT - RIGHT, plotH = HEIGHT - TOP - BOTTOM;
             axes(g, xr, yr, plotW, plotH, title, xLabel);
-            java.util.Map<String, Color> bandLegend = new java.util.LinkedHashMap<>();
+            Map<String, Color> bandLegend = new LinkedHashMap<>();
             for (Band b : bands) {
                 double from = Math.max(b.from() - 0.5, xr[0]), to = Math.min(b.to() + 0.5, xr[1]);
                 if (to < from) continue;
@@ -138,11 +142,11 @@ final class Chart {
     }
 
     /** Round tick values (1, 2 or 5 times a power of ten apart, about five of them) inside [lo, hi]. */
-    static java.util.List<Double> ticks(double lo, double hi) {
+    static List<Double> ticks(double lo, double hi) {
         double raw = (hi - lo) / 5, magnitude = Math.pow(10, Math.floor(Math.log10(raw))), step;
         double f = raw / magnitude;
         step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * magnitude;
-        java.util.List<Double> out = new java.util.ArrayList<>();
+        List<Double> out = new ArrayList<>();
         for (double v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.add(Math.abs(v) < step * 1e-9 ? 0 : v);
         return out;
     }

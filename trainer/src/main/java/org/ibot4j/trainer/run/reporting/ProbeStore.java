@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -48,8 +50,8 @@ public final class ProbeStore {
     }
 
     /** Figures by checkpoint iteration, oldest first; incomplete or foreign folders are skipped. */
-    static List<java.util.Map.Entry<Long, List<Stored>>> all(Path output) throws IOException {
-        List<java.util.Map.Entry<Long, List<Stored>>> out = new ArrayList<>();
+    static List<Map.Entry<Long, List<Stored>>> all(Path output) throws IOException {
+        List<Map.Entry<Long, List<Stored>>> out = new ArrayList<>();
         for (Path dir : steps(output)) {
             Path index = dir.resolve("figures.json");
             if (!Files.isRegularFile(index)) continue;
@@ -64,7 +66,7 @@ public final class ProbeStore {
             } catch (IOException torn) {
                 continue;  // a damaged index: that checkpoint's figures are left out of the report
             }
-            out.add(java.util.Map.entry(stepOf(dir), figures));
+            out.add(Map.entry(stepOf(dir), figures));
         }
         return out;
     }
@@ -81,7 +83,7 @@ public final class ProbeStore {
      * @param keptCheckpoints iterations of the checkpoints retention keeps
      */
     static void thin(Path output, List<Long> keptCheckpoints) throws IOException {
-        java.util.Set<Long> kept = java.util.Set.copyOf(keptCheckpoints);
+        Set<Long> kept = Set.copyOf(keptCheckpoints);
         List<Path> older = new ArrayList<>(steps(output).stream().filter(d -> !kept.contains(stepOf(d))).toList());
         long end = keptCheckpoints.stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
         while (older.size() > SPREAD) {

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -119,7 +120,7 @@ public final class RunReport {
     /** Teacher entropies, prototypes in use and effective rank, with the collapsed stretches shaded (docs/collapse.md). */
     private static void collapse(StringBuilder h, Columns c, double[] it, ModelFacts facts, int warnSteps) {
         double[] entropy = c.loss("teacher_cls_entropy"), used = c.get("prototypes_used");
-        if (java.util.Arrays.stream(entropy).noneMatch(Double::isFinite)) return;  // a run logged before these columns existed
+        if (Arrays.stream(entropy).noneMatch(Double::isFinite)) return;  // a run logged before these columns existed
         h.append("<h2>Collapse</h2>\n");
         List<Chart.Band> bands = new ArrayList<>();
         List<String> longStretches = new ArrayList<>();

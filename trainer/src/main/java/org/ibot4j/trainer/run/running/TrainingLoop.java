@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.run.running;
 
+import java.util.function.BooleanSupplier;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.api.StepResult;
@@ -39,7 +40,7 @@ public final class TrainingLoop {
      *
      * @return the iteration reached: {@code to}, or the first one not run
      */
-    public long run(long from, long to, Listener listener, java.util.function.BooleanSupplier stop) {
+    public long run(long from, long to, Listener listener, BooleanSupplier stop) {
         int nonFinite = 0;
         for (long it = from; it < to; it++) {
             if (stop.getAsBoolean()) return it;

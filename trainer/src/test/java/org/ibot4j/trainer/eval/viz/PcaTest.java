@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.data.Offset.offset;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -49,8 +50,8 @@ class PcaTest {
         assertParallel(pca.components()[1], H[3]);
         assertParallel(pca.components()[2], H[0]);
         // Signs: the largest-magnitude entry is positive; the projection is the coordinate along the axis.
-        for (double[] v : pca.components()) assertThat(java.util.Arrays.stream(v).map(Math::abs).max().orElseThrow())
-                .isEqualTo(java.util.Arrays.stream(v).max().orElseThrow());
+        for (double[] v : pca.components()) assertThat(Arrays.stream(v).map(Math::abs).max().orElseThrow())
+                .isEqualTo(Arrays.stream(v).max().orElseThrow());
         double[] projected = pca.project(rows[0b0010]);  // e_1 = +1: s_1 = 3 along h_1
         assertThat(Math.abs(projected[0])).isCloseTo(3.0, offset(1e-5));
     }
@@ -92,8 +93,8 @@ class PcaTest {
     }
 
     private static void assertParallel(double[] actual, double[] expected) {
-        assertThat(Math.abs(dot(actual, expected))).as("|cos| between %s and %s", java.util.Arrays.toString(actual),
-                java.util.Arrays.toString(expected)).isCloseTo(1.0, offset(1e-9));
+        assertThat(Math.abs(dot(actual, expected))).as("|cos| between %s and %s", Arrays.toString(actual),
+                Arrays.toString(expected)).isCloseTo(1.0, offset(1e-9));
     }
 
     private static double dot(double[] a, double[] b) {

@@ -10,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import javax.xml.parsers.DocumentBuilderFactory;
@@ -48,17 +50,17 @@ class RunReportTest {
     @Test
     void aResumedRunsReportIsSelfContainedAndCoversTheWholeRun(@TempDir Path dir) throws Exception {
         Map<String, Object> monitor = Map.of("knn_every", 1, "knn_train", 100, "knn_test", 40);
-        Map<String, Object> first = new java.util.HashMap<>(monitor);
+        Map<String, Object> first = new HashMap<>(monitor);
         first.put("max_steps", 2);
         Pretraining.of(PretrainerTest.tiny(dir, first)).console(PretrainerTest.QUIET).figures(POSITION_EMBEDDINGS).build().run();
         assertThat(dir.resolve(RunReport.FILE)).isNotEmptyFile();
-        Map<String, Object> rest = new java.util.HashMap<>(monitor);
+        Map<String, Object> rest = new HashMap<>(monitor);
         rest.put("max_steps", 5);
         Pretraining.of(PretrainerTest.tiny(dir, rest)).console(PretrainerTest.QUIET).figures(POSITION_EMBEDDINGS).build().run();
 
         String html = Files.readString(dir.resolve(RunReport.FILE), StandardCharsets.UTF_8);
         assertThat(html).startsWith("<!DOCTYPE html>");
-        assertThat(html.toLowerCase(java.util.Locale.ROOT)).doesNotContain("http://").doesNotContain("https://").doesNotContain("<link")
+        assertThat(html.toLowerCase(Locale.ROOT)).doesNotContain("http://").doesNotContain("https://").doesNotContain("<link")
                 .doesNotContain("<script");
         assertThat(html).contains("A [CLS] loss near ln(out_dim) = ln(64) = 4.16 means the teacher&#39;s output is nearly uniform")
                 .contains("watch the k-NN curve");

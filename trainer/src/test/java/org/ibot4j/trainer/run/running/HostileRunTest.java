@@ -18,6 +18,7 @@ import org.ibot4j.trainer.run.checkpoints.RunLock;
 import org.ibot4j.trainer.run.reporting.ProbeStore;
 import org.ibot4j.trainer.run.reporting.RunReport;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -95,7 +96,7 @@ class HostileRunTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Timeout(120)  // before the fix, reading the FIFO blocked forever
+    @Timeout(120)  // before the fix, reading the FIFO blocked forever
     void checkpointsThatAreNotRegularFilesAreSkippedNotReadOrWritten(@TempDir Path dir) throws Exception {
         Path output = dir.resolve("run");
         PretrainerTest.run(PretrainerTest.tiny(output, Map.of("max_steps", 2, "saveckp_iters", 1)), PretrainerTest.QUIET);

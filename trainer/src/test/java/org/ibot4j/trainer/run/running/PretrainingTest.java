@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -121,7 +121,7 @@ class PretrainingTest {
             PretrainOptions.Builder b = PretrainOptions.builder();
             Object value = f.get(new PretrainOptions());
             setter.invoke(b, value);
-            String snake = f.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
+            String snake = f.getName().replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
             PretrainOptions built = b.build();
             assertThat(built.explicitNames()).as(f.getName()).containsExactly(snake);
         }

@@ -2,6 +2,8 @@ package org.ibot4j.trainer.run.running;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RunEstimateTest {
@@ -20,7 +22,7 @@ class RunEstimateTest {
         // The demo's first steps (metrics.jsonl, 2026-12-02): 0.82 and 1.04 s of warm-up, then ~0.44 s.
         double[] steps = {0.82, 1.04, 0.45, 0.44, 3.0, 0.44, 0.43, 0.43};
         RunEstimate estimate = new RunEstimate(0, 896, 112);
-        java.util.List<String> said = new java.util.ArrayList<>();
+        List<String> said = new ArrayList<>();
         for (int i = 0; i < steps.length; i++) estimate.estimate(i, steps[i]).ifPresent(said::add);
         // Said once, after step 6 (five samples: 0.45 0.44 3.0 0.44 0.43, median 0.44; the 3 s hiccup is ignored).
         assertThat(said).hasSize(1);
@@ -34,7 +36,7 @@ class RunEstimateTest {
         assertThat(slow.estimate(1, 40)).isEmpty();
         assertThat(slow.estimate(2, 30)).hasValueSatisfying(s -> assertThat(s).startsWith("measured 30.00 s a step"));
         RunEstimate resumed = new RunEstimate(10, 14, 100);
-        java.util.List<String> said = new java.util.ArrayList<>();
+        List<String> said = new ArrayList<>();
         for (int i = 10; i < 14; i++) resumed.estimate(i, 0.1).ifPresent(said::add);
         assertThat(said).hasSize(1).allSatisfy(s -> assertThat(s).contains("the 0 steps left"));
     }

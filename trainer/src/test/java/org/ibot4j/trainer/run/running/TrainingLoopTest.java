@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
@@ -84,7 +85,7 @@ class TrainingLoopTest {
         // ... and, worse, the storage lost the tail of the newest complete one.
         Path newest = dir.resolve("ckpt-00000030.ibot4j");
         byte[] bytes = Files.readAllBytes(newest);
-        Files.write(newest, java.util.Arrays.copyOf(bytes, bytes.length / 3));
+        Files.write(newest, Arrays.copyOf(bytes, bytes.length / 3));
 
         Path latest = store.latest().orElseThrow();
         assertThat(CheckpointStore.iterationOf(latest)).isEqualTo(20);
@@ -104,7 +105,7 @@ class TrainingLoopTest {
             @Override public String describe(int i) { return "poisoned " + i; }
             @Override public RgbImage load(int i) {
                 RgbImage img = good.load(i);
-                java.util.Arrays.fill(img.planes()[0], Float.NaN);  // every crop sees it
+                Arrays.fill(img.planes()[0], Float.NaN);  // every crop sees it
                 return img;
             }
         };
