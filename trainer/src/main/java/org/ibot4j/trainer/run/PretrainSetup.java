@@ -1,16 +1,10 @@
 package org.ibot4j.trainer.run;
 
-import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
 import org.ibot4j.api.Centering;
-import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.IbotConfig;
-import org.ibot4j.api.InvalidConfigException;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.trainer.data.BlockMaskGenerator;
 import org.ibot4j.trainer.data.MaskRatio;
@@ -67,7 +61,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
     public static PretrainSetup of(PretrainOptions o, int datasetSize, int[] imageSize, int worldSize) {
         if (Math.max(imageSize[0], imageSize[1]) <= SMALL_IMAGE) applySmallImageDefaults(o);
         List<String> problems = valueProblems(o);
-        modelProblems(o, true, problems);
+        ModelOptions.problems(o, true, problems);
         int batch = o.batchSizePerGpu;
         int images = o.subset > 0 ? Math.min(o.subset, datasetSize) : datasetSize;
         long globalBatch = (long) batch * worldSize;
@@ -101,7 +95,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
      */
     public static void requireValid(PretrainOptions o) {
         List<String> problems = valueProblems(o);
-        modelProblems(o, false, problems);
+        ModelOptions.problems(o, false, problems);
         try {
             masking(o);
         } catch (IllegalArgumentException e) {
@@ -165,7 +159,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
     }
 
     private static PretrainSetup build(PretrainOptions o, MaskingPolicy masking, int batch, long globalBatch, long perEpoch, int worldSize) {
-        IbotConfig model = model(o);
+        IbotConfig model = ModelOptions.of(o);
         MultiCropAugmentation augmentation = new MultiCropAugmentation(new MultiCropAugmentation.Options(
                 o.globalCropsNumber, o.localCropsNumber, o.globalCropSize, o.localCropSize,
                 o.globalCropsScale, o.localCropsScale, channels(o.mean), channels(o.std)));
@@ -173,76 +167,6 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         int workers = o.numWorkers > 0 ? o.numWorkers : MultiCropLoader.defaultWorkers();
         return new PretrainSetup(o, model, augmentation, masking, schedules(o, (int) globalBatch, perEpoch), batch, perEpoch, total, workers,
                 worldSize);
-    }
-
-    /**
-     * The model config of {@code o}: every {@link IbotConfig} component takes the option of its own name
-     * ({@link #OPTION_OF} names those spelt otherwise), except the {@link #NOT_OPTIONS}, which keep
-     * {@link IbotConfig.Builder}'s defaults. So a new component with an option of the same name needs no
-     * line here, and one with neither fails every run (and {@code PretrainSetupTest}) instead of being
-     * ignored.
-     */
-    static IbotConfig model(PretrainOptions o) {
-        return builder(o).build();
-    }
-
-    private static IbotConfig.Builder builder(PretrainOptions o) {
-        IbotConfig.Builder b = IbotConfig.builder().arch(o.arch.name());
-        for (RecordComponent c : IbotConfig.class.getRecordComponents()) {
-            String name = c.getName();
-            if (NOT_OPTIONS.contains(name)) continue;
-            Object value = optionValue(o, OPTION_OF.getOrDefault(name, name));
-            boolean archDefault = ARCH_SHAPE.contains(name) && ((Number) value).intValue() == 0;  // 0: the arch's
-            if (name.equals("numThreads") && ((Number) value).intValue() == 0) value = CpuTopology.defaultThreads();
-            if (!archDefault) b.set(name, value);
-        }
-        return b;
-    }
-
-    /**
-     * The model config's own checks ({@link IbotConfig}'s: one rule per model option, not repeated here),
-     * said in the options' names, each option's problem once. Before the data is known the crop size is
-     * not checked against the patch: images of {@value #SMALL_IMAGE} px or less change both defaults.
-     */
-    private static void modelProblems(PretrainOptions o, boolean dataKnown, List<String> problems) {
-        try {
-            IbotConfig.Builder b = builder(o);
-            if (!dataKnown) b.imgSize(Math.max(1, o.patchSize));
-            b.build();
-        } catch (InvalidConfigException e) {
-            for (String problem : e.problems()) {
-                String said = problem;
-                for (Map.Entry<String, String> n : OPTION_OF.entrySet()) {
-                    said = said.replaceAll("(?<![a-z_])" + snake(n.getKey()) + "(?![a-z_])", snake(n.getValue()));
-                }
-                String option = said.split("[ ,]", 2)[0];
-                if (problems.stream().noneMatch(p -> p.startsWith(option + " "))) problems.add(said);
-            }
-        }
-    }
-
-    private static String snake(String camel) {
-        return camel.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
-    }
-
-    /** IbotConfig components whose option is spelt otherwise: component to option field. */
-    static final Map<String, String> OPTION_OF = Map.of("imgSize", "globalCropSize", "dropPathRate", "dropPath", "hiddenDim", "headHiddenDim",
-            "bottleneckDim", "headBottleneckDim", "numThreads", "threads", "bf16Autocast", "bf16");
-    /** IbotConfig components no option sets: the official recipe's constants (and 3 input channels). */
-    static final Set<String> NOT_OPTIONS = Set.of("inChans", "mlpRatio", "qkvBias", "studentTemp", "centerMomentum", "centerMomentum2",
-            "beta1", "beta2", "eps");
-    /** Options of the arch's shape, where 0 keeps the arch's value. */
-    private static final Set<String> ARCH_SHAPE = Set.of("embedDim", "depth", "numHeads");
-
-    private static Object optionValue(PretrainOptions o, String field) {
-        try {
-            return PretrainOptions.class.getField(field).get(o);
-        } catch (NoSuchFieldException e) {
-            throw new IllegalStateException("IbotConfig has a component with no option '" + field + "' in PretrainOptions: add the option, "
-                    + "or name it in PretrainSetup.OPTION_OF, or list the component in PretrainSetup.NOT_OPTIONS");
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** The official schedules (batch: the global batch): lr scaled by batch/256 with a linear warm-up then cosine, wd and momentum cosine, temperatures per epoch. */

@@ -123,7 +123,7 @@ class PretrainSetupTest {
     /**
      * Every model option reaches the model config: each IbotConfig component that an option sets, set
      * alone to another value, shows up in the setup's model. A component without an option of its name
-     * (nor an entry in PretrainSetup.OPTION_OF or NOT_OPTIONS) fails here, as would a mapping that drops one.
+     * (nor an entry in ModelOptions.OPTION_OF or NOT_OPTIONS) fails here, as would a mapping that drops one.
      */
     @Test
     void everyModelOptionReachesTheModelConfig() throws ReflectiveOperationException {
@@ -132,8 +132,8 @@ class PretrainSetupTest {
         IbotConfig before = setup(base).model();
         List<String> reached = new ArrayList<>();
         for (RecordComponent c : IbotConfig.class.getRecordComponents()) {
-            if (PretrainSetup.NOT_OPTIONS.contains(c.getName())) continue;
-            String option = PretrainSetup.OPTION_OF.getOrDefault(c.getName(), c.getName()).replaceAll("([a-z0-9])([A-Z])", "$1_$2")
+            if (ModelOptions.NOT_OPTIONS.contains(c.getName())) continue;
+            String option = ModelOptions.OPTION_OF.getOrDefault(c.getName(), c.getName()).replaceAll("([a-z0-9])([A-Z])", "$1_$2")
                     .toLowerCase(Locale.ROOT);
             Object other = otherThan(c.getAccessor().invoke(before));
             Map<String, Object> given = new HashMap<>(base);
