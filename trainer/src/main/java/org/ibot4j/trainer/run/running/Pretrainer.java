@@ -191,12 +191,10 @@ final class Pretrainer {
         long globalBatch = (long) setup.batchSize() * world;
         CollapseWatch collapse = new CollapseWatch(setup.model().outDim(), setup.batchSize() * o.globalCropsNumber, o.collapseWarnSteps,
                 o.centering == Centering.SINKHORN_KNOPP, o.koleoLossWeight > 0);
-        double[] lastLoss = {Double.NaN};
+        LastLoss lastLoss = new LastLoss();
         long reached = start;
         List<StepObserver> observers = new ArrayList<>();
-        observers.add((s, seconds) -> {
-            if (s.result().finite()) lastLoss[0] = s.result().loss();
-        });
+        observers.add(lastLoss);
         observers.add((s, seconds) -> TrainStepEvent.record(s.iteration(), s.epoch(), s.dataWaitSeconds(), seconds, s.params(), s.result(),
                 s.imagesPerSecond()));
         if (writer) {
@@ -213,11 +211,9 @@ final class Pretrainer {
                 MetricsLog metrics = writer ? new MetricsLog(output, start) : null) {
             // The step's row goes before the k-NN monitor and the checkpoint: the report written there includes it.
             if (writer) observers.add(observers.indexOf(monitor), new MetricsRecorder(metrics, collapse, loader::skippedImages));
-            long[] stepStart = {System.nanoTime()};
+            StepClock clock = new StepClock();
             reached = new TrainingLoop(model, loader, setup.schedules(), o.maxNonfinite).run(start, last, (it, p, r, wait) -> {
-                long now = System.nanoTime();
-                double stepSeconds = (now - stepStart[0]) / 1e9;
-                stepStart[0] = now;
+                double stepSeconds = clock.lap();
                 Pretraining.Step step = new Pretraining.Step(it, setup.schedules().epochOf(it), p, r, globalBatch / stepSeconds, wait);
                 try {
                     for (StepObserver observer : observers) observer.afterStep(step, stepSeconds);
@@ -235,12 +231,34 @@ final class Pretrainer {
         String ended = cancelled ? "cancelled" : "done";
         Path checkpoint = writer ? checkpoints.written() : null;
         if (writer) {
-            out.printf(Locale.ROOT, "%s: iteration %d, last loss %.4f; checkpoint %s; metrics in %s%n", ended, reached, lastLoss[0],
+            out.printf(Locale.ROOT, "%s: iteration %d, last loss %.4f; checkpoint %s; metrics in %s%n", ended, reached, lastLoss.value,
                     checkpoint, output.resolve("metrics.jsonl"));
         } else {
-            out.printf(Locale.ROOT, "%s: iteration %d, last loss %.4f (rank %d; rank 0 writes the run)%n", ended, reached, lastLoss[0],
+            out.printf(Locale.ROOT, "%s: iteration %d, last loss %.4f (rank %d; rank 0 writes the run)%n", ended, reached, lastLoss.value,
                     shard.rank());
         }
-        return new Pretraining.Result(output, checkpoint, reached, lastLoss[0], writer ? monitor.results() : List.of(), cancelled);
+        return new Pretraining.Result(output, checkpoint, reached, lastLoss.value, writer ? monitor.results() : List.of(), cancelled);
+    }
+
+    /** The last finite step's loss (NaN before one). */
+    private static final class LastLoss implements StepObserver {
+        double value = Double.NaN;
+
+        @Override
+        public void afterStep(Pretraining.Step step, double stepSeconds) {
+            if (step.result().finite()) value = step.result().loss();
+        }
+    }
+
+    /** Wall time between the loop's calls: a step's whole cost, its observers' included. */
+    private static final class StepClock {
+        private long last = System.nanoTime();
+
+        double lap() {
+            long now = System.nanoTime();
+            double seconds = (now - last) / 1e9;
+            last = now;
+            return seconds;
+        }
     }
 }
