@@ -11,6 +11,7 @@ import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 import org.ibot4j.api.Ibot4jException;
 import org.ibot4j.api.IbotModel;
@@ -34,6 +35,8 @@ public final class CheckpointFiles {
         }
         try (ZipFile zip = new ZipFile(file.toFile())) {
             return zip.stream().anyMatch(e -> e.getName().endsWith("/constants.pkl"));
+        } catch (ZipException e) {
+            throw new IOException(file + " starts like a zip file (a checkpoint or .pth) but is damaged or cut short (" + e.getMessage() + ")", e);
         }
     }
 
