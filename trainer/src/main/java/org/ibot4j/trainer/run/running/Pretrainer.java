@@ -194,6 +194,7 @@ final class Pretrainer {
         LastLoss lastLoss = new LastLoss();
         long reached = start;
         List<StepObserver> observers = new ArrayList<>();
+        ProgressObserver progress = writer ? new ProgressObserver(start, last, collapse) : null;
         observers.add(lastLoss);
         observers.add((s, seconds) -> TrainStepEvent.record(s.iteration(), s.epoch(), s.dataWaitSeconds(), seconds, s.params(), s.result(),
                 s.imagesPerSecond()));
@@ -202,15 +203,15 @@ final class Pretrainer {
             observers.add((s, seconds) -> estimate.observe(s.iteration(), seconds));
             observers.add((s, seconds) -> hooks.listener().onStep(s));
             observers.add((s, seconds) -> collapse.observe(s.iteration(), s.result()).ifPresent(LOG::warn));
-            observers.add(new ProgressObserver(start, last, collapse));
+            observers.add(progress);
             observers.add(monitor);
             observers.add(checkpoints);
         }
         try (MultiCropLoader loader = new MultiCropLoader(prep.train(), setup.augmentation(), setup.masking(), model.config(), setup.batchSize(),
                 setup.workers(), 3, o.seed, start, shard);
                 MetricsLog metrics = writer ? new MetricsLog(output, start) : null) {
-            // The step's row goes before the k-NN monitor and the checkpoint: the report written there includes it.
-            if (writer) observers.add(observers.indexOf(monitor), new MetricsRecorder(metrics, collapse, loader::skippedImages));
+            // The step's row goes before the progress bar, and before the checkpoint's report, which includes it.
+            if (writer) observers.add(observers.indexOf(progress), new MetricsRecorder(metrics, collapse, loader::skippedImages));
             StepClock clock = new StepClock();
             reached = new TrainingLoop(model, loader, setup.schedules(), o.maxNonfinite).run(start, last, (it, p, r, wait) -> {
                 double stepSeconds = clock.lap();
