@@ -1,11 +1,14 @@
 package org.ibot4j.trainer.cli;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
-import org.ibot4j.api.io.SpecialFiles;
+import org.ibot4j.api.image.EvalTransform;
+import org.ibot4j.api.io.AtomicFiles;
+import org.ibot4j.api.io.BackboneMetadata;
 import org.ibot4j.api.io.WeightExchange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,13 +36,16 @@ final class ExportCommand extends Ibot4jCommand {
     public Integer call() throws Exception {
         Path file = checkpoint.file();
         Network which = checkpoint.which;
-        SpecialFiles.requireWritable(output);  // before the model is read: a device node is refused, never replaced
+        // Before the model is read: a folder, a device node or a read-only place is refused, never written into.
+        AtomicFiles.checkTarget(output, 0);
         String network = which.name().toLowerCase(Locale.ROOT);
         if (format.equalsIgnoreCase("torchscript")) {
             try (Encoder encoder = Encoder.open(file, Encoder.Options.defaults().network(which).threads(checkpoint.threads()))) {
                 encoder.exportTorchScript(output);
             }
-            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features)");
+            EvalTransform view = EvalTransform.forCheckpoint(file, 1);
+            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features; x normalised "
+                    + "with mean " + Arrays.toString(view.mean()) + " and std " + Arrays.toString(view.std()) + ")");
             return 0;
         }
         WeightExchange.Format chosen;
@@ -48,10 +54,12 @@ final class ExportCommand extends Ibot4jCommand {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--format " + format + ": unknown (pth, safetensors or torchscript)");
         }
+        double[][] normalisation = EvalTransform.storedNormalisation(file).orElse(new double[][] {null, null});
         try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {
-            WeightExchange.export(model, which, chosen, output);
+            WeightExchange.export(model, which, chosen, output, normalisation[0], normalisation[1]);
         }
-        out.println("wrote the " + network + " backbone of " + file + " to " + output + " (timm ViT key names)");
+        out.println("wrote the " + network + " backbone of " + file + " to " + output + " (timm ViT key names; its architecture"
+                + (normalisation[0] == null ? "" : " and normalisation") + " in the '" + BackboneMetadata.KEY + "' metadata)");
         return 0;
     }
 }

@@ -14,6 +14,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.NoSuchElementException;
+import org.ibot4j.api.image.ImageReading;
 import org.ibot4j.bindings.turbojpeg.TurboJpegC;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,7 +93,7 @@ public final class TurboJpeg {
                 int colourspace = ints.getAtIndex(ValueLayout.JAVA_INT, 3);
                 if (w <= 0 || h <= 0) throw new IOException(name + ": JPEG header declares " + w + " x " + h + " pixels");
                 if (colourspace == TJCS_CMYK() || colourspace == TJCS_YCCK()) {
-                    throw new IOException(name + ": CMYK JPEGs are not supported (convert it to RGB)");
+                    throw new IOException(name + ": " + ImageReading.CMYK_REFUSED);
                 }
                 return new Header(w, h, colourspace);
             } finally {

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.ibot4j.api.Centering;
 import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.ProcessLimits;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.trainer.data.BlockMaskGenerator;
 import org.ibot4j.trainer.data.MaskRatio;
@@ -119,7 +120,16 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, o.momentumTeacher >= 0 && o.momentumTeacher <= 1,
                 "momentum_teacher must be in [0, 1] (the teacher's EMA weight), got " + o.momentumTeacher);
         check(problems, o.threads >= 0, "threads must be >= 0 (0: the physical cores), got " + o.threads);
+        try {
+            ProcessLimits.checkThreads(o.threads, "threads");
+        } catch (IllegalArgumentException tooMany) {
+            problems.add(tooMany.getMessage());
+        }
         check(problems, o.numWorkers >= 0, "num_workers must be >= 0 (0: half the cores), got " + o.numWorkers);
+        // Loader workers decode on the CPUs too; a few per CPU cover slow storage, tens of thousands use up the machine's PIDs.
+        int maxWorkers = 4 * ProcessLimits.maxThreads();
+        check(problems, o.numWorkers <= maxWorkers, "num_workers " + o.numWorkers + " is more than " + maxWorkers + " (4 per CPU this process may use; "
+                + ProcessLimits.MAX_THREADS_ENV + " raises the CPUs counted)");
         check(problems, o.subset >= 0, "subset must be >= 0 (0: all images), got " + o.subset);
         check(problems, o.freezeLastLayer >= 0, "freeze_last_layer must be >= 0 epochs, got " + o.freezeLastLayer);
         check(problems, o.predStartEpoch >= 0, "pred_start_epoch must be >= 0, got " + o.predStartEpoch);

@@ -9,6 +9,7 @@ import org.ibot4j.trainer.data.RgbImage;
 import org.ibot4j.trainer.eval.viz.AttentionPcaFigures;
 import org.ibot4j.trainer.eval.viz.ProbeImages;
 import org.ibot4j.trainer.run.PretrainSetup;
+import org.slf4j.LoggerFactory;
 
 /**
  * The report's default probe figures: the teacher's last-block [CLS] attention per head and the PCA of
@@ -21,6 +22,16 @@ public final class AttentionCheckpointFigures implements CheckpointFigures {
 
     private AttentionCheckpointFigures(ProbeImages images) {
         this.images = images;
+    }
+
+    /** {@link #of}, or no figures (with a warning) when the probe images cannot be prepared: figures never stop a run. */
+    public static CheckpointFigures orNone(ImageSource train, PretrainSetup setup) {
+        try {
+            return of(train, setup);
+        } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
+            LoggerFactory.getLogger(AttentionCheckpointFigures.class).warn("the report will have no probe figures: {}", e.toString());
+            return CheckpointFigures.NONE;
+        }
     }
 
     /**

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The pictures and pages of one run folder: the checkpoint figures under {@code probes/}, {@code
  * report.html} and {@code loss.png}. All of them are extras: a failure is a warning, never the end of
- * the run, and never hides why a run stopped.
+ * the run (an Error of the JVM's included: a figure that runs out of memory costs itself), and never hides why a run stopped.
  */
 public final class RunReporter {
     private static final Logger LOG = LoggerFactory.getLogger(RunReporter.class);
@@ -48,7 +48,7 @@ public final class RunReporter {
     public void report() {
         try {
             RunReport.write(output, facts);
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
             LOG.warn("could not write {}: {}", output.resolve(RunReport.FILE), e.toString());
         }
     }
@@ -61,7 +61,7 @@ public final class RunReporter {
         try {
             ProbeStore.save(output, step, figures.render(model, step));
             ProbeStore.thin(output, keptCheckpoints);
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
             LOG.warn("probe figures at iteration {} left out of the report: {}", step, e.toString());
         }
     }
@@ -78,7 +78,7 @@ public final class RunReporter {
                         Double.parseDouble(row.get("patch_loss"))});
             }
             if (!points.isEmpty()) LossCurve.write(output.resolve("loss.png"), points, "iBOT pretraining, " + output.getFileName());
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
             LOG.warn("could not write {}: {}", output.resolve("loss.png"), e.toString());
         }
     }

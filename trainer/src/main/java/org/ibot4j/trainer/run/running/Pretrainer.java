@@ -16,6 +16,7 @@ import org.ibot4j.api.Centering;
 import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.ProcessGroup;
+import org.ibot4j.api.ProcessLimits;
 import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.io.SpecialFiles;
 import org.ibot4j.trainer.data.Datasets;
@@ -23,6 +24,7 @@ import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.data.MultiCropLoader;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.ibot4j.trainer.run.PretrainSetup;
+import org.ibot4j.trainer.run.RunMemory;
 import org.ibot4j.trainer.run.checkpoints.CheckpointMetadata;
 import org.ibot4j.trainer.run.checkpoints.CheckpointStore;
 import org.ibot4j.trainer.run.checkpoints.DataIdentity;
@@ -114,6 +116,9 @@ final class Pretrainer {
         plan.requireSameData(data);
         ImageSource train = Datasets.head(all, options.subset);
         PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train, dataName), world);
+        // Limits the process cannot get past: refused now, with a sentence, rather than by the kernel later.
+        RunMemory.check(setup);
+        ProcessLimits.checkOpenFiles(32 + 4L * setup.workers(), "pretraining with " + setup.workers() + " loader workers");
         return new Prepared(store, plan, all, train, setup, data);
     }
 
@@ -133,7 +138,7 @@ final class Pretrainer {
         PretrainOptions options = plan.options();
         long start = plan.start();
         KnnMonitor monitor = writer ? KnnMonitor.of(setup, prep.all(), hooks, output) : null;
-        if (figures == null) figures = writer ? AttentionCheckpointFigures.of(prep.train(), setup) : CheckpointFigures.NONE;
+        if (figures == null) figures = writer ? AttentionCheckpointFigures.orNone(prep.train(), setup) : CheckpointFigures.NONE;
         ArrayNode extensions = plan.from().map(ScheduleExtension::history).orElseGet(JSON::createArrayNode);
         if (plan.stored() != null) ScheduleExtension.recordIfExtended(extensions, plan.stored(), setup, setup.batchSize() * world, start);
         if (writer) {
@@ -194,7 +199,7 @@ final class Pretrainer {
         LastLoss lastLoss = new LastLoss();
         long reached = start;
         List<StepObserver> observers = new ArrayList<>();
-        ProgressObserver progress = writer ? new ProgressObserver(start, last, collapse) : null;
+        ProgressObserver progress = writer ? new ProgressObserver(start, last, collapse, out) : null;
         observers.add(lastLoss);
         observers.add((s, seconds) -> TrainStepEvent.record(s.iteration(), s.epoch(), s.dataWaitSeconds(), seconds, s.params(), s.result(),
                 s.imagesPerSecond()));

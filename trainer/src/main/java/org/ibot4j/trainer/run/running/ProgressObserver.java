@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.run.running;
 
+import java.io.PrintStream;
 import java.util.Locale;
 import org.ibot4j.api.StepResult;
 import org.ibot4j.trainer.run.reporting.CollapseWatch;
@@ -10,8 +11,8 @@ final class ProgressObserver implements StepObserver {
     private final ProgressBar bar;
     private final CollapseWatch collapse;
 
-    ProgressObserver(long start, long last, CollapseWatch collapse) {
-        this.bar = new ProgressBar("pretrain", start, last);
+    ProgressObserver(long start, long last, CollapseWatch collapse, PrintStream console) {
+        this.bar = new ProgressBar("pretrain", start, last, console);
         this.collapse = collapse;
     }
 
