@@ -66,6 +66,9 @@ torch::Tensor weight(const std::map<std::string, torch::Tensor>& params, const s
 }  // namespace
 
 void save_torchscript(const VisionTransformerImpl& vit, const Config& c, const std::string& path) {
+  require(c.family == IBOT4J_FAMILY_IBOT, "TorchScript export covers the official iBOT ViT only so far; this backbone is ",
+          c.family == IBOT4J_FAMILY_DINOV2 ? "DINOv2" : "DINOv3",
+          " (export its weights as safetensors or .pth, which timm loads, instead)");
   std::map<std::string, torch::Tensor> params;
   for (const auto& item : vit.named_parameters()) params[item.key()] = item.value();
   auto unit = std::make_shared<torch::jit::CompilationUnit>();

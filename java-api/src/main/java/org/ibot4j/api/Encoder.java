@@ -186,6 +186,14 @@ public final class Encoder implements AutoCloseable {
         }
     }
 
+    /**
+     * An encoder of {@code config}'s architecture whose weights are still to be written tensor by tensor
+     * ({@link #writeTensor}); for tests and loaders in this package.
+     */
+    static Encoder withoutWeights(IbotConfig config) {
+        return create(config, EvalTransform.imageNet(config.imgSize()), Path.of("(weights written by the caller)"), 64);
+    }
+
     /** The backbone's tensor names (timm's). */
     List<String> tensorNames() {
         String joined = IbotModel.sizedString("encoder_tensor_names",
