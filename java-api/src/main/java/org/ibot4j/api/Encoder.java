@@ -48,8 +48,12 @@ public final class Encoder implements AutoCloseable {
      * @param numHeads  attention heads of a {@code .pth} / {@code .safetensors} file, which its weights
      *                  cannot tell; 0 for {@code embed_dim / 64} (ViT-S/B/L); ignored for ibot4j checkpoints
      * @param batchSize images per native forward pass
+     * @param arch      the architecture of a {@code .pth} / {@code .safetensors} file by {@link Arch} name (e.g.
+     *                  vit_small_patch16_dinov3), checked against the file; null to infer it from the file's
+     *                  names and shapes; ignored for ibot4j checkpoints
      */
-    public record Options(Network network, Device device, boolean bf16, int threads, int imageSize, int numHeads, int batchSize) {
+    public record Options(Network network, Device device, boolean bf16, int threads, int imageSize, int numHeads, int batchSize,
+                          String arch) {
         /** Checks the values. */
         public Options {
             if (network == null || device == null) throw new IllegalArgumentException("network and device must be given");
@@ -57,20 +61,22 @@ public final class Encoder implements AutoCloseable {
             if (imageSize < 0) throw new IllegalArgumentException("imageSize must be >= 0 (0: the checkpoint's), got " + imageSize);
             if (numHeads < 0) throw new IllegalArgumentException("numHeads must be >= 0 (0: embed_dim / 64), got " + numHeads);
             if (batchSize < 1) throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
+            if (arch != null) Arch.of(arch);
         }
 
         /** Teacher, CPU, fp32, LibTorch's threads, the checkpoint's size, batches of 64 (as {@code ibot4j embed}). */
         public static Options defaults() {
-            return new Options(Network.TEACHER, Device.CPU, false, 0, 0, 0, 64);
+            return new Options(Network.TEACHER, Device.CPU, false, 0, 0, 0, 64, null);
         }
 
-        public Options network(Network value) { return new Options(value, device, bf16, threads, imageSize, numHeads, batchSize); }
-        public Options device(Device value) { return new Options(network, value, bf16, threads, imageSize, numHeads, batchSize); }
-        public Options bf16(boolean value) { return new Options(network, device, value, threads, imageSize, numHeads, batchSize); }
-        public Options threads(int value) { return new Options(network, device, bf16, value, imageSize, numHeads, batchSize); }
-        public Options imageSize(int value) { return new Options(network, device, bf16, threads, value, numHeads, batchSize); }
-        public Options numHeads(int value) { return new Options(network, device, bf16, threads, imageSize, value, batchSize); }
-        public Options batchSize(int value) { return new Options(network, device, bf16, threads, imageSize, numHeads, value); }
+        public Options network(Network value) { return new Options(value, device, bf16, threads, imageSize, numHeads, batchSize, arch); }
+        public Options device(Device value) { return new Options(network, value, bf16, threads, imageSize, numHeads, batchSize, arch); }
+        public Options bf16(boolean value) { return new Options(network, device, value, threads, imageSize, numHeads, batchSize, arch); }
+        public Options threads(int value) { return new Options(network, device, bf16, value, imageSize, numHeads, batchSize, arch); }
+        public Options imageSize(int value) { return new Options(network, device, bf16, threads, value, numHeads, batchSize, arch); }
+        public Options numHeads(int value) { return new Options(network, device, bf16, threads, imageSize, value, batchSize, arch); }
+        public Options batchSize(int value) { return new Options(network, device, bf16, threads, imageSize, numHeads, value, arch); }
+        public Options arch(String value) { return new Options(network, device, bf16, threads, imageSize, numHeads, batchSize, value); }
     }
 
     /**
@@ -153,7 +159,7 @@ public final class Encoder implements AutoCloseable {
 
     private static Encoder fromWeightsFile(Path file, Options o) throws IOException {
         Map<String, org.ibot4j.api.io.PthReader.FloatTensor> tensors = BackboneWeights.read(file, o.network());
-        IbotConfig config = runtime(BackboneWeights.inferConfig(tensors, o.numHeads()), o);
+        IbotConfig config = runtime(o.arch() != null ? BackboneWeights.configOf(o.arch(), tensors) : BackboneWeights.inferConfig(tensors, o.numHeads()), o);
         Encoder encoder = create(config, EvalTransform.imageNet(imageSize(config, o)), file, o.batchSize());
         try {
             BackboneWeights.write(encoder, tensors, file);
