@@ -325,6 +325,25 @@ public final class Encoder implements AutoCloseable {
     }
 
     /**
+     * Rewrites the backbone of a {@code .pth} / {@code .safetensors} file (timm's or Meta's names, see
+     * {@link #open(Path, Options)}) as a file with timm's names in {@code format}: the backbone is opened first,
+     * so a file that does not fit its architecture is refused before anything is written. DINOv3's RoPE periods
+     * are left out, as timm saves none. For ibot4j checkpoints use {@link org.ibot4j.api.io.WeightExchange#export}.
+     */
+    public static void exportWeights(Path weights, Options options, org.ibot4j.api.io.WeightExchange.Format format, Path out) throws IOException {
+        NativeLibrary.load();
+        Map<String, org.ibot4j.api.io.PthReader.FloatTensor> tensors = BackboneWeights.read(weights, options.network());
+        List<org.ibot4j.api.io.NamedTensor> timm = new ArrayList<>();
+        try (Encoder encoder = fromWeightsFile(weights, options)) {
+            for (String name : encoder.tensorNames()) {
+                var t = tensors.get(name);
+                if (t != null && !name.equals("rope.periods")) timm.add(new org.ibot4j.api.io.NamedTensor(name, t.shape(), t.data()));
+            }
+        }
+        org.ibot4j.api.io.WeightExchange.write(timm, format, out, "ibot4j backbone (timm names)");
+    }
+
+    /**
      * Runs a TorchScript module file the way any LibTorch program would ({@code torch::jit::load}, then
      * {@code forward(images)}): for checking an exported module without Python.
      *

@@ -74,11 +74,15 @@ public final class WeightExchange {
      * the same bytes, so exports can be compared and cached by hash.
      */
     public static void export(IbotModel model, Network which, Format format, Path out) throws IOException {
-        List<NamedTensor> tensors = backbone(model, which);
+        write(backbone(model, which), format, out, "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone");
+    }
+
+    /** Replaces {@code out} atomically with these tensors in {@code format}; {@code source} goes into safetensors' metadata. */
+    public static void write(List<NamedTensor> tensors, Format format, Path out, String source) throws IOException {
         if (format == Format.PTH) {
             PthWriter.write(out, tensors);
         } else {
-            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone"));
+            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", source));
         }
     }
 

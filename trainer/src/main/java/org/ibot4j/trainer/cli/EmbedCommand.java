@@ -51,15 +51,22 @@ final class EmbedCommand extends Ibot4jCommand {
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "FILE.safetensors or FILE.npy")
     Path output;
 
+    @Mixin
+    ForeignWeightsOptions foreign;
+
 
     @Override
     public Integer call() throws IOException {
         // A run folder goes through the trainer's store (it logs its choice); a file may be any weights the Encoder reads.
         Path weights = java.nio.file.Files.isDirectory(checkpoint.checkpoint) ? checkpoint.file() : checkpoint.checkpoint;
-        return run(weights, images, checkpoint.which, output, checkpoint.threads(), out);
+        return run(weights, images, foreign.apply(Encoder.Options.defaults().network(checkpoint.which).threads(checkpoint.threads())), output, out);
     }
 
     static int run(Path checkpoint, String images, Network which, Path out, int threads, PrintStream console) throws IOException {
+        return run(checkpoint, images, Encoder.Options.defaults().network(which).threads(threads), out, console);
+    }
+
+    static int run(Path checkpoint, String images, Encoder.Options options, Path out, PrintStream console) throws IOException {
         String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
         if (!name.endsWith(".safetensors") && !name.endsWith(".npy")) {
             throw new IllegalArgumentException("--output must end in .safetensors or .npy, got " + out);
@@ -67,7 +74,7 @@ final class EmbedCommand extends Ibot4jCommand {
         ImageSource source = Datasets.open(images, Datasets.Split.TRAIN);
         List<String> files = new ArrayList<>();
         List<float[]> features = new ArrayList<>();
-        try (Encoder encoder = Encoder.open(checkpoint, Encoder.Options.defaults().network(which).threads(threads).batchSize(CHUNK))) {
+        try (Encoder encoder = Encoder.open(checkpoint, options.batchSize(CHUNK))) {
             ProgressBar bar = new ProgressBar("embed", source.size());
             List<Pixels> pending = new ArrayList<>(CHUNK);
             List<String> pendingNames = new ArrayList<>(CHUNK);
@@ -104,13 +111,13 @@ final class EmbedCommand extends Ibot4jCommand {
         if (name.endsWith(".safetensors")) {
             String list = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(files);
             SafeTensorsWriter.write(out, List.of(new NamedTensor("features", new long[] {rows.length, dim}, flat)),
-                    Map.of("files", list, "network", which.name().toLowerCase(Locale.ROOT), "checkpoint", checkpoint.toString()));
+                    Map.of("files", list, "network", options.network().name().toLowerCase(Locale.ROOT), "checkpoint", checkpoint.toString()));
         } else {
             int n = rows.length;
             AtomicFiles.write(out, stream -> writeNpy(stream, flat, n, dim));
             AtomicFiles.writeString(out.resolveSibling(out.getFileName() + ".files.txt"), String.join("\n", files) + "\n");
         }
-        console.printf(Locale.ROOT, "%d x %d %s CLS features of %s written to %s%s%n", rows.length, dim, which.name().toLowerCase(Locale.ROOT),
+        console.printf(Locale.ROOT, "%d x %d %s CLS features of %s written to %s%s%n", rows.length, dim, options.network().name().toLowerCase(Locale.ROOT),
                 images, out, name.endsWith(".npy") ? " (file names in " + out.getFileName() + ".files.txt)" : " (file names in its metadata 'files')");
         return 0;
     }

@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
                 "(the student's mask token is not part of it). The same weights always give the same bytes.",
                 "--format torchscript writes a TorchScript module made by LibTorch (no Python): forward(x) takes normalised",
                 "float32 [N, 3, H, W] and returns the CLS features [N, D] of 'embed', positions interpolated as in training;",
-                "it loads with torch.jit.load (Python) and torch::jit::load (LibTorch, DJL)."})
+                "it loads with torch.jit.load (Python) and torch::jit::load (LibTorch, DJL) (official iBOT ViTs only so far).",
+                "A DINOv2 / DINOv3 .pth or .safetensors (timm's or Meta's names) is rewritten with timm's names;",
+                "--arch names its architecture when the file cannot tell it (see 'embed')."})
 final class ExportCommand extends Ibot4jCommand {
     @Mixin
     CheckpointOptions checkpoint;
@@ -28,14 +30,21 @@ final class ExportCommand extends Ibot4jCommand {
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "the file to write")
     Path output;
 
+    @Mixin
+    ForeignWeightsOptions foreign;
+
     @Override
     public Integer call() throws Exception {
-        Path file = checkpoint.file();
+        // A run folder or an ibot4j checkpoint goes through the trainer's store; another file may be any weights the Encoder reads.
+        Path given = checkpoint.checkpoint;
+        boolean weightsFile = java.nio.file.Files.isRegularFile(given) && !org.ibot4j.api.io.CheckpointFiles.isLibTorchArchive(given);
+        Path file = weightsFile ? given : checkpoint.file();
         Network which = checkpoint.which;
         org.ibot4j.api.io.SpecialFiles.requireWritable(output);  // before the model is read: a device node is refused, never replaced
         String network = which.name().toLowerCase(Locale.ROOT);
+        Encoder.Options options = foreign.apply(Encoder.Options.defaults().network(which).threads(checkpoint.threads()));
         if (format.equalsIgnoreCase("torchscript")) {
-            try (Encoder encoder = Encoder.open(file, Encoder.Options.defaults().network(which).threads(checkpoint.threads()))) {
+            try (Encoder encoder = Encoder.open(file, options)) {
                 encoder.exportTorchScript(output);
             }
             out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features)");
@@ -46,6 +55,12 @@ final class ExportCommand extends Ibot4jCommand {
             chosen = WeightExchange.Format.of(format);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--format " + format + ": unknown (pth, safetensors or torchscript)");
+        }
+        if (weightsFile) {
+            // A .pth / .safetensors of timm's or Meta's names (DINOv2, DINOv3): rewritten with timm's names.
+            Encoder.exportWeights(file, options, chosen, output);
+            out.println("wrote the backbone of " + file + " to " + output + " (timm key names)");
+            return 0;
         }
         try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {
             WeightExchange.export(model, which, chosen, output);
