@@ -63,6 +63,29 @@ class FoundationWeightsTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"timm_dinov2_reg4.safetensors", "timm_dinov3.pth", "meta_dinov2.pth", "meta_dinov3_qkvb.pth"})
+    void theTorchScriptModuleComputesTheEncodersClsFeatures(String file, @TempDir Path tmp) throws IOException {
+        try (Encoder encoder = Encoder.open(DIR.resolve(file), Encoder.Options.defaults().threads(2).numHeads(2)); Arena arena = Arena.ofConfined()) {
+            Path module = tmp.resolve("module.pt");
+            encoder.exportTorchScript(module);
+            int p = encoder.config().patchSize();
+            // The model's own grid and a non-square other one (positions resized, RoPE on that grid).
+            for (int[] hw : new int[][] {{4 * p, 4 * p}, {3 * p, 5 * p}}) {
+                int h = hw[0], w = hw[1], d = encoder.dim();
+                float[] images = new float[2 * 3 * h * w];
+                java.util.Random random = new java.util.Random(h * 31L + w);
+                for (int i = 0; i < images.length; i++) images[i] = (float) random.nextGaussian();
+                MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, 2L * d);
+                encoder.forward(arena.allocateFrom(ValueLayout.JAVA_FLOAT, images), 2, h, w, cls, MemorySegment.NULL);
+                float[][] scripted = Encoder.runTorchScript(module, images, 2, h, w);
+                float[] flat = new float[2 * d];
+                for (int i = 0; i < 2; i++) System.arraycopy(scripted[i], 0, flat, i * d, d);
+                check(file, "script " + h + "x" + w, flat, cls.toArray(ValueLayout.JAVA_FLOAT));
+            }
+        }
+    }
+
     @Test
     void aNamedArchitectureOfAnotherSizeIsRefusedWithBothShapes() {
         // The published width (384) against the file's 32: refused before any forward pass.

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
                 "(the student's mask token is not part of it). The same weights always give the same bytes.",
                 "--format torchscript writes a TorchScript module made by LibTorch (no Python): forward(x) takes normalised",
                 "float32 [N, 3, H, W] and returns the CLS features [N, D] of 'embed', positions interpolated as in training;",
-                "it loads with torch.jit.load (Python) and torch::jit::load (LibTorch, DJL) (official iBOT ViTs only so far).",
+                "it loads with torch.jit.load (Python) and torch::jit::load (LibTorch, DJL).",
                 "A DINOv2 / DINOv3 .pth or .safetensors (timm's or Meta's names) is rewritten with timm's names;",
                 "--arch names its architecture when the file cannot tell it (see 'embed')."})
 final class ExportCommand extends Ibot4jCommand {
