@@ -277,7 +277,8 @@ int32_t ibot4j_checkpoint_metadata(const char* path, char* buf, size_t buf_len, 
  * (softmax(q k^T / sqrt(head_dim)), written out rather than fused) then attentions[:, :, 0, :]:
  * out [n, num_heads, 1 + N] for images [n, in_chans, height, width] through `which` backbone,
  * N = (height/p) * (width/p); index 0 is the [CLS] token itself, then the patches row by row.
- * Each [n, head] row sums to 1. No masks, no grad; positions interpolated for other image sizes. */
+ * Each [n, head] row sums to 1, less the share of the registers (DINOv2) or storage tokens (DINOv3), which
+ * are left out. No masks, no grad; positions interpolated (or RoPE computed) for other image sizes. */
 int32_t ibot4j_last_attention(ibot4j_model* model, int32_t which, const float* images, int64_t n, int32_t height,
                               int32_t width, float* out, char* err, size_t err_len);
 
@@ -332,7 +333,7 @@ int32_t ibot4j_encoder_forward(ibot4j_encoder* encoder, const float* images, int
 /* Writes the encoder as a TorchScript module (torch.jit.load / torch::jit::load) whose forward(x) takes
  * normalised float32 images [N, in_chans, H, W] (H and W multiples of the patch size) and returns the CLS
  * features [N, embed_dim] that ibot4j_encoder_forward computes; positions are interpolated as in training
- * (official iBOT, not timm). The caller makes the write atomic. */
+ * (official iBOT: its own formula; DINOv2: timm's; DINOv3: RoPE on the grid). The caller makes the write atomic. */
 int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder* encoder, const char* path, char* err, size_t err_len);
 
 /* Loads a TorchScript module file with torch::jit::load, as any LibTorch program would, and runs its

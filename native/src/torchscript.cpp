@@ -126,6 +126,20 @@ def resize_pos(self, grid_h: int, grid_w: int):
 
 void write_module(torch::jit::Module& root, const Config& c, const std::string& path);
 
+// The root's forward: patch embedding, then `tokens` (the token sequence and its positions), the blocks, the final
+// norm, and the CLS token.
+std::string forward_source(const Config& c, const std::string& tokens, const std::string& blocks, const std::string& eps) {
+  const std::string p = std::to_string(c.patch_size);
+  return "def forward(self, x):\n"
+         "    x = torch.conv2d(x, self.patch_embed_weight, self.patch_embed_bias, [" + p + ", " + p + "])\n"
+         "    n = x.size(0)\n"
+         "    grid_h = x.size(2)\n"
+         "    grid_w = x.size(3)\n" +
+         tokens + blocks +
+         "    x = torch.layer_norm(x, [x.size(2)], self.norm_weight, self.norm_bias, " + eps + ")\n"
+         "    return x.select(1, 0)\n";
+}
+
 void save_foundation(const VisionTransformerImpl& vit, const Config& c, const std::string& path) {
   std::map<std::string, torch::Tensor> params;
   for (const auto& item : vit.named_parameters()) params[item.key()] = item.value();
@@ -192,17 +206,7 @@ void save_foundation(const VisionTransformerImpl& vit, const Config& c, const st
                  : "    x = torch.cat([self.cls_token.expand([n, -1, -1]), x], 1) + self.resize_pos(grid_h, grid_w)\n";
     tokens += "    sin = torch.empty([0])\n    cos = torch.empty([0])\n";
   }
-  const std::string p = std::to_string(c.patch_size);
-  root.define(
-      "def forward(self, x):\n"
-      "    x = torch.conv2d(x, self.patch_embed_weight, self.patch_embed_bias, [" + p + ", " + p + "])\n"
-      "    n = x.size(0)\n"
-      "    grid_h = x.size(2)\n"
-      "    grid_w = x.size(3)\n"
-      "    x = x.flatten(2).transpose(1, 2)\n" +
-      tokens + blocks.str() +
-      "    x = torch.layer_norm(x, [x.size(2)], self.norm_weight, self.norm_bias, " + eps + ")\n"
-      "    return x.select(1, 0)\n");
+  root.define(forward_source(c, "    x = x.flatten(2).transpose(1, 2)\n" + tokens, blocks.str(), eps));
   write_module(root, c, path);
 }
 
@@ -242,18 +246,10 @@ void save_torchscript(const VisionTransformerImpl& vit, const Config& c, const s
     blocks << "    x = self.block" << i << ".forward(x)\n";
   }
   root.define(kPositionSource);
-  const std::string p = std::to_string(c.patch_size);
-  root.define(
-      "def forward(self, x):\n"
-      "    x = torch.conv2d(x, self.patch_embed_weight, self.patch_embed_bias, [" + p + ", " + p + "])\n"
-      "    n = x.size(0)\n"
-      "    grid_h = x.size(2)\n"
-      "    grid_w = x.size(3)\n"
-      "    x = torch.cat([self.cls_token.expand([n, -1, -1]), x.flatten(2).transpose(1, 2)], 1)\n"
-      "    x = x + self.interpolate_pos_encoding(grid_h, grid_w)\n" +
-      blocks.str() +
-      "    x = torch.layer_norm(x, [x.size(2)], self.norm_weight, self.norm_bias, 1e-06)\n"
-      "    return x.select(1, 0)\n");
+  root.define(forward_source(c,
+                             "    x = torch.cat([self.cls_token.expand([n, -1, -1]), x.flatten(2).transpose(1, 2)], 1)\n"
+                             "    x = x + self.interpolate_pos_encoding(grid_h, grid_w)\n",
+                             blocks.str(), "1e-06"));
   write_module(root, c, path);
 }
 

@@ -46,7 +46,8 @@ public final class Encoder implements AutoCloseable {
      * @param imageSize side of the centre crop in pixels, a multiple of the patch size; 0 for the
      *                  checkpoint's training size (other sizes interpolate the positions as in training)
      * @param numHeads  attention heads of a {@code .pth} / {@code .safetensors} file, which its weights
-     *                  cannot tell; 0 for {@code embed_dim / 64} (ViT-S/B/L); ignored for ibot4j checkpoints
+     *                  cannot tell; 0 for a named architecture's, Meta's DINOv3 periods, or {@code embed_dim / 64}
+     *                  (every published ViT); ignored for ibot4j checkpoints
      * @param batchSize images per native forward pass
      * @param arch      the architecture of a {@code .pth} / {@code .safetensors} file by {@link Arch} name (e.g.
      *                  vit_small_patch16_dinov3), checked against the file; null to infer it from the file's
@@ -119,8 +120,9 @@ public final class Encoder implements AutoCloseable {
     /**
      * Opens the backbone of {@code weights}: an ibot4j checkpoint, a run folder (its newest readable
      * checkpoint), an official {@code main_ibot.py} checkpoint, or a backbone-only {@code .pth} /
-     * {@code .safetensors} with timm's names ({@code module.} and {@code backbone.} prefixes allowed).
-     * ibot4j checkpoints bring their run's normalisation; other files get ImageNet's.
+     * {@code .safetensors} with timm's names ({@code module.} and {@code backbone.} prefixes allowed): the
+     * official iBOT ViT, or a DINOv2 / DINOv3 backbone in timm's or Meta's names, its architecture read from
+     * the file or named by {@link Options#arch()} (docs/interop.md). ibot4j checkpoints bring their run's normalisation; other files get ImageNet's.
      *
      * @throws IllegalArgumentException for a path that is none of these, naming what it is
      * @throws IOException              when the file cannot be read

@@ -55,7 +55,7 @@ class ParityTest {
                         f.floats("expected.student_global_tokens"), FORWARD_TOL);
                 check(scenario, "student global tokens (unmasked)", tokens(model, Network.STUDENT, global, b * g, gs, MemorySegment.NULL, arena),
                         f.floats("expected.student_global_tokens_unmasked"), FORWARD_TOL);
-                check(scenario, "student local tokens (16 px)", tokens(model, Network.STUDENT, local, b * l, ls, MemorySegment.NULL, arena),
+                check(scenario, "student local tokens (" + ls + " px)", tokens(model, Network.STUDENT, local, b * l, ls, MemorySegment.NULL, arena),
                         f.floats("expected.student_local_tokens"), FORWARD_TOL);
                 check(scenario, "teacher global tokens", tokens(model, Network.TEACHER, global, b * g, gs, MemorySegment.NULL, arena),
                         f.floats("expected.teacher_global_tokens"), FORWARD_TOL);
