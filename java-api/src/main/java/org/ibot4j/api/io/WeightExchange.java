@@ -74,15 +74,28 @@ public final class WeightExchange {
      * the same bytes, so exports can be compared and cached by hash.
      */
     public static void export(IbotModel model, Network which, Format format, Path out) throws IOException {
-        write(backbone(model, which), format, out, "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone");
+        export(model, which, format, out, null, null);
     }
 
-    /** Replaces {@code out} atomically with these tensors in {@code format}; {@code source} goes into safetensors' metadata. */
-    public static void write(List<NamedTensor> tensors, Format format, Path out, String source) throws IOException {
+    /**
+     * As {@link #export(IbotModel, Network, Format, Path)}, recording with the weights what an Encoder needs
+     * to embed as the run did ({@link BackboneMetadata}): the architecture and, when given, the run's
+     * normalisation ({@code mean}, {@code std}: 1 or 3 channels, or null when unknown).
+     */
+    public static void export(IbotModel model, Network which, Format format, Path out, double[] mean, double[] std) throws IOException {
+        write(backbone(model, which), format, out, "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone",
+                new BackboneMetadata(model.config(), mean, std).toJson());
+    }
+
+    /**
+     * Replaces {@code out} atomically with these tensors in {@code format}, {@code metadata} ({@link BackboneMetadata}'s
+     * JSON) recorded with them; {@code source} goes into safetensors' metadata.
+     */
+    public static void write(List<NamedTensor> tensors, Format format, Path out, String source, String metadata) throws IOException {
         if (format == Format.PTH) {
-            PthWriter.write(out, tensors);
+            PthWriter.write(out, tensors, metadata);
         } else {
-            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", source));
+            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", source, BackboneMetadata.KEY, metadata));
         }
     }
 
@@ -92,13 +105,7 @@ public final class WeightExchange {
         Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
         try (SafeTensors st = SafeTensors.open(file)) {
             for (Map.Entry<String, SafeTensors.Entry> e : st.entries().entrySet()) {
-                SafeTensors.Entry entry = e.getValue();
-                switch (entry.dtype()) {
-                    case "F32" -> out.put(e.getKey(), new PthReader.FloatTensor(entry.shape(), st.floats(e.getKey())));
-                    // Hub files of DINOv3 and others may hold half-width floats: widened exactly, as PthReader does.
-                    case "BF16", "F16" -> out.put(e.getKey(), new PthReader.FloatTensor(entry.shape(), widen(entry)));
-                    default -> { }
-                }
+                if (SafeTensors.isFloating(e.getValue().dtype())) out.put(e.getKey(), new PthReader.FloatTensor(e.getValue().shape(), st.floats(e.getKey())));
             }
         }
         return out;
@@ -112,6 +119,7 @@ public final class WeightExchange {
      */
     public static Map<String, PthReader.FloatTensor> toIbot4jNames(Map<String, PthReader.FloatTensor> file) {
         boolean official = file.keySet().stream().anyMatch(k -> k.startsWith("student.") || k.startsWith("teacher."));
+        if (!official) file = unwrapped(file);
         Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
         if (!official) {
             // A backbone alone: timm's names, or Meta's DINOv2 / DINOv3 ones (FoundationLayouts).
@@ -189,13 +197,20 @@ public final class WeightExchange {
         return b;
     }
 
-    private static float[] widen(SafeTensors.Entry entry) {
-        java.lang.foreign.ValueLayout.OfShort half = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[Math.toIntExact(entry.data().byteSize() / 2)];
-        boolean bf16 = entry.dtype().equals("BF16");
-        for (int i = 0; i < out.length; i++) {
-            short bits = entry.data().getAtIndex(half, i);
-            out[i] = bf16 ? Float.intBitsToFloat((bits & 0xffff) << 16) : Float.float16ToFloat(bits);
+    /**
+     * The backbone of a training script's wrapper ({@code {'model': state_dict}}, {@code {'state_dict': ...}},
+     * {@code {'model_ema': ...}}, with an optimizer beside it): when exactly one key ends in {@code cls_token},
+     * the keys under the same prefix, with the prefix removed; otherwise the file's keys as they are.
+     */
+    static Map<String, PthReader.FloatTensor> unwrapped(Map<String, PthReader.FloatTensor> file) {
+        List<String> cls = file.keySet().stream().filter(k -> k.equals("cls_token") || k.endsWith(".cls_token")).toList();
+        if (cls.size() != 1) return file;
+        String prefix = cls.get(0).substring(0, cls.get(0).length() - "cls_token".length());
+        prefix = stripSuffix(stripSuffix(prefix, "backbone."), "module.");
+        if (prefix.isEmpty()) return file;
+        Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, PthReader.FloatTensor> e : file.entrySet()) {
+            if (e.getKey().startsWith(prefix)) out.put(e.getKey().substring(prefix.length()), e.getValue());
         }
         return out;
     }
@@ -212,6 +227,10 @@ public final class WeightExchange {
                 .inChans((int) conv.shape()[1]).numHeads(numHeads > 0 ? numHeads : Math.max(1, dim / 64))
                 .mlpRatio(require(named, net + ".backbone.blocks.0.mlp.fc1.weight").shape()[0] / (double) dim)
                 .qkvBias(named.containsKey(net + ".backbone.blocks.0.attn.qkv.bias"));
+    }
+
+    private static String stripSuffix(String s, String suffix) {
+        return s.endsWith(suffix) ? s.substring(0, s.length() - suffix.length()) : s;
     }
 
     private static PthReader.FloatTensor require(Map<String, PthReader.FloatTensor> named, String name) {

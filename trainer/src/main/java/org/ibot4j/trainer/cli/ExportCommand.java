@@ -5,6 +5,8 @@ import java.util.Locale;
 import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
+import org.ibot4j.api.image.EvalTransform;
+import org.ibot4j.api.io.BackboneMetadata;
 import org.ibot4j.api.io.WeightExchange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,14 +42,18 @@ final class ExportCommand extends Ibot4jCommand {
         boolean weightsFile = java.nio.file.Files.isRegularFile(given) && !org.ibot4j.api.io.CheckpointFiles.isLibTorchArchive(given);
         Path file = weightsFile ? given : checkpoint.file();
         Network which = checkpoint.which;
-        org.ibot4j.api.io.SpecialFiles.requireWritable(output);  // before the model is read: a device node is refused, never replaced
+        // Before the model is read: a folder, a device node or a read-only place is refused, never written into.
+        org.ibot4j.api.io.AtomicFiles.checkTarget(output, 0);
         String network = which.name().toLowerCase(Locale.ROOT);
         Encoder.Options options = foreign.apply(Encoder.Options.defaults().network(which).threads(checkpoint.threads()));
         if (format.equalsIgnoreCase("torchscript")) {
+            EvalTransform view;
             try (Encoder encoder = Encoder.open(file, options)) {
                 encoder.exportTorchScript(output);
+                view = encoder.transform();  // the checkpoint's normalisation, or ImageNet's for another file
             }
-            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features)");
+            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features; x normalised "
+                    + "with mean " + java.util.Arrays.toString(view.mean()) + " and std " + java.util.Arrays.toString(view.std()) + ")");
             return 0;
         }
         WeightExchange.Format chosen;
@@ -57,15 +63,18 @@ final class ExportCommand extends Ibot4jCommand {
             throw new IllegalArgumentException("--format " + format + ": unknown (pth, safetensors or torchscript)");
         }
         if (weightsFile) {
-            // A .pth / .safetensors of timm's or Meta's names (DINOv2, DINOv3): rewritten with timm's names.
+            // A .pth / .safetensors of timm's or Meta's names (DINOv2, DINOv3), or one ibot4j exported: rewritten with timm's names.
             Encoder.exportWeights(file, options, chosen, output);
-            out.println("wrote the backbone of " + file + " to " + output + " (timm key names)");
+            out.println("wrote the backbone of " + file + " to " + output + " (timm key names; its architecture in the '" + BackboneMetadata.KEY
+                    + "' metadata)");
             return 0;
         }
+        double[][] normalisation = EvalTransform.storedNormalisation(file).orElse(new double[][] {null, null});
         try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {
-            WeightExchange.export(model, which, chosen, output);
+            WeightExchange.export(model, which, chosen, output, normalisation[0], normalisation[1]);
         }
-        out.println("wrote the " + network + " backbone of " + file + " to " + output + " (timm ViT key names)");
+        out.println("wrote the " + network + " backbone of " + file + " to " + output + " (timm ViT key names; its architecture"
+                + (normalisation[0] == null ? "" : " and normalisation") + " in the '" + BackboneMetadata.KEY + "' metadata)");
         return 0;
     }
 }

@@ -9,11 +9,12 @@ final class ForeignWeightsOptions {
             + "e.g. vit_small_patch16_dinov3 (default: inferred from its names and shapes); ignored for ibot4j checkpoints")
     String arch;
 
-    @Option(names = "--num_heads", description = "attention heads of a .pth / .safetensors backbone whose sizes are not a named "
-            + "architecture's (0: embed_dim / 64, the published models' head width)")
+    @Option(names = "--num_heads", description = "attention heads of a .pth / .safetensors without ibot4j metadata whose sizes are not "
+            + "a named architecture's (0: from the metadata, the name, Meta's DINOv3 periods, else embed_dim / 64)")
     int numHeads = 0;
 
     Encoder.Options apply(Encoder.Options options) {
+        if (numHeads < 0) throw new IllegalArgumentException("--num_heads must be >= 0, got " + numHeads);
         return options.arch(arch).numHeads(numHeads);
     }
 }
