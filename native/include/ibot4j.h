@@ -37,6 +37,11 @@ extern "C" {
 #define IBOT4J_CENTERING_CENTER 0          /* official iBOT: softmax((t - EMA centre) / temp) */
 #define IBOT4J_CENTERING_SINKHORN_KNOPP 1  /* DINOv2: 3 Sinkhorn-Knopp iterations of exp(t / temp); centres unused */
 
+/* Backbone families (int32, config field family); tensor names are timm's for each (docs/interop.md). */
+#define IBOT4J_FAMILY_IBOT 0    /* official iBOT ViT: learned positions interpolated the official way, LayerNorm eps 1e-6 */
+#define IBOT4J_FAMILY_DINOV2 1  /* timm's DINOv2 ViT: learned positions resized as timm (bicubic, antialiased), LayerScale */
+#define IBOT4J_FAMILY_DINOV3 2  /* timm's DINOv3 (Eva): RoPE on the patches, LayerNorm eps 1e-5, q/v biases (key bias 0) */
+
 /* Devices (int32). */
 #define IBOT4J_DEVICE_CPU 0
 #define IBOT4J_DEVICE_CUDA 1
@@ -64,14 +69,16 @@ typedef struct ibot4j_build_info {
     int32_t cpu_native_bf16;      /* whether this CPU has bf16 instructions (avx512_bf16 or AMX-BF16) */
 } ibot4j_build_info;
 
-#define IBOT4J_ABI_VERSION 6
+#define IBOT4J_ABI_VERSION 7
 
 /*
  * The model configuration, one row per field: X(type, name, role). This list is the single
  * definition on the native side: the struct below, the checkpoint's architecture fingerprint and
  * the field names the Java record IbotConfig must mirror (a Java test compares them) all come from
  * it. Roles: ARCH fixes tensor shapes (a checkpoint loads only into the same ARCH values); TRAIN is
- * a loss or optimiser constant; RUNTIME belongs to this process. Booleans are int32 0/1.
+ * a loss or optimiser constant; RUNTIME belongs to this process. Booleans are int32 0/1. ARCH fields
+ * added after ABI 6 (family .. swiglu) enter the fingerprint only when not 0, so that older
+ * checkpoints keep theirs.
  */
 #define IBOT4J_CONFIG_FIELDS(X) \
     X(int32_t, img_size, ARCH)            /* size pos_embed is built for, e.g. 224 or 32 */ \
@@ -82,6 +89,10 @@ typedef struct ibot4j_build_info {
     X(int32_t, num_heads, ARCH) \
     X(double, mlp_ratio, ARCH) \
     X(int32_t, qkv_bias, ARCH)            /* bool */ \
+    X(int32_t, family, ARCH)              /* IBOT4J_FAMILY_*; official: IBOT */ \
+    X(int32_t, num_register_tokens, ARCH) /* registers (DINOv2) / storage tokens (DINOv3): in attention, not in outputs */ \
+    X(double, layer_scale_init, ARCH)     /* LayerScale's initial gamma; 0 = no LayerScale (official) */ \
+    X(int32_t, swiglu, ARCH)              /* bool: SwiGLU MLP (hidden widths: docs/interop.md) */ \
     X(double, drop_path_rate, TRAIN)      /* student only; the teacher uses 0 */ \
     X(int32_t, out_dim, ARCH)             /* K of the CLS projection */ \
     X(int32_t, patch_out_dim, ARCH)       /* K' of the patch projection (out_dim when a head is shared) */ \
@@ -266,7 +277,8 @@ int32_t ibot4j_checkpoint_metadata(const char* path, char* buf, size_t buf_len, 
  * (softmax(q k^T / sqrt(head_dim)), written out rather than fused) then attentions[:, :, 0, :]:
  * out [n, num_heads, 1 + N] for images [n, in_chans, height, width] through `which` backbone,
  * N = (height/p) * (width/p); index 0 is the [CLS] token itself, then the patches row by row.
- * Each [n, head] row sums to 1. No masks, no grad; positions interpolated for other image sizes. */
+ * Each [n, head] row sums to 1, less the share of the registers (DINOv2) or storage tokens (DINOv3), which
+ * are left out. No masks, no grad; positions interpolated (or RoPE computed) for other image sizes. */
 int32_t ibot4j_last_attention(ibot4j_model* model, int32_t which, const float* images, int64_t n, int32_t height,
                               int32_t width, float* out, char* err, size_t err_len);
 
@@ -321,7 +333,7 @@ int32_t ibot4j_encoder_forward(ibot4j_encoder* encoder, const float* images, int
 /* Writes the encoder as a TorchScript module (torch.jit.load / torch::jit::load) whose forward(x) takes
  * normalised float32 images [N, in_chans, H, W] (H and W multiples of the patch size) and returns the CLS
  * features [N, embed_dim] that ibot4j_encoder_forward computes; positions are interpolated as in training
- * (official iBOT, not timm). The caller makes the write atomic. */
+ * (official iBOT: its own formula; DINOv2: timm's; DINOv3: RoPE on the grid). The caller makes the write atomic. */
 int32_t ibot4j_encoder_export_torchscript(ibot4j_encoder* encoder, const char* path, char* err, size_t err_len);
 
 /* Loads a TorchScript module file with torch::jit::load, as any LibTorch program would, and runs its

@@ -30,6 +30,19 @@ void validate(const Config& c) {
         ") must be a positive multiple of num_heads (", c.num_heads, ")");
   check(c.depth > 0, "depth must be > 0");
   check(c.mlp_ratio > 0, "mlp_ratio must be > 0");
+  check(c.family == IBOT4J_FAMILY_IBOT || c.family == IBOT4J_FAMILY_DINOV2 || c.family == IBOT4J_FAMILY_DINOV3,
+        "family must be 0 (ibot), 1 (dinov2) or 2 (dinov3), got ", c.family);
+  check(c.family != IBOT4J_FAMILY_IBOT || (c.num_register_tokens == 0 && c.layer_scale_init == 0 && c.swiglu == 0),
+        "the official iBOT ViT (family ibot) has no registers, LayerScale or SwiGLU; use family dinov2 or dinov3 for those");
+  check(c.num_register_tokens >= 0, "num_register_tokens must be >= 0, got ", c.num_register_tokens);
+  check(c.layer_scale_init >= 0 && std::isfinite(c.layer_scale_init), "layer_scale_init must be >= 0 (0 = no LayerScale), got ",
+        c.layer_scale_init);
+  check(!(c.family == IBOT4J_FAMILY_DINOV3 && c.num_heads > 0 && c.embed_dim % (4 * c.num_heads) != 0),
+        "DINOv3's RoPE needs a head dimension (embed_dim / num_heads = ", c.num_heads > 0 ? c.embed_dim / c.num_heads : 0,
+        ") that is a multiple of 4");
+  check(!(c.family == IBOT4J_FAMILY_DINOV2 && c.swiglu != 0 && static_cast<int64_t>(c.embed_dim * c.mlp_ratio) % 2 != 0),
+        "DINOv2's packed SwiGLU splits fc1 (int(embed_dim * mlp_ratio) = ", static_cast<int64_t>(c.embed_dim * c.mlp_ratio),
+        " rows) into gate and value halves: it must be even");
   check(c.drop_path_rate >= 0 && c.drop_path_rate < 1, "drop_path_rate must be in [0, 1)");
   check(c.out_dim > 0 && c.patch_out_dim > 0 && c.hidden_dim > 0 && c.bottleneck_dim > 0,
         "out_dim, patch_out_dim, hidden_dim and bottleneck_dim must be > 0");
@@ -63,8 +76,14 @@ void validate(const Config& c) {
 
 std::string architecture_fingerprint(const Config& c) {
   std::ostringstream s;
-#define IBOT4J_ARCH_FIELD(type, name, role) \
-  if (std::string_view(#role) == "ARCH") s << (s.tellp() > 0 ? " " : "") << #name << "=" << c.name;
+  // Fields added after ABI 6 are written only when set, so that a checkpoint saved before them keeps
+  // the fingerprint it was saved with (and a model of the official ViT still loads it).
+  auto added_later = [](std::string_view name) {
+    return name == "family" || name == "num_register_tokens" || name == "layer_scale_init" || name == "swiglu";
+  };
+#define IBOT4J_ARCH_FIELD(type, name, role)                                          \
+  if (std::string_view(#role) == "ARCH" && !(added_later(#name) && c.name == 0)) \
+    s << (s.tellp() > 0 ? " " : "") << #name << "=" << c.name;
   IBOT4J_CONFIG_FIELDS(IBOT4J_ARCH_FIELD)
 #undef IBOT4J_ARCH_FIELD
   return s.str();

@@ -49,8 +49,8 @@ void Encoder::load_checkpoint(const std::string& path, bool teacher) {
 
 void Encoder::write(const std::string& name, const torch::Tensor& value) {
   auto it = named_.find(name);
-  require(it != named_.end(), "the encoder has no tensor '", name, "' (a ViT backbone: cls_token, pos_embed, patch_embed.*, ",
-          "blocks.<i>.*, norm.*)");
+  require(it != named_.end(), "the encoder has no tensor '", name, "' (its tensors, timm's names: ", names_.front(), ", ..., ",
+          names_.back(), ")");
   require(it->second.sizes() == value.sizes(), "tensor ", name, " has shape ", value.sizes(), ", the encoder's is ",
           it->second.sizes());
   torch::NoGradGuard no_grad;

@@ -14,15 +14,18 @@ std::pair<torch::Tensor, torch::Tensor> Model::intermediate_features(bool is_tea
   require(n_last_blocks >= 1 && n_last_blocks <= config_.depth, "n_last_blocks must be in 1..", config_.depth,
           " (the model's depth), got ", n_last_blocks);
   auto& vit = *(is_teacher ? teacher_ : student_)->backbone;
-  auto x = vit.prepare_tokens(images.to(device_), std::nullopt);
+  const auto on_device = images.to(device_);
+  auto x = vit.prepare_tokens(on_device, std::nullopt);
+  const auto rope = vit.rope_for(on_device);
   const auto depth = static_cast<int64_t>(vit.blocks->size());
   std::vector<torch::Tensor> cls;
   for (int64_t i = 0; i < depth; ++i) {
-    x = vit.blocks[i]->as<Block>()->forward(x, nullptr);
+    x = vit.blocks[i]->as<Block>()->forward(x, rope, nullptr);
     // LayerNorm is per token, so norm(x)[:, 0] is norm(x[:, 0]): only the CLS rows are normed here.
     if (depth - i <= n_last_blocks) cls.push_back(vit.norm->forward(x.select(1, 0)));
   }
-  auto patches = x.narrow(1, 1, x.size(1) - 1);
+  auto tokens = vit.without_registers(x);
+  auto patches = tokens.narrow(1, 1, tokens.size(1) - 1);
   auto patch_mean = (patch_mean_normed ? vit.norm->forward(patches) : patches).mean(1);
   return {torch::cat(cls, 1), patch_mean};
 }

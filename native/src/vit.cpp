@@ -9,8 +9,9 @@ namespace ibot4j {
 namespace F = torch::nn::functional;
 
 namespace {
-torch::nn::LayerNorm layer_norm(int64_t dim) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6));
+// LayerNorm eps: 1e-6 in official iBOT and timm's DINOv2, 1e-5 in DINOv3.
+torch::nn::LayerNorm layer_norm(int64_t dim, int64_t family) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(family == IBOT4J_FAMILY_DINOV3 ? 1e-5 : 1e-6));
 }
 
 // Per-sample stochastic depth: keep a sample's residual with probability 1-p, scaled by 1/(1-p). The
@@ -31,8 +32,47 @@ PatchEmbedImpl::PatchEmbedImpl(int64_t in_chans, int64_t embed_dim, int64_t patc
       "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_chans, embed_dim, patch_size).stride(patch_size)));
 }
 
-AttentionImpl::AttentionImpl(int64_t dim, int64_t heads, bool qkv_bias) : num_heads(heads) {
-  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)));
+RopeImpl::RopeImpl(int64_t dim, double temp) : head_dim(dim), temperature(temp) {
+  periods = register_parameter("periods", torch::zeros({dim / 4}), /*requires_grad=*/false);
+  reset_periods();
+}
+
+void RopeImpl::reset_periods() {
+  torch::NoGradGuard no_grad;
+  // timm's schedule, in fp32: temperature ** (2 i / (head_dim / 2)), i < head_dim / 4.
+  auto exponents = 2.0 * torch::arange(head_dim / 4, torch::kFloat32) / static_cast<double>(head_dim / 2);
+  periods.copy_(torch::pow(temperature, exponents));
+}
+
+torch::Tensor RopeImpl::embed(int64_t grid_h, int64_t grid_w) const {
+  auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+  // Patch centres (i + 0.5) / size per axis, mapped to [-1, 1], rows before columns.
+  auto h = (torch::arange(0.5, static_cast<double>(grid_h), 1.0, f32) / static_cast<double>(grid_h)).to(periods.device());
+  auto w = (torch::arange(0.5, static_cast<double>(grid_w), 1.0, f32) / static_cast<double>(grid_w)).to(periods.device());
+  auto grids = torch::meshgrid({h, w}, "ij");
+  auto coords = torch::stack({grids[0], grids[1]}, -1).flatten(0, 1) * 2.0 - 1.0;  // [HW, 2]
+  auto angles = (2.0 * M_PI) * coords.unsqueeze(-1) / periods.to(torch::kFloat32).view({1, 1, -1});
+  angles = angles.flatten(1).tile({2});  // [HW, head_dim]: rotate-half layout
+  return torch::stack({angles.sin(), angles.cos()});
+}
+
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& rope, int64_t prefix) {
+  auto head = x.narrow(2, 0, prefix);
+  auto patches = x.narrow(2, prefix, x.size(2) - prefix);
+  auto halves = patches.chunk(2, -1);
+  auto rotated = torch::cat({-halves[1], halves[0]}, -1);
+  auto out = patches * rope[1] + rotated * rope[0];
+  return torch::cat({head, out.to(x.scalar_type())}, 2);
+}
+
+AttentionImpl::AttentionImpl(const Config& c) : num_heads(c.num_heads), num_prefix(1 + c.num_register_tokens) {
+  const int64_t dim = c.embed_dim;
+  const bool fused_bias = c.qkv_bias != 0 && c.family != IBOT4J_FAMILY_DINOV3;
+  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(fused_bias)));
+  if (c.qkv_bias != 0 && c.family == IBOT4J_FAMILY_DINOV3) {
+    q_bias = register_parameter("q_bias", torch::zeros({dim}));
+    v_bias = register_parameter("v_bias", torch::zeros({dim}));
+  }
   proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
@@ -45,8 +85,20 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split_heads(const torch:
 }
 }  // namespace
 
-torch::Tensor AttentionImpl::probabilities(const torch::Tensor& x) {
-  auto [q, k, v] = split_heads(linear(*qkv, x), num_heads);
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::qkv_heads(const torch::Tensor& x,
+                                                                                 const torch::Tensor& rope) {
+  torch::Tensor bias = qkv->bias;
+  if (q_bias.defined()) bias = torch::cat({q_bias, torch::zeros_like(q_bias), v_bias});
+  auto [q, k, v] = split_heads(torch::linear(x, qkv->weight, bias), num_heads);
+  if (rope.defined()) {
+    q = apply_rope(q, rope, num_prefix);
+    k = apply_rope(k, rope, num_prefix);
+  }
+  return {q, k, v};
+}
+
+torch::Tensor AttentionImpl::probabilities(const torch::Tensor& x, const torch::Tensor& rope) {
+  auto [q, k, v] = qkv_heads(x, rope);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   return (torch::matmul(q, k.transpose(-2, -1)) * scale).softmax(-1);
 }
@@ -65,9 +117,9 @@ AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, i
   return AttentionPath::Fused;
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rope) {
   const auto b = x.size(0), n = x.size(1), c = x.size(2);
-  auto [q, k, v] = split_heads(linear(*qkv, x), num_heads);
+  auto [q, k, v] = qkv_heads(x, rope);
   torch::Tensor out;
   if (attention_path(q.device(), q.scalar_type(), n, q.size(-1)) == AttentionPath::Explicit) {
     // The official formula as written (scale after the product), in q's dtype.
@@ -80,31 +132,84 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   return linear(*proj, out.transpose(1, 2).reshape({b, n, c}));
 }
 
-MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
-  fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
+MlpImpl::MlpImpl(const Config& c) {
+  const int64_t dim = c.embed_dim;
+  int64_t hidden = static_cast<int64_t>(c.embed_dim * c.mlp_ratio);
+  if (c.swiglu == 0) {
+    fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
+  } else if (c.family == IBOT4J_FAMILY_DINOV2) {
+    // timm's SwiGLUPacked (Meta's w12): one projection, gate half first; fc2 reads the other half's width.
+    fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
+    hidden /= 2;
+  } else {
+    hidden += (8 - hidden % 8) % 8;  // timm's swiglu_align_to=8
+    fc1_g = register_module("fc1_g", torch::nn::Linear(dim, hidden));
+    fc1_x = register_module("fc1_x", torch::nn::Linear(dim, hidden));
+  }
   fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return linear(*fc2, torch::gelu(linear(*fc1, x))); }
-
-BlockImpl::BlockImpl(const Config& o, double dp) : drop_path(dp) {
-  norm1 = register_module("norm1", layer_norm(o.embed_dim));
-  attn = register_module("attn", Attention(o.embed_dim, o.num_heads, o.qkv_bias));
-  norm2 = register_module("norm2", layer_norm(o.embed_dim));
-  mlp = register_module("mlp", Mlp(o.embed_dim, static_cast<int64_t>(o.embed_dim * o.mlp_ratio)));
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  torch::Tensor hidden;
+  if (fc1_g) {
+    hidden = torch::silu(linear(*fc1_g, x)) * linear(*fc1_x, x);
+  } else if (fc1->weight.size(0) != fc2->weight.size(1)) {
+    auto parts = linear(*fc1, x).chunk(2, -1);
+    hidden = torch::silu(parts[0]) * parts[1];
+  } else {
+    hidden = torch::gelu(linear(*fc1, x));
+  }
+  return linear(*fc2, hidden);
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, at::Generator* gen) {
-  auto y = x + ibot4j::drop_path(attn->forward(norm1->forward(x)), drop_path, gen);
-  return y + ibot4j::drop_path(mlp->forward(norm2->forward(y)), drop_path, gen);
+LayerScaleImpl::LayerScaleImpl(int64_t dim) { gamma = register_parameter("gamma", torch::zeros({dim})); }
+
+BlockImpl::BlockImpl(const Config& o, double dp) : drop_path(dp) {
+  norm1 = register_module("norm1", layer_norm(o.embed_dim, o.family));
+  attn = register_module("attn", Attention(o));
+  norm2 = register_module("norm2", layer_norm(o.embed_dim, o.family));
+  mlp = register_module("mlp", Mlp(o));
+  if (o.layer_scale_init != 0) {
+    // Registered where timm lists them, so the state's order is timm's.
+    if (o.family == IBOT4J_FAMILY_DINOV3) {
+      gamma_1 = register_parameter("gamma_1", torch::zeros({o.embed_dim}));
+      gamma_2 = register_parameter("gamma_2", torch::zeros({o.embed_dim}));
+    } else {
+      ls1 = register_module("ls1", LayerScale(o.embed_dim));
+      ls2 = register_module("ls2", LayerScale(o.embed_dim));
+    }
+  }
+}
+
+torch::Tensor BlockImpl::gamma1() const { return ls1 ? ls1->gamma : gamma_1; }
+torch::Tensor BlockImpl::gamma2() const { return ls2 ? ls2->gamma : gamma_2; }
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& rope, at::Generator* gen) {
+  auto a = attn->forward(norm1->forward(x), rope);
+  if (auto g = gamma1(); g.defined()) a = a * g;
+  auto y = x + ibot4j::drop_path(a, drop_path, gen);
+  auto m = mlp->forward(norm2->forward(y));
+  if (auto g = gamma2(); g.defined()) m = m * g;
+  return y + ibot4j::drop_path(m, drop_path, gen);
 }
 
 VisionTransformerImpl::VisionTransformerImpl(const Config& o, bool student)
-    : in_chans(o.in_chans), patch_size(o.patch_size) {
-  const int64_t grid = o.img_size / o.patch_size;
+    : in_chans(o.in_chans),
+      patch_size(o.patch_size),
+      family(o.family),
+      num_registers(o.num_register_tokens),
+      grid(o.img_size / o.patch_size),
+      layer_scale_init(o.layer_scale_init) {
   patch_embed = register_module("patch_embed", PatchEmbed(o.in_chans, o.embed_dim, o.patch_size));
   cls_token = register_parameter("cls_token", torch::zeros({1, 1, o.embed_dim}));
-  pos_embed = register_parameter("pos_embed", torch::zeros({1, grid * grid + 1, o.embed_dim}));
+  if (num_registers > 0) reg_token = register_parameter("reg_token", torch::zeros({1, num_registers, o.embed_dim}));
+  if (family == IBOT4J_FAMILY_DINOV3) {
+    rope = register_module("rope", Rope(o.embed_dim / o.num_heads, /*temperature=*/100.0));
+  } else {
+    // timm's DINOv2 with registers (no_embed_class): positions for the patches only.
+    const int64_t prefix = num_registers > 0 ? 0 : 1;
+    pos_embed = register_parameter("pos_embed", torch::zeros({1, grid * grid + prefix, o.embed_dim}));
+  }
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.depth; ++i) {
     // Linear decay rule: block i of d gets rate * i / (d - 1).
@@ -112,7 +217,7 @@ VisionTransformerImpl::VisionTransformerImpl(const Config& o, bool student)
     const double dp = o.depth > 1 ? rate * static_cast<double>(i) / static_cast<double>(o.depth - 1) : 0.0;
     blocks->push_back(Block(o, dp));
   }
-  norm = register_module("norm", layer_norm(o.embed_dim));
+  norm = register_module("norm", layer_norm(o.embed_dim, o.family));
   if (student) {
     // Created after the official init pass, hence zeros.
     masked_embed = register_parameter("masked_embed", torch::zeros({1, o.embed_dim}));
@@ -121,8 +226,9 @@ VisionTransformerImpl::VisionTransformerImpl(const Config& o, bool student)
 
 void VisionTransformerImpl::init_weights(at::Generator& gen) {
   torch::NoGradGuard no_grad;
-  trunc_normal_(pos_embed, 0.02, gen);
+  if (pos_embed.defined()) trunc_normal_(pos_embed, 0.02, gen);
   trunc_normal_(cls_token, 0.02, gen);
+  if (reg_token.defined()) trunc_normal_(reg_token, 0.02, gen);
   for (auto& module : modules(/*include_self=*/false)) {
     if (auto* linear = module->as<torch::nn::Linear>()) {
       trunc_normal_(linear->weight, 0.02, gen);
@@ -130,6 +236,11 @@ void VisionTransformerImpl::init_weights(at::Generator& gen) {
     } else if (auto* ln = module->as<torch::nn::LayerNorm>()) {
       ln->weight.fill_(1.0);
       ln->bias.zero_();
+    } else if (auto* block = module->as<Block>()) {
+      if (block->gamma1().defined()) {
+        block->gamma1().fill_(layer_scale_init);
+        block->gamma2().fill_(layer_scale_init);
+      }
     }
   }
   // The conv keeps PyTorch's default init, drawn here from the model's own generator.
@@ -140,6 +251,19 @@ void VisionTransformerImpl::init_weights(at::Generator& gen) {
 }
 
 torch::Tensor VisionTransformerImpl::interpolate_pos_encoding(int64_t grid_h, int64_t grid_w) {
+  if (family == IBOT4J_FAMILY_DINOV2) {
+    // timm's resample_abs_pos_embed: a target size, bicubic with antialiasing, prefix positions kept.
+    if (grid_h == grid && grid_w == grid) return pos_embed;
+    const int64_t prefix = pos_embed.size(1) - grid * grid, dim = pos_embed.size(2);
+    auto patch_pos = pos_embed.narrow(1, prefix, grid * grid).reshape({1, grid, grid, dim}).permute({0, 3, 1, 2});
+    auto resized = F::interpolate(patch_pos.to(torch::kFloat32), F::InterpolateFuncOptions()
+                                                                     .size(std::vector<int64_t>{grid_h, grid_w})
+                                                                     .mode(torch::kBicubic)
+                                                                     .align_corners(false)
+                                                                     .antialias(true));
+    resized = resized.permute({0, 2, 3, 1}).reshape({1, -1, dim}).to(pos_embed.scalar_type());
+    return prefix > 0 ? torch::cat({pos_embed.narrow(1, 0, prefix), resized}, 1) : resized;
+  }
   const int64_t n_ref = pos_embed.size(1) - 1;
   if (grid_h * grid_w == n_ref && grid_h == grid_w) return pos_embed;
   const int64_t dim = pos_embed.size(2);
@@ -167,8 +291,19 @@ torch::Tensor VisionTransformerImpl::interpolate_pos_encoding(int64_t grid_h, in
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
                                              at::Generator* drop_path_gen) {
   auto x = prepare_tokens(images, masks);
-  for (const auto& block : *blocks) x = block->as<Block>()->forward(x, drop_path_gen);
-  return norm->forward(x);
+  const auto position = rope_for(images);
+  for (const auto& block : *blocks) x = block->as<Block>()->forward(x, position, drop_path_gen);
+  return norm->forward(without_registers(x));
+}
+
+torch::Tensor VisionTransformerImpl::rope_for(const torch::Tensor& images) const {
+  if (!rope) return {};
+  return rope->embed(images.size(2) / patch_size, images.size(3) / patch_size);
+}
+
+torch::Tensor VisionTransformerImpl::without_registers(const torch::Tensor& x) const {
+  if (num_registers == 0) return x;
+  return torch::cat({x.narrow(1, 0, 1), x.narrow(1, 1 + num_registers, x.size(1) - 1 - num_registers)}, 1);
 }
 
 torch::Tensor VisionTransformerImpl::prepare_tokens(const torch::Tensor& images,
@@ -184,8 +319,21 @@ torch::Tensor VisionTransformerImpl::prepare_tokens(const torch::Tensor& images,
     x = torch::where(masks->unsqueeze(1), token, x);
   }
   x = x.flatten(2).transpose(1, 2);
-  x = torch::cat({cls_token.expand({n, -1, -1}).to(x.scalar_type()), x}, 1);
-  return x + interpolate_pos_encoding(gh, gw);
+  auto cls = cls_token.expand({n, -1, -1}).to(x.scalar_type());
+  if (family == IBOT4J_FAMILY_IBOT) return torch::cat({cls, x}, 1) + interpolate_pos_encoding(gh, gw);
+  std::vector<torch::Tensor> parts{cls};
+  if (num_registers > 0) parts.push_back(reg_token.expand({n, -1, -1}).to(x.scalar_type()));
+  if (family == IBOT4J_FAMILY_DINOV2) {
+    if (num_registers > 0) {
+      // no_embed_class: the patches get their positions, CLS and registers none.
+      x = x + interpolate_pos_encoding(gh, gw);
+    } else {
+      // CLS and patches first, then the positions of both (as the iBOT layout).
+      return torch::cat({cls, x}, 1) + interpolate_pos_encoding(gh, gw);
+    }
+  }
+  parts.push_back(x);
+  return torch::cat(parts, 1);
 }
 
 void check_images(const Config& c, const torch::Tensor& images) {
@@ -194,6 +342,10 @@ void check_images(const Config& c, const torch::Tensor& images) {
           "images must be [n > 0, ", c.in_chans, ", H > 0, W > 0], got ", images.sizes());
   require(images.size(2) >= c.patch_size && images.size(3) >= c.patch_size, "images of ", images.size(2), "x",
           images.size(3), " pixels are smaller than one ", c.patch_size, "x", c.patch_size, " patch");
+  require(c.family == IBOT4J_FAMILY_IBOT || (images.size(2) % c.patch_size == 0 && images.size(3) % c.patch_size == 0),
+          "images of ", images.size(2), "x", images.size(3), " pixels do not divide into ", c.patch_size, "x",
+          c.patch_size, " patches; this backbone (as timm's) takes heights and widths that are multiples of ",
+          c.patch_size);
 }
 
 }  // namespace ibot4j

@@ -1,5 +1,8 @@
 // Vision Transformer backbone as in the official iBOT code (models/vision_transformer.py):
 // pre-norm blocks, LayerNorm eps 1e-6, learnable mask token written over masked patch embeddings.
+// The same class builds the DINOv2 and DINOv3 backbones as timm defines them (config field family):
+// LayerScale, register / storage tokens, SwiGLU, timm's position resize (DINOv2) or RoPE (DINOv3),
+// each module registered under timm's tensor names so that timm files map one to one.
 #pragma once
 
 #include <torch/torch.h>
@@ -23,36 +26,75 @@ TORCH_MODULE(PatchEmbed);
 enum class AttentionPath { Fused, Explicit };
 AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, int64_t seq_len, int64_t head_dim);
 
+// DINOv3's rotary embedding as timm's RotaryEmbeddingDinoV3 (and Meta's RopePositionEmbedding): per
+// head dimension pair an angle 2 pi c / period of the patch centre's coordinate c in [-1, 1] (rows and
+// columns normalised separately), applied rotate-half style to the patch tokens' queries and keys.
+// `periods` [head_dim/4] is a tensor of the model (never trained) so that a Meta checkpoint's own
+// values, which it stores in bf16, are used as they are; created as timm computes them (fp32).
+class RopeImpl : public torch::nn::Module {
+ public:
+  RopeImpl(int64_t head_dim, double temperature);
+  // sin and cos stacked: [2, grid_h * grid_w, head_dim], fp32, on the periods' device.
+  torch::Tensor embed(int64_t grid_h, int64_t grid_w) const;
+  void reset_periods();
+  torch::Tensor periods;
+  int64_t head_dim;
+  double temperature;
+};
+TORCH_MODULE(Rope);
+
+// Rotates q or k [b, heads, n, head_dim] of the tokens after the first `prefix` by rope [2, n - prefix, head_dim].
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& rope, int64_t prefix);
+
 class AttentionImpl : public torch::nn::Module {
  public:
-  AttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias);
-  torch::Tensor forward(const torch::Tensor& x);
+  AttentionImpl(const Config& c);
+  // rope: undefined, or [2, N, head_dim] for the patch tokens after the first num_prefix.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rope);
   // softmax(q k^T / sqrt(head_dim)) written out, for analysis: [b, heads, n, n] (forward may use the fused kernel).
-  torch::Tensor probabilities(const torch::Tensor& x);
+  torch::Tensor probabilities(const torch::Tensor& x, const torch::Tensor& rope);
   torch::nn::Linear qkv{nullptr};
   torch::nn::Linear proj{nullptr};
-  int64_t num_heads;
+  // DINOv3 with qkv bias: query and value biases; the key's is fixed at zero (as in timm and Meta).
+  torch::Tensor q_bias, v_bias;
+  int64_t num_heads, num_prefix;
+
+ private:
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv_heads(const torch::Tensor& x, const torch::Tensor& rope);
 };
 TORCH_MODULE(Attention);
 
 class MlpImpl : public torch::nn::Module {
  public:
-  MlpImpl(int64_t dim, int64_t hidden);
+  MlpImpl(const Config& c);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::Linear fc1{nullptr};
-  torch::nn::Linear fc2{nullptr};
+  // GELU: fc1, fc2. DINOv2 SwiGLU (timm SwiGLUPacked): fc1 holds gate then value. DINOv3 SwiGLU: fc1_g, fc1_x.
+  torch::nn::Linear fc1{nullptr}, fc1_g{nullptr}, fc1_x{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(Mlp);
+
+// timm's LayerScale (DINOv2 names it blocks.<i>.ls1.gamma).
+class LayerScaleImpl : public torch::nn::Module {
+ public:
+  explicit LayerScaleImpl(int64_t dim);
+  torch::Tensor gamma;
+};
+TORCH_MODULE(LayerScale);
 
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const Config& c, double drop_path);
-  // `gen` non-null enables stochastic depth (student training only).
-  torch::Tensor forward(const torch::Tensor& x, at::Generator* gen);
+  // `gen` non-null enables stochastic depth (student training only); rope as AttentionImpl::forward.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rope, at::Generator* gen);
+  // The attention and MLP branches' LayerScale gammas, undefined without LayerScale.
+  torch::Tensor gamma1() const;
+  torch::Tensor gamma2() const;
   torch::nn::LayerNorm norm1{nullptr};
   Attention attn{nullptr};
   torch::nn::LayerNorm norm2{nullptr};
   Mlp mlp{nullptr};
+  LayerScale ls1{nullptr}, ls2{nullptr};  // DINOv2
+  torch::Tensor gamma_1, gamma_2;         // DINOv3
   double drop_path;
 };
 TORCH_MODULE(Block);
@@ -61,25 +103,34 @@ class VisionTransformerImpl : public torch::nn::Module {
  public:
   // The student has the mask token and stochastic depth; the teacher has neither.
   VisionTransformerImpl(const Config& c, bool student);
-  // images [n, C, H, W]; masks (optional) bool [n, H/p, W/p]; returns normalised tokens [n, 1+N, D].
+  // images [n, C, H, W]; masks (optional) bool [n, H/p, W/p]; returns normalised tokens [n, 1+N, D]:
+  // CLS then the patches (registers take part in attention but are not returned).
   torch::Tensor forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
                         at::Generator* drop_path_gen);
-  // Patch embedding, mask tokens, CLS and positions: the tokens [n, 1+N, D] the first block sees.
+  // Patch embedding, mask tokens, CLS, registers and positions: the tokens [n, 1+R+N, D] the first block sees.
   torch::Tensor prepare_tokens(const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
+  // What every block takes besides the tokens for images of that size: RoPE's [2, N, head_dim], or undefined.
+  torch::Tensor rope_for(const torch::Tensor& images) const;
+  // Tokens [n, 1+R+N, D] without the R registers: [n, 1+N, D].
+  torch::Tensor without_registers(const torch::Tensor& x) const;
   void init_weights(at::Generator& gen);
   torch::Tensor interpolate_pos_encoding(int64_t grid_h, int64_t grid_w);
 
-  int64_t in_chans, patch_size;
+  int64_t in_chans, patch_size, family, num_registers, grid;
   PatchEmbed patch_embed{nullptr};
   torch::Tensor cls_token;
-  torch::Tensor pos_embed;
+  torch::Tensor reg_token;     // [1, R, D] when R > 0 (timm's name for DINOv2 registers and DINOv3 storage tokens)
+  torch::Tensor pos_embed;     // undefined for DINOv3
   torch::Tensor masked_embed;  // undefined for the teacher
+  Rope rope{nullptr};          // DINOv3
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm norm{nullptr};
+  double layer_scale_init;
 };
 TORCH_MODULE(VisionTransformer);
 
-// The input checks every backbone call shares: images [n > 0, in_chans, H, W], at least one patch each way.
+// The input checks every backbone call shares: images [n > 0, in_chans, H, W], at least one patch each way
+// (DINOv2 and DINOv3: H and W multiples of the patch size, as timm requires).
 void check_images(const Config& c, const torch::Tensor& images);
 
 }  // namespace ibot4j

@@ -100,12 +100,14 @@ public final class Bench {
         boolean bf16;
         @Option(names = "--rss", description = "instead of timing: resident memory of 'encoder' or 'model' (today's embed)")
         String rss;
+        @Option(names = "--weights", description = "the weights file in --dir the Encoder opens (vit_s16_dinov3.safetensors: the DINOv3 row)")
+        String weights = "vit_s16.pth";
 
         @Override
         public Integer call() throws Exception {
             if (prepare) EmbedBench.prepare(dir, data, images, System.out);
             else if (rss != null) EmbedBench.rss(dir, rss, threads, System.out);
-            else EmbedBench.throughput(dir, threads, callers, batch, rounds, bf16, System.out);
+            else EmbedBench.throughput(dir, weights, threads, callers, batch, rounds, bf16, System.out);
             return 0;
         }
     }

@@ -67,10 +67,11 @@ final class EmbedBench {
     }
 
     /**
-     * Images/s of {@link Encoder#forward} over the prepared images in batches, split between
+     * Images/s of {@link Encoder#forward} with {@code weights} (a file in {@code dir}: ibot4j's ViT-S/16 export, or
+     * the DINOv3 ViT-S/16 that tools/reference/bench_embed.py --dinov3 writes) over the prepared images in batches, split between
      * {@code callers} threads calling one Encoder at once; the best of {@code rounds} passes.
      */
-    static void throughput(Path dir, int threads, int callers, int batch, int rounds, boolean bf16, PrintStream out) throws Exception {
+    static void throughput(Path dir, String weights, int threads, int callers, int batch, int rounds, boolean bf16, PrintStream out) throws Exception {
         float[] images;
         long[] shape;
         try (SafeTensors st = SafeTensors.open(dir.resolve("input.safetensors"))) {
@@ -80,7 +81,7 @@ final class EmbedBench {
         int n = (int) shape[0];
         long per = 3L * SIZE * SIZE;
         int batches = n / batch;
-        try (Encoder encoder = Encoder.open(dir.resolve("vit_s16.pth"), Encoder.Options.defaults().threads(threads).bf16(bf16));
+        try (Encoder encoder = Encoder.open(dir.resolve(weights), Encoder.Options.defaults().threads(threads).bf16(bf16));
                 Arena arena = Arena.ofShared()) {
             MemorySegment input = arena.allocateFrom(ValueLayout.JAVA_FLOAT, images);
             ExecutorService pool = Executors.newFixedThreadPool(callers);

@@ -122,6 +122,33 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_CENTERING_SINKHORN_KNOPP() {
         return IBOT4J_CENTERING_SINKHORN_KNOPP;
     }
+    private static final int IBOT4J_FAMILY_IBOT = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_FAMILY_IBOT 0
+     * }
+     */
+    public static int IBOT4J_FAMILY_IBOT() {
+        return IBOT4J_FAMILY_IBOT;
+    }
+    private static final int IBOT4J_FAMILY_DINOV2 = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_FAMILY_DINOV2 1
+     * }
+     */
+    public static int IBOT4J_FAMILY_DINOV2() {
+        return IBOT4J_FAMILY_DINOV2;
+    }
+    private static final int IBOT4J_FAMILY_DINOV3 = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define IBOT4J_FAMILY_DINOV3 2
+     * }
+     */
+    public static int IBOT4J_FAMILY_DINOV3() {
+        return IBOT4J_FAMILY_DINOV3;
+    }
     private static final int IBOT4J_DEVICE_CPU = (int)0L;
     /**
      * {@snippet lang=c :
@@ -185,10 +212,10 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_REDUCE_MAX() {
         return IBOT4J_REDUCE_MAX;
     }
-    private static final int IBOT4J_ABI_VERSION = (int)6L;
+    private static final int IBOT4J_ABI_VERSION = (int)7L;
     /**
      * {@snippet lang=c :
-     * #define IBOT4J_ABI_VERSION 6
+     * #define IBOT4J_ABI_VERSION 7
      * }
      */
     public static int IBOT4J_ABI_VERSION() {

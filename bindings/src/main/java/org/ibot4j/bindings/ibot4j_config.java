@@ -23,6 +23,10 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t num_heads;
  *     double mlp_ratio;
  *     int32_t qkv_bias;
+ *     int32_t family;
+ *     int32_t num_register_tokens;
+ *     double layer_scale_init;
+ *     int32_t swiglu;
  *     double drop_path_rate;
  *     int32_t out_dim;
  *     int32_t patch_out_dim;
@@ -64,6 +68,11 @@ public class ibot4j_config {
         Ibot4jC.C_INT.withName("num_heads"),
         Ibot4jC.C_DOUBLE.withName("mlp_ratio"),
         Ibot4jC.C_INT.withName("qkv_bias"),
+        Ibot4jC.C_INT.withName("family"),
+        Ibot4jC.C_INT.withName("num_register_tokens"),
+        MemoryLayout.paddingLayout(4),
+        Ibot4jC.C_DOUBLE.withName("layer_scale_init"),
+        Ibot4jC.C_INT.withName("swiglu"),
         MemoryLayout.paddingLayout(4),
         Ibot4jC.C_DOUBLE.withName("drop_path_rate"),
         Ibot4jC.C_INT.withName("out_dim"),
@@ -449,6 +458,182 @@ public class ibot4j_config {
      */
     public static void qkv_bias(MemorySegment struct, int fieldValue) {
         struct.set(qkv_bias$LAYOUT, qkv_bias$OFFSET, fieldValue);
+    }
+
+    private static final OfInt family$LAYOUT = (OfInt)$LAYOUT.select(groupElement("family"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t family
+     * }
+     */
+    public static final OfInt family$layout() {
+        return family$LAYOUT;
+    }
+
+    private static final long family$OFFSET = $LAYOUT.byteOffset(groupElement("family"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t family
+     * }
+     */
+    public static final long family$offset() {
+        return family$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t family
+     * }
+     */
+    public static int family(MemorySegment struct) {
+        return struct.get(family$LAYOUT, family$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t family
+     * }
+     */
+    public static void family(MemorySegment struct, int fieldValue) {
+        struct.set(family$LAYOUT, family$OFFSET, fieldValue);
+    }
+
+    private static final OfInt num_register_tokens$LAYOUT = (OfInt)$LAYOUT.select(groupElement("num_register_tokens"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t num_register_tokens
+     * }
+     */
+    public static final OfInt num_register_tokens$layout() {
+        return num_register_tokens$LAYOUT;
+    }
+
+    private static final long num_register_tokens$OFFSET = $LAYOUT.byteOffset(groupElement("num_register_tokens"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t num_register_tokens
+     * }
+     */
+    public static final long num_register_tokens$offset() {
+        return num_register_tokens$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t num_register_tokens
+     * }
+     */
+    public static int num_register_tokens(MemorySegment struct) {
+        return struct.get(num_register_tokens$LAYOUT, num_register_tokens$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t num_register_tokens
+     * }
+     */
+    public static void num_register_tokens(MemorySegment struct, int fieldValue) {
+        struct.set(num_register_tokens$LAYOUT, num_register_tokens$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble layer_scale_init$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("layer_scale_init"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double layer_scale_init
+     * }
+     */
+    public static final OfDouble layer_scale_init$layout() {
+        return layer_scale_init$LAYOUT;
+    }
+
+    private static final long layer_scale_init$OFFSET = $LAYOUT.byteOffset(groupElement("layer_scale_init"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double layer_scale_init
+     * }
+     */
+    public static final long layer_scale_init$offset() {
+        return layer_scale_init$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double layer_scale_init
+     * }
+     */
+    public static double layer_scale_init(MemorySegment struct) {
+        return struct.get(layer_scale_init$LAYOUT, layer_scale_init$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double layer_scale_init
+     * }
+     */
+    public static void layer_scale_init(MemorySegment struct, double fieldValue) {
+        struct.set(layer_scale_init$LAYOUT, layer_scale_init$OFFSET, fieldValue);
+    }
+
+    private static final OfInt swiglu$LAYOUT = (OfInt)$LAYOUT.select(groupElement("swiglu"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t swiglu
+     * }
+     */
+    public static final OfInt swiglu$layout() {
+        return swiglu$LAYOUT;
+    }
+
+    private static final long swiglu$OFFSET = $LAYOUT.byteOffset(groupElement("swiglu"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t swiglu
+     * }
+     */
+    public static final long swiglu$offset() {
+        return swiglu$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t swiglu
+     * }
+     */
+    public static int swiglu(MemorySegment struct) {
+        return struct.get(swiglu$LAYOUT, swiglu$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t swiglu
+     * }
+     */
+    public static void swiglu(MemorySegment struct, int fieldValue) {
+        struct.set(swiglu$LAYOUT, swiglu$OFFSET, fieldValue);
     }
 
     private static final OfDouble drop_path_rate$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("drop_path_rate"));

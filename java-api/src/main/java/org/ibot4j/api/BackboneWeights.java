@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.ibot4j.api.io.FoundationLayouts;
 import org.ibot4j.api.io.PthReader;
 import org.ibot4j.api.io.WeightExchange;
 
@@ -47,18 +48,44 @@ final class BackboneWeights {
         return WeightExchange.inferConfig(named, numHeads);
     }
 
-    /** Writes every tensor into the encoder; the file must hold exactly the encoder's tensors. */
-    static void write(Encoder encoder, Map<String, PthReader.FloatTensor> backbone, Path file) {
-        List<String> names = encoder.tensorNames();
-        List<String> missing = names.stream().filter(n -> !backbone.containsKey(n)).toList();
-        List<String> unknown = backbone.keySet().stream().filter(n -> !names.contains(n)).toList();
-        if (!missing.isEmpty() || !unknown.isEmpty()) {
-            throw new IllegalArgumentException(file + " does not hold a ViT backbone ibot4j can run:"
-                    + (missing.isEmpty() ? "" : " missing " + missing) + (unknown.isEmpty() ? "" : " unknown " + unknown));
+    /**
+     * The architecture named {@code arch} for these tensors: the name's layout and sizes, with the patch and image
+     * size of a file with learned positions (official iBOT, DINOv2) read from it, so that a model trained at
+     * another size loads.
+     */
+    static IbotConfig.Builder configOf(String arch, Map<String, PthReader.FloatTensor> backbone) {
+        IbotConfig.Builder b = IbotConfig.builder().arch(arch);
+        Arch named = Arch.of(arch);
+        PthReader.FloatTensor pos = backbone.get("pos_embed"), conv = backbone.get("patch_embed.proj.weight");
+        if (pos != null && conv != null && named.family() != Family.DINOV3) {
+            int patch = (int) conv.shape()[2];
+            long positions = pos.shape()[1] - (named.numRegisterTokens() > 0 ? 0 : 1);
+            long side = Math.round(Math.sqrt(positions));
+            if (side * side == positions) b.patchSize(patch).imgSize((int) side * patch);
         }
-        for (String name : names) {
-            PthReader.FloatTensor t = backbone.get(name);
-            encoder.writeTensor(name, t.shape(), t.data());
+        return b;
+    }
+
+    /**
+     * Writes every tensor into the encoder. The names are checked first (all of the encoder's present, none
+     * left over), the shapes as each is written; either failure names what differs, and the caller closes the
+     * encoder, so no partial load is ever used.
+     */
+    static void write(Encoder encoder, Map<String, PthReader.FloatTensor> backbone, Path file) {
+        String arch = FoundationLayouts.archName(encoder.config()).orElse(encoder.config().family().label() + " ViT");
+        PthReader.FloatTensor cls = backbone.get("cls_token");
+        int depth = 0;
+        while (backbone.containsKey("blocks." + depth + ".norm1.weight")) depth++;
+        String what = file + " does not hold a " + arch + " backbone (embed_dim " + encoder.config().embedDim() + ", depth "
+                + encoder.config().depth() + "; the file's is embed_dim " + (cls == null ? "?" : cls.shape()[cls.shape().length - 1])
+                + ", depth " + depth + ")";
+        Map<String, PthReader.FloatTensor> fitted = FoundationLayouts.fit(encoder.tensorNames(), backbone, what);
+        for (Map.Entry<String, PthReader.FloatTensor> e : fitted.entrySet()) {
+            try {
+                encoder.writeTensor(e.getKey(), e.getValue().shape(), e.getValue().data());
+            } catch (Ibot4jException ex) {
+                throw new IllegalArgumentException(what + ": " + ex.getMessage(), ex);
+            }
         }
     }
 

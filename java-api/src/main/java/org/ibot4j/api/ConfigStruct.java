@@ -77,6 +77,7 @@ final class ConfigStruct {
         if (v instanceof Boolean b) return b ? 1 : 0;
         if (v instanceof Device d) return d.code;
         if (v instanceof Centering c) return c.code;
+        if (v instanceof Family f) return f.code;
         return v;
     }
 }

@@ -20,8 +20,11 @@ import org.ibot4j.api.image.Pixels;
 import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.io.BackboneMetadata;
 import org.ibot4j.api.io.CheckpointFiles;
+import org.ibot4j.api.io.FoundationLayouts;
+import org.ibot4j.api.io.NamedTensor;
 import org.ibot4j.api.io.PthReader;
 import org.ibot4j.api.io.SpecialFiles;
+import org.ibot4j.api.io.WeightExchange;
 import org.ibot4j.bindings.Ibot4jC;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,10 +56,15 @@ public final class Encoder implements AutoCloseable {
      * @param imageSize side of the centre crop in pixels, a multiple of the patch size; 0 for the
      *                  checkpoint's training size (other sizes interpolate the positions as in training)
      * @param numHeads  attention heads of a {@code .pth} / {@code .safetensors} file, which its weights
-     *                  cannot tell; 0 for {@code embed_dim / 64} (ViT-S/B/L); ignored for ibot4j checkpoints
+     *                  cannot tell; 0 for a named architecture's, Meta's DINOv3 periods, or {@code embed_dim / 64}
+     *                  (every published ViT); ignored for ibot4j checkpoints
      * @param batchSize images per native forward pass
+     * @param arch      the architecture of a {@code .pth} / {@code .safetensors} file by {@link Arch} name (e.g.
+     *                  vit_small_patch16_dinov3), checked against the file; null to infer it from the file's
+     *                  names and shapes; ignored for ibot4j checkpoints
      */
-    public record Options(Network network, Device device, boolean bf16, int threads, int imageSize, int numHeads, int batchSize) {
+    public record Options(Network network, Device device, boolean bf16, int threads, int imageSize, int numHeads, int batchSize,
+                          String arch) {
         /** Checks the values. */
         public Options {
             if (network == null || device == null) throw new IllegalArgumentException("network and device must be given");
@@ -65,20 +73,22 @@ public final class Encoder implements AutoCloseable {
             if (imageSize < 0) throw new IllegalArgumentException("imageSize must be >= 0 (0: the checkpoint's), got " + imageSize);
             if (numHeads < 0) throw new IllegalArgumentException("numHeads must be >= 0 (0: embed_dim / 64), got " + numHeads);
             if (batchSize < 1) throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
+            if (arch != null) Arch.of(arch);
         }
 
         /** Teacher, CPU, fp32, LibTorch's threads, the checkpoint's size, batches of 64 (as {@code ibot4j embed}). */
         public static Options defaults() {
-            return new Options(Network.TEACHER, Device.CPU, false, 0, 0, 0, 64);
+            return new Options(Network.TEACHER, Device.CPU, false, 0, 0, 0, 64, null);
         }
 
-        public Options network(Network value) { return new Options(value, device, bf16, threads, imageSize, numHeads, batchSize); }
-        public Options device(Device value) { return new Options(network, value, bf16, threads, imageSize, numHeads, batchSize); }
-        public Options bf16(boolean value) { return new Options(network, device, value, threads, imageSize, numHeads, batchSize); }
-        public Options threads(int value) { return new Options(network, device, bf16, value, imageSize, numHeads, batchSize); }
-        public Options imageSize(int value) { return new Options(network, device, bf16, threads, value, numHeads, batchSize); }
-        public Options numHeads(int value) { return new Options(network, device, bf16, threads, imageSize, value, batchSize); }
-        public Options batchSize(int value) { return new Options(network, device, bf16, threads, imageSize, numHeads, value); }
+        public Options network(Network value) { return new Options(value, device, bf16, threads, imageSize, numHeads, batchSize, arch); }
+        public Options device(Device value) { return new Options(network, value, bf16, threads, imageSize, numHeads, batchSize, arch); }
+        public Options bf16(boolean value) { return new Options(network, device, value, threads, imageSize, numHeads, batchSize, arch); }
+        public Options threads(int value) { return new Options(network, device, bf16, value, imageSize, numHeads, batchSize, arch); }
+        public Options imageSize(int value) { return new Options(network, device, bf16, threads, value, numHeads, batchSize, arch); }
+        public Options numHeads(int value) { return new Options(network, device, bf16, threads, imageSize, value, batchSize, arch); }
+        public Options batchSize(int value) { return new Options(network, device, bf16, threads, imageSize, numHeads, value, arch); }
+        public Options arch(String value) { return new Options(network, device, bf16, threads, imageSize, numHeads, batchSize, value); }
     }
 
     /**
@@ -121,9 +131,11 @@ public final class Encoder implements AutoCloseable {
     /**
      * Opens the backbone of {@code weights}: an ibot4j checkpoint, a run folder (its newest readable
      * checkpoint), an official {@code main_ibot.py} checkpoint, or a backbone-only {@code .pth} /
-     * {@code .safetensors} with timm's names ({@code module.} and {@code backbone.} prefixes allowed).
-     * ibot4j checkpoints, and files ibot4j exported, bring their run's normalisation and heads; other files
-     * get ImageNet's normalisation and {@code embed_dim / 64} heads unless told otherwise, with a warning.
+     * {@code .safetensors} with timm's names ({@code module.} and {@code backbone.} prefixes allowed): the
+     * official iBOT ViT, or a DINOv2 / DINOv3 backbone in timm's or Meta's names, its architecture read from
+     * the file or named by {@link Options#arch()} (docs/interop.md). ibot4j checkpoints, and files ibot4j
+     * exported, bring their run's normalisation and heads; other files get ImageNet's normalisation and
+     * heads as {@link Options#numHeads()} says, with a warning.
      *
      * @throws IllegalArgumentException for a path that is none of these, naming what it is
      * @throws IOException              when the file cannot be read
@@ -163,19 +175,25 @@ public final class Encoder implements AutoCloseable {
     private static Encoder fromWeightsFile(Path file, Options o) throws IOException {
         Map<String, PthReader.FloatTensor> tensors = BackboneWeights.read(file, o.network());
         Optional<BackboneMetadata> stored = BackboneMetadata.read(file);
-        IbotConfig.Builder inferred = BackboneWeights.inferConfig(tensors, o.numHeads());
-        if (stored.isPresent() && o.numHeads() == 0) inferred.numHeads(stored.get().config().numHeads()).imgSize(stored.get().config().imgSize());
+        IbotConfig.Builder inferred = o.arch() != null ? BackboneWeights.configOf(o.arch(), tensors) : BackboneWeights.inferConfig(tensors, o.numHeads());
+        if (o.arch() != null && o.numHeads() > 0) inferred.numHeads(o.numHeads());
+        if (stored.isPresent() && o.numHeads() == 0 && o.arch() == null) {
+            inferred.numHeads(stored.get().config().numHeads()).imgSize(stored.get().config().imgSize());
+        }
         IbotConfig config = runtime(inferred, o);
         int size = imageSize(config, o);
         EvalTransform transform = stored.isPresent() && stored.get().mean() != null
                 ? new EvalTransform(size, EvalTransform.channels(stored.get().mean()), EvalTransform.channels(stored.get().std()))
                 : EvalTransform.imageNet(size);
         if (stored.isEmpty() || stored.get().mean() == null) {
+            // Heads are a guess only where nothing named them: a named architecture's sizes and Meta's DINOv3 periods tell them.
+            boolean headsGuessed = stored.isEmpty() && o.numHeads() == 0 && o.arch() == null
+                    && FoundationLayouts.archName(config).isEmpty() && !tensors.containsKey("rope.periods");
             LOG.warn("{} does not say how it was trained (no ibot4j metadata{}): assumed {}ImageNet's mean and std{}; if it was trained "
                     + "otherwise, its features will be off (export it again with ibot4j, or pass Encoder.Options.numHeads / embed --num_heads)",
                     file, stored.isPresent() ? " with a normalisation" : "",
-                    stored.isPresent() || o.numHeads() > 0 ? "" : config.numHeads() + " attention heads (embed_dim / 64), ",
-                    stored.isPresent() ? "" : " and " + config.imgSize() + " px from its position embedding");
+                    headsGuessed ? config.numHeads() + " attention heads (embed_dim / 64), " : "",
+                    stored.isPresent() ? "" : " and " + config.imgSize() + " px" + (config.family() == Family.DINOV3 ? "" : " from its position embedding"));
         }
         Encoder encoder = create(config, transform, file, o.batchSize());
         try {
@@ -207,6 +225,14 @@ public final class Encoder implements AutoCloseable {
                     err, "encoder_create");
             return new Encoder(config, transform, source, batchSize, out.get(ValueLayout.ADDRESS, 0));
         }
+    }
+
+    /**
+     * An encoder of {@code config}'s architecture whose weights are still to be written tensor by tensor
+     * ({@link #writeTensor}); for tests and loaders in this package.
+     */
+    static Encoder withoutWeights(IbotConfig config) {
+        return create(config, EvalTransform.imageNet(config.imgSize()), Path.of("(weights written by the caller)"), 64);
     }
 
     /** The backbone's tensor names (timm's). */
@@ -345,6 +371,30 @@ public final class Encoder implements AutoCloseable {
                 lock.unlock();
             }
         });
+    }
+
+    /**
+     * Rewrites the backbone of a {@code .pth} / {@code .safetensors} file (timm's or Meta's names, see
+     * {@link #open(Path, Options)}) as a file with timm's names in {@code format}: the backbone is opened first,
+     * so a file that does not fit its architecture is refused before anything is written. DINOv3's RoPE periods
+     * are left out, as timm saves none. For ibot4j checkpoints use {@link org.ibot4j.api.io.WeightExchange#export}.
+     */
+    public static void exportWeights(Path weights, Options options, WeightExchange.Format format, Path out) throws IOException {
+        NativeLibrary.load();
+        Map<String, PthReader.FloatTensor> tensors = BackboneWeights.read(weights, options.network());
+        List<NamedTensor> timm = new ArrayList<>();
+        String metadata;
+        try (Encoder encoder = fromWeightsFile(weights, options)) {
+            for (String name : encoder.tensorNames()) {
+                var t = tensors.get(name);
+                if (t != null && !name.equals("rope.periods")) timm.add(new NamedTensor(name, t.shape(), t.data()));
+            }
+            // The architecture goes with the weights (heads included); the normalisation only where the file said it.
+            Optional<BackboneMetadata> stored = BackboneMetadata.read(weights);
+            metadata = new BackboneMetadata(encoder.config(), stored.map(BackboneMetadata::mean).orElse(null),
+                    stored.map(BackboneMetadata::std).orElse(null)).toJson();
+        }
+        WeightExchange.write(timm, format, out, "ibot4j backbone (timm names)", metadata);
     }
 
     /**

@@ -33,7 +33,11 @@ import java.util.List;
  * @param depth number of transformer blocks
  * @param numHeads attention heads per block
  * @param mlpRatio MLP hidden width over embedDim
- * @param qkvBias whether the qkv projection has a bias
+ * @param qkvBias whether the qkv projection has a bias (DINOv3: query and value biases, the key's fixed at 0)
+ * @param family the backbone layout: the official iBOT ViT, or timm's DINOv2 or DINOv3
+ * @param numRegisterTokens registers (DINOv2) or storage tokens (DINOv3): they take part in attention but are not output
+ * @param layerScaleInit LayerScale's initial gamma; 0 = no LayerScale (official iBOT)
+ * @param swiglu whether the MLP is a SwiGLU (DINOv2 giant, DINOv3 S+ and H+)
  * @param dropPathRate stochastic depth of the student's last block (linear in depth; the teacher uses 0)
  * @param outDim K, the [CLS] projection's output size
  * @param patchOutDim K', the patch projection's output size (must equal outDim when a head is shared)
@@ -69,6 +73,10 @@ public record IbotConfig(
         int numHeads,
         double mlpRatio,
         boolean qkvBias,
+        Family family,
+        int numRegisterTokens,
+        double layerScaleInit,
+        boolean swiglu,
         double dropPathRate,
         int outDim,
         int patchOutDim,
@@ -107,6 +115,17 @@ public record IbotConfig(
         p.require(numHeads <= 0 || embedDim % numHeads == 0,
                 "embed_dim (" + embedDim + ") must be a multiple of num_heads (" + numHeads + ")");
         p.positive("mlp_ratio", mlpRatio);
+        p.require(family != null, "family must be set (ibot, dinov2 or dinov3)");
+        p.require(family != Family.IBOT || (numRegisterTokens == 0 && layerScaleInit == 0 && !swiglu),
+                "the official iBOT ViT (family ibot) has no registers, LayerScale or SwiGLU; use family dinov2 or dinov3 for those");
+        p.require(numRegisterTokens >= 0, "num_register_tokens must be >= 0, got " + numRegisterTokens);
+        p.require(layerScaleInit >= 0 && Double.isFinite(layerScaleInit), "layer_scale_init must be >= 0 (0 = no LayerScale), got " + layerScaleInit);
+        p.require(family != Family.DINOV3 || numHeads <= 0 || embedDim % (4 * numHeads) == 0,
+                "DINOv3's RoPE needs a head dimension (embed_dim / num_heads = " + (numHeads > 0 ? embedDim / numHeads : 0)
+                        + ") that is a multiple of 4");
+        p.require(family != Family.DINOV2 || !swiglu || ((int) (embedDim * mlpRatio)) % 2 == 0,
+                "DINOv2's packed SwiGLU splits fc1 (int(embed_dim * mlp_ratio) = " + (int) (embedDim * mlpRatio)
+                        + " rows) into gate and value halves: it must be even");
         p.require(dropPathRate >= 0 && dropPathRate < 1, "drop_path_rate must be in [0, 1), got " + dropPathRate);
         p.positive("out_dim", outDim).positive("patch_out_dim", patchOutDim);
         p.positive("hidden_dim", hiddenDim).positive("bottleneck_dim", bottleneckDim);
@@ -212,6 +231,10 @@ public record IbotConfig(
         private int imgSize = 224, patchSize = 16, inChans = 3, embedDim = 384, depth = 12, numHeads = 6;
         private double mlpRatio = 4.0;
         private boolean qkvBias = true;
+        private Family family = Family.IBOT;
+        private int numRegisterTokens = 0;
+        private double layerScaleInit = 0;
+        private boolean swiglu = false;
         private double dropPathRate = 0.1;
         private int outDim = 8192, patchOutDim = 8192, hiddenDim = 2048, bottleneckDim = 256;
         private boolean sharedHead = false, sharedHeadTeacher = true, normLastLayer = true;
@@ -236,11 +259,29 @@ public record IbotConfig(
             }
         }
 
+        /**
+         * Sets the backbone of a named architecture: embed_dim, depth, num_heads and the family's layout; a
+         * DINOv2 or DINOv3 name also sets patch_size, img_size, mlp_ratio and qkv_bias to timm's values.
+         *
+         * @param name an {@link Arch} name: vit_small (official iBOT sizes) or timm's, e.g. vit_small_patch16_dinov3
+         * @return this builder
+         * @throws InvalidConfigException for an unknown name
+         */
         public Builder arch(String name) {
             Arch arch = Arch.of(name);
             embedDim = arch.embedDim();
             depth = arch.depth();
             numHeads = arch.numHeads();
+            family = arch.family();
+            numRegisterTokens = arch.numRegisterTokens();
+            layerScaleInit = arch.layerScaleInit();
+            swiglu = arch.swiglu();
+            if (arch.family() != Family.IBOT) {
+                patchSize = arch.patchSize();
+                imgSize = arch.imgSize();
+                mlpRatio = arch.mlpRatio();
+                qkvBias = arch.qkvBias();
+            }
             return this;
         }
 
@@ -260,6 +301,14 @@ public record IbotConfig(
         public Builder mlpRatio(double v) { mlpRatio = v; return this; }
         /** @param v qkv bias @return this builder */
         public Builder qkvBias(boolean v) { qkvBias = v; return this; }
+        /** @param v backbone family @return this builder */
+        public Builder family(Family v) { family = v; return this; }
+        /** @param v registers / storage tokens @return this builder */
+        public Builder numRegisterTokens(int v) { numRegisterTokens = v; return this; }
+        /** @param v LayerScale's initial gamma, 0 = none @return this builder */
+        public Builder layerScaleInit(double v) { layerScaleInit = v; return this; }
+        /** @param v SwiGLU MLP @return this builder */
+        public Builder swiglu(boolean v) { swiglu = v; return this; }
         /** @param v student drop-path rate @return this builder */
         public Builder dropPathRate(double v) { dropPathRate = v; return this; }
         /** @param v [CLS] output size K @return this builder */

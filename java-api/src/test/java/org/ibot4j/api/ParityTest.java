@@ -22,7 +22,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * fixtures: same weights and inputs, compared output by output. Errors are max |a - b| / max |b| per
  * tensor; the tolerances are those of docs/fidelity.md. "remedies" is DINOv2's Sinkhorn-Knopp centering and
  * KoLeo (opt-in; tools/reference/make_remedies_fixture.py), checked the same way plus the KoLeo term; the
- * collapse metrics of a step are checked against the reference where the fixtures hold them.
+ * collapse metrics of a step are checked against the reference where the fixtures hold them. "dinov2_reg4" and
+ * "dinov3_qkvb" are the same step on small DINOv2 (registers) and DINOv3 (RoPE, storage tokens, SwiGLU, q/v biases)
+ * backbones whose reference is the timm module itself (tools/reference/make_foundation_fixtures.py).
  */
 class ParityTest {
     private static final double FORWARD_TOL = 1e-5, HEAD_TOL = 1e-6, LOSS_TOL = 1e-6, STEP_TOL = 1e-5, METRIC_TOL = 1e-5;
@@ -30,7 +32,7 @@ class ParityTest {
     private static final double ADAM_WELL_CONDITIONED = 1e-6;
 
     @ParameterizedTest
-    @ValueSource(strings = {"published", "defaults", "remedies"})
+    @ValueSource(strings = {"published", "defaults", "remedies", "dinov2_reg4", "dinov3_qkvb"})
     void forwardHeadsLossAndOneStepMatchTheReference(String scenario) throws IOException {
         try (SafeTensors f = SafeTensors.open(fixture(scenario)); Arena arena = Arena.ofConfined()) {
             JsonNode config = new ObjectMapper().readTree(f.metadata().get("config"));
@@ -54,7 +56,7 @@ class ParityTest {
                         f.floats("expected.student_global_tokens"), FORWARD_TOL);
                 check(scenario, "student global tokens (unmasked)", tokens(model, Network.STUDENT, global, b * g, gs, MemorySegment.NULL, arena),
                         f.floats("expected.student_global_tokens_unmasked"), FORWARD_TOL);
-                check(scenario, "student local tokens (16 px)", tokens(model, Network.STUDENT, local, b * l, ls, MemorySegment.NULL, arena),
+                check(scenario, "student local tokens (" + ls + " px)", tokens(model, Network.STUDENT, local, b * l, ls, MemorySegment.NULL, arena),
                         f.floats("expected.student_local_tokens"), FORWARD_TOL);
                 check(scenario, "teacher global tokens", tokens(model, Network.TEACHER, global, b * g, gs, MemorySegment.NULL, arena),
                         f.floats("expected.teacher_global_tokens"), FORWARD_TOL);

@@ -62,7 +62,8 @@ public final class WeightExchange {
         String prefix = which.name().toLowerCase(Locale.ROOT) + ".backbone.";
         List<NamedTensor> out = new ArrayList<>();
         for (String name : model.tensorNames()) {
-            if (!name.startsWith(prefix) || name.endsWith("masked_embed")) continue;
+            // timm computes DINOv3's RoPE periods itself (a buffer it does not save), so its files have none.
+            if (!name.startsWith(prefix) || name.endsWith("masked_embed") || name.equals(prefix + "rope.periods")) continue;
             out.add(new NamedTensor(name.substring(prefix.length()), model.tensorShape(name), model.readTensor(name)));
         }
         return out;
@@ -82,13 +83,19 @@ public final class WeightExchange {
      * normalisation ({@code mean}, {@code std}: 1 or 3 channels, or null when unknown).
      */
     public static void export(IbotModel model, Network which, Format format, Path out, double[] mean, double[] std) throws IOException {
-        List<NamedTensor> tensors = backbone(model, which);
-        String metadata = new BackboneMetadata(model.config(), mean, std).toJson();
+        write(backbone(model, which), format, out, "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone",
+                new BackboneMetadata(model.config(), mean, std).toJson());
+    }
+
+    /**
+     * Replaces {@code out} atomically with these tensors in {@code format}, {@code metadata} ({@link BackboneMetadata}'s
+     * JSON) recorded with them; {@code source} goes into safetensors' metadata.
+     */
+    public static void write(List<NamedTensor> tensors, Format format, Path out, String source, String metadata) throws IOException {
         if (format == Format.PTH) {
             PthWriter.write(out, tensors, metadata);
         } else {
-            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone",
-                    BackboneMetadata.KEY, metadata));
+            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", source, BackboneMetadata.KEY, metadata));
         }
     }
 
@@ -114,18 +121,22 @@ public final class WeightExchange {
         boolean official = file.keySet().stream().anyMatch(k -> k.startsWith("student.") || k.startsWith("teacher."));
         if (!official) file = unwrapped(file);
         Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
+        if (!official) {
+            // A backbone alone: timm's names, or Meta's DINOv2 / DINOv3 ones (FoundationLayouts).
+            Map<String, PthReader.FloatTensor> backbone = new LinkedHashMap<>();
+            file.forEach((key, value) -> backbone.put(stripPrefix(stripPrefix(key, "module."), "backbone."), value));
+            for (Map.Entry<String, PthReader.FloatTensor> e : FoundationLayouts.toTimmNames(backbone).entrySet()) {
+                out.put("student.backbone." + e.getKey(), e.getValue());
+                if (!e.getKey().equals("masked_embed")) out.put("teacher.backbone." + e.getKey(), e.getValue());
+            }
+            return out;
+        }
         for (Map.Entry<String, PthReader.FloatTensor> e : file.entrySet()) {
             String key = e.getKey();
-            if (official) {
-                if (key.startsWith("student.module.")) key = "student." + key.substring("student.module.".length());
-                if (key.startsWith("teacher.module.")) key = "teacher." + key.substring("teacher.module.".length());
-                if (key.startsWith("ibot_loss.")) key = "loss." + key.substring("ibot_loss.".length());
-                out.put(key, e.getValue());
-            } else {
-                String name = stripPrefix(stripPrefix(key, "module."), "backbone.");
-                out.put("student.backbone." + name, e.getValue());
-                out.put("teacher.backbone." + name, e.getValue());
-            }
+            if (key.startsWith("student.module.")) key = "student." + key.substring("student.module.".length());
+            if (key.startsWith("teacher.module.")) key = "teacher." + key.substring("teacher.module.".length());
+            if (key.startsWith("ibot_loss.")) key = "loss." + key.substring("ibot_loss.".length());
+            out.put(key, e.getValue());
         }
         return out;
     }
@@ -169,17 +180,12 @@ public final class WeightExchange {
      */
     public static IbotConfig.Builder inferConfig(Map<String, PthReader.FloatTensor> named, int numHeads) {
         String net = named.containsKey("teacher.backbone.cls_token") ? "teacher" : "student";
-        PthReader.FloatTensor cls = require(named, net + ".backbone.cls_token");
-        PthReader.FloatTensor conv = require(named, net + ".backbone.patch_embed.proj.weight");
-        PthReader.FloatTensor pos = require(named, net + ".backbone.pos_embed");
-        int dim = (int) cls.shape()[2], patch = (int) conv.shape()[2];
-        int depth = 0;
-        while (named.containsKey(net + ".backbone.blocks." + depth + ".norm1.weight")) depth++;
-        int grid = (int) Math.round(Math.sqrt(pos.shape()[1] - 1));
-        IbotConfig.Builder b = IbotConfig.builder().embedDim(dim).depth(depth).patchSize(patch).imgSize(grid * patch)
-                .inChans((int) conv.shape()[1]).numHeads(numHeads > 0 ? numHeads : Math.max(1, dim / 64))
-                .mlpRatio(require(named, net + ".backbone.blocks.0.mlp.fc1.weight").shape()[0] / (double) dim)
-                .qkvBias(named.containsKey(net + ".backbone.blocks.0.attn.qkv.bias"));
+        Map<String, PthReader.FloatTensor> backbone = new LinkedHashMap<>();
+        named.forEach((k, v) -> {
+            if (k.startsWith(net + ".backbone.")) backbone.put(k.substring((net + ".backbone.").length()), v);
+        });
+        IbotConfig.Builder b = FoundationLayouts.family(backbone).map(f -> FoundationLayouts.inferConfig(backbone, f, numHeads))
+                .orElseGet(() -> officialVit(named, net, numHeads));
         PthReader.FloatTensor mlp0 = named.get("student.head.mlp.0.weight");
         if (mlp0 != null) {
             int out = (int) require(named, "student.head.last_layer.weight_v").shape()[0];
@@ -207,6 +213,20 @@ public final class WeightExchange {
             if (e.getKey().startsWith(prefix)) out.put(e.getKey().substring(prefix.length()), e.getValue());
         }
         return out;
+    }
+
+    private static IbotConfig.Builder officialVit(Map<String, PthReader.FloatTensor> named, String net, int numHeads) {
+        PthReader.FloatTensor cls = require(named, net + ".backbone.cls_token");
+        PthReader.FloatTensor conv = require(named, net + ".backbone.patch_embed.proj.weight");
+        PthReader.FloatTensor pos = require(named, net + ".backbone.pos_embed");
+        int dim = (int) cls.shape()[2], patch = (int) conv.shape()[2];
+        int depth = 0;
+        while (named.containsKey(net + ".backbone.blocks." + depth + ".norm1.weight")) depth++;
+        int grid = (int) Math.round(Math.sqrt(pos.shape()[1] - 1));
+        return IbotConfig.builder().embedDim(dim).depth(depth).patchSize(patch).imgSize(grid * patch)
+                .inChans((int) conv.shape()[1]).numHeads(numHeads > 0 ? numHeads : Math.max(1, dim / 64))
+                .mlpRatio(require(named, net + ".backbone.blocks.0.mlp.fc1.weight").shape()[0] / (double) dim)
+                .qkvBias(named.containsKey(net + ".backbone.blocks.0.attn.qkv.bias"));
     }
 
     private static String stripSuffix(String s, String suffix) {

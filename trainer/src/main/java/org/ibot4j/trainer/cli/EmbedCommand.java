@@ -54,15 +54,14 @@ final class EmbedCommand extends Ibot4jCommand {
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "FILE.safetensors or FILE.npy")
     Path output;
 
-    @Option(names = "--num_heads", description = "attention heads of a .pth / .safetensors without ibot4j metadata (0: from the metadata, else embed_dim / 64)")
-    int numHeads = 0;
+    @Mixin
+    ForeignWeightsOptions foreign;
 
     @Override
     public Integer call() throws IOException {
-        if (numHeads < 0) throw new IllegalArgumentException("--num_heads must be >= 0, got " + numHeads);
         // A run folder goes through the trainer's store (it logs its choice); a file may be any weights the Encoder reads.
         Path weights = Files.isDirectory(checkpoint.checkpoint) ? checkpoint.file() : checkpoint.checkpoint;
-        Encoder.Options options = Encoder.Options.defaults().network(checkpoint.which).threads(checkpoint.threads()).numHeads(numHeads).batchSize(CHUNK);
+        Encoder.Options options = foreign.apply(Encoder.Options.defaults().network(checkpoint.which).threads(checkpoint.threads()).batchSize(CHUNK));
         return run(weights, images, options, output, out);
     }
 

@@ -1,5 +1,6 @@
 package org.ibot4j.trainer.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -9,6 +10,7 @@ import org.ibot4j.api.Network;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.io.BackboneMetadata;
+import org.ibot4j.api.io.CheckpointFiles;
 import org.ibot4j.api.io.WeightExchange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,7 +23,9 @@ import picocli.CommandLine.Option;
                 "(the student's mask token is not part of it). The same weights always give the same bytes.",
                 "--format torchscript writes a TorchScript module made by LibTorch (no Python): forward(x) takes normalised",
                 "float32 [N, 3, H, W] and returns the CLS features [N, D] of 'embed', positions interpolated as in training;",
-                "it loads with torch.jit.load (Python) and torch::jit::load (LibTorch, DJL)."})
+                "it loads with torch.jit.load (Python) and torch::jit::load (LibTorch, DJL).",
+                "A DINOv2 / DINOv3 .pth or .safetensors (timm's or Meta's names) is rewritten with timm's names;",
+                "--arch names its architecture when the file cannot tell it (see 'embed')."})
 final class ExportCommand extends Ibot4jCommand {
     @Mixin
     CheckpointOptions checkpoint;
@@ -32,18 +36,26 @@ final class ExportCommand extends Ibot4jCommand {
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "the file to write")
     Path output;
 
+    @Mixin
+    ForeignWeightsOptions foreign;
+
     @Override
     public Integer call() throws Exception {
-        Path file = checkpoint.file();
+        // A run folder or an ibot4j checkpoint goes through the trainer's store; another file may be any weights the Encoder reads.
+        Path given = checkpoint.checkpoint;
+        boolean weightsFile = Files.isRegularFile(given) && !CheckpointFiles.isLibTorchArchive(given);
+        Path file = weightsFile ? given : checkpoint.file();
         Network which = checkpoint.which;
         // Before the model is read: a folder, a device node or a read-only place is refused, never written into.
         AtomicFiles.checkTarget(output, 0);
         String network = which.name().toLowerCase(Locale.ROOT);
+        Encoder.Options options = foreign.apply(Encoder.Options.defaults().network(which).threads(checkpoint.threads()));
         if (format.equalsIgnoreCase("torchscript")) {
-            try (Encoder encoder = Encoder.open(file, Encoder.Options.defaults().network(which).threads(checkpoint.threads()))) {
+            EvalTransform view;
+            try (Encoder encoder = Encoder.open(file, options)) {
                 encoder.exportTorchScript(output);
+                view = encoder.transform();  // the checkpoint's normalisation, or ImageNet's for another file
             }
-            EvalTransform view = EvalTransform.forCheckpoint(file, 1);
             out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features; x normalised "
                     + "with mean " + Arrays.toString(view.mean()) + " and std " + Arrays.toString(view.std()) + ")");
             return 0;
@@ -53,6 +65,13 @@ final class ExportCommand extends Ibot4jCommand {
             chosen = WeightExchange.Format.of(format);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--format " + format + ": unknown (pth, safetensors or torchscript)");
+        }
+        if (weightsFile) {
+            // A .pth / .safetensors of timm's or Meta's names (DINOv2, DINOv3), or one ibot4j exported: rewritten with timm's names.
+            Encoder.exportWeights(file, options, chosen, output);
+            out.println("wrote the backbone of " + file + " to " + output + " (timm key names; its architecture in the '" + BackboneMetadata.KEY
+                    + "' metadata)");
+            return 0;
         }
         double[][] normalisation = EvalTransform.storedNormalisation(file).orElse(new double[][] {null, null});
         try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {

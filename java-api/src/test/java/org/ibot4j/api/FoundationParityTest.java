@@ -1,0 +1,67 @@
+package org.ibot4j.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.Locale;
+import org.ibot4j.api.io.SafeTensors;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * DINOv2 and DINOv3 backbones against timm 1.0.29 (tools/reference/make_foundation_fixtures.py): each model
+ * at a small width and depth of its family (timm's layout of that name otherwise: registers, LayerScale,
+ * SwiGLU, RoPE, qkv bias), random weights loaded by their timm names, the CLS token and the patch tokens after
+ * the final norm at the model's own size and at a non-square other size (positions resized, RoPE on the other
+ * grid). Error: max |diff| / max |timm's output|, held to 1e-5. The config comes from the {@link Arch} name, so
+ * the test also checks that the name's layout is timm's.
+ */
+class FoundationParityTest {
+    private static final double TOL = 1e-5;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vit_small_patch14_dinov2", "vit_small_patch14_reg4_dinov2", "vit_small_patch16_dinov3",
+            "vit_small_plus_patch16_dinov3", "vit_base_patch16_dinov3_qkvb"})
+    void clsAndPatchTokensMatchTimm(String name) throws IOException {
+        try (SafeTensors f = SafeTensors.open(ParityTest.fixture("foundation-forward")); Arena arena = Arena.ofConfined()) {
+            JsonNode m = new ObjectMapper().readTree(f.metadata().get(name));
+            IbotConfig config = IbotConfig.builder().arch(name).imgSize(m.get("img_size").asInt()).embedDim(m.get("embed_dim").asInt())
+                    .depth(m.get("depth").asInt()).numHeads(m.get("num_heads").asInt()).numThreads(2).build();
+            assertThat(config.family().label()).isEqualTo(m.get("family").asText());
+            assertThat(config.numRegisterTokens()).isEqualTo(m.get("num_register_tokens").asInt());
+            assertThat(config.swiglu()).isEqualTo(m.get("swiglu").asBoolean());
+            assertThat(config.qkvBias()).isEqualTo(m.get("qkv_bias").asBoolean());
+            assertThat(config.layerScaleInit()).isEqualTo(m.get("layer_scale_init").asDouble());
+            String prefix = name + ".weights.";
+            try (Encoder encoder = Encoder.withoutWeights(config)) {
+                List<String> fileNames = f.entries().keySet().stream().filter(k -> k.startsWith(prefix))
+                        .map(k -> k.substring(prefix.length())).toList();
+                assertThat(encoder.tensorNames()).as("ibot4j's tensors are timm's").containsExactlyInAnyOrderElementsOf(fileNames);
+                for (String t : fileNames) encoder.writeTensor(t, f.entry(prefix + t).shape(), f.floats(prefix + t));
+                for (String which : List.of("native", "other")) {
+                    SafeTensors.Entry images = f.entry(name + "." + which + ".images");
+                    long[] shape = images.shape();
+                    int n = (int) shape[0], h = (int) shape[2], w = (int) shape[3], d = config.embedDim();
+                    int patches = (h / config.patchSize()) * (w / config.patchSize());
+                    MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
+                    MemorySegment patch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * patches * d);
+                    encoder.forward(images.data(), n, h, w, cls, patch);
+                    check(name, which + " " + h + "x" + w + " CLS", cls.toArray(ValueLayout.JAVA_FLOAT), f.floats(name + "." + which + ".cls"));
+                    check(name, which + " " + h + "x" + w + " patches", patch.toArray(ValueLayout.JAVA_FLOAT), f.floats(name + "." + which + ".patches"));
+                }
+            }
+        }
+    }
+
+    private static void check(String model, String what, float[] actual, float[] expected) {
+        double e = ParityTest.error(actual, expected);
+        System.out.println(String.format(Locale.ROOT, "parity %-32s %-22s %.2e", model, what, e));
+        assertThat(e).as("%s: %s relative error", model, what).isLessThanOrEqualTo(TOL);
+    }
+}
