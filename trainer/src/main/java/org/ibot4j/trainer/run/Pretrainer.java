@@ -49,7 +49,7 @@ public final class Pretrainer {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Options that may change when a run resumes: they steer the run, not what it computes. */
     static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
-            "resume", "extend_schedule", "change_data", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite", "collapse_warn_steps",
+            "resume", "extend_schedule", "tensorboard", "change_data", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite", "collapse_warn_steps",
             "nproc_per_node", "nnodes", "node_rank", "master_addr", "master_port", "dist_backend", "dist_timeout");
 
     /**
@@ -194,8 +194,9 @@ public final class Pretrainer {
                 group.allReduce(flag, ProcessGroup.Reduce.MAX);
                 return flag[0] > 0;
             };
+            Pretraining.Listener listener = writer ? TensorBoardLog.attach(options.tensorboard, output, start, hooks.listener()) : hooks.listener();
             return train(setup, model, train, monitor, writer ? store : null, output, start, last, shard, extensions, prep.data(), probes, out,
-                    hooks.listener(), stop);
+                    listener, stop);
         }
     }
 
@@ -274,6 +275,7 @@ public final class Pretrainer {
                     if (knnEvery > 0 && done % knnEvery == 0) {
                         KnnClassifier.Accuracy a = monitor.measure(model);
                         knn.add(new Knn(done, (int) (done / setup.itersPerEpoch()), a));
+                        listener.onKnn(knn.getLast());
                         LOG.info("k-NN after epoch {} (iteration {}): top-1 {} %, top-5 {} %", done / setup.itersPerEpoch(), done,
                                 fmt(a.top1()), fmt(a.top5()));
                         ObjectNode row = JSON.createObjectNode().put("iteration", done).put("epoch", done / setup.itersPerEpoch())
@@ -285,7 +287,7 @@ public final class Pretrainer {
                         lastCheckpoint[0] = saveRecorded(store, model, done, metadata(setup, done, shard.worldSize(), extensions, data));
                         LOG.info("checkpoint {} written", lastCheckpoint[0]);
                         listener.onCheckpoint(lastCheckpoint[0], done);
-                        drawProbes(probes, model, done, output, store.kept());
+                        drawProbes(probes, model, done, output, store.kept(), listener);
                         report(output, facts);
                         reportedAt[0] = done;
                     }
@@ -298,7 +300,7 @@ public final class Pretrainer {
                 lastCheckpoint[0] = saveRecorded(store, model, reached[0], metadata(setup, reached[0], shard.worldSize(), extensions, data));
                 LOG.info("cancelled at iteration {}: checkpoint {} written", reached[0], lastCheckpoint[0]);
                 listener.onCheckpoint(lastCheckpoint[0], reached[0]);
-                drawProbes(probes, model, reached[0], output, store.kept());
+                drawProbes(probes, model, reached[0], output, store.kept(), listener);
                 report(output, facts);
                 reportedAt[0] = reached[0];
             }
@@ -351,9 +353,12 @@ public final class Pretrainer {
      * The report's probe figures of this checkpoint, then the stored figures thinned to those of the kept
      * checkpoints and a few spread over the run. Figures are extras: any failure costs them, never the run.
      */
-    private static void drawProbes(ProbeFigures probes, IbotModel model, long step, Path output, List<Long> keptCheckpoints) {
+    private static void drawProbes(ProbeFigures probes, IbotModel model, long step, Path output, List<Long> keptCheckpoints,
+            Pretraining.Listener listener) {
         try {
-            ProbeStore.save(output, step, probes.render(model, step));
+            List<ProbeFigures.Figure> figures = probes.render(model, step);
+            ProbeStore.save(output, step, figures);
+            listener.onFigures(step, figures);
             ProbeStore.thin(output, keptCheckpoints);
         } catch (IOException | RuntimeException e) {
             LOG.warn("probe figures at iteration {} left out of the report: {}", step, e.toString());

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.ibot4j.api.DistConfig;
@@ -25,7 +26,7 @@ import org.ibot4j.trainer.data.ImageSource;
  * }</pre>
  */
 public final class Pretraining {
-    /** What a run tells its caller as it goes; both methods are called on the thread that runs it. */
+    /** What a run tells its caller as it goes; every method is called on the thread that runs it. */
     public interface Listener {
         /**
          * After every optimiser step, on the writing rank.
@@ -41,6 +42,50 @@ public final class Pretraining {
          * @param iteration the steps it holds
          */
         default void onCheckpoint(Path checkpoint, long iteration) {}
+
+        /**
+         * After the k-NN monitor ({@code knn_every}) measured the teacher, on the writing rank.
+         *
+         * @param knn the accuracies and the steps done when measured
+         */
+        default void onKnn(Pretrainer.Knn knn) {}
+
+        /**
+         * After a checkpoint's probe figures were drawn (the report's "Probe images"), on the writing rank.
+         *
+         * @param iteration the steps the checkpoint holds
+         * @param figures the figures, possibly none
+         */
+        default void onFigures(long iteration, List<ProbeFigures.Figure> figures) {}
+
+        /** Both listeners, {@code first} first, for every call. */
+        static Listener both(Listener first, Listener second) {
+            return new Listener() {
+                @Override
+                public void onStep(Step step) {
+                    first.onStep(step);
+                    second.onStep(step);
+                }
+
+                @Override
+                public void onCheckpoint(Path checkpoint, long iteration) {
+                    first.onCheckpoint(checkpoint, iteration);
+                    second.onCheckpoint(checkpoint, iteration);
+                }
+
+                @Override
+                public void onKnn(Pretrainer.Knn knn) {
+                    first.onKnn(knn);
+                    second.onKnn(knn);
+                }
+
+                @Override
+                public void onFigures(long iteration, List<ProbeFigures.Figure> figures) {
+                    first.onFigures(iteration, figures);
+                    second.onFigures(iteration, figures);
+                }
+            };
+        }
     }
 
     /**
