@@ -96,11 +96,14 @@ public final class Bench {
         boolean bf16;
         @Option(names = "--rss", description = "instead of timing: resident memory of 'encoder' or 'model' (today's embed)")
         String rss;
+        @Option(names = "--onnx", description = "time ONNX Runtime's Java API on the exported vit_s16.onnx instead of the Encoder")
+        boolean onnx;
 
         @Override
         public Integer call() throws Exception {
             if (prepare) EmbedBench.prepare(dir, data, images, System.out);
             else if (rss != null) EmbedBench.rss(dir, rss, threads, System.out);
+            else if (onnx) EmbedBench.onnxThroughput(dir, threads, batch, rounds, System.out);
             else EmbedBench.throughput(dir, threads, callers, batch, rounds, bf16, System.out);
             return 0;
         }
