@@ -358,8 +358,8 @@ public final class Pretrainer {
         try {
             List<ProbeFigures.Figure> figures = probes.render(model, step);
             ProbeStore.save(output, step, figures);
-            listener.onFigures(step, figures);
             ProbeStore.thin(output, keptCheckpoints);
+            listener.onFigures(step, figures);
         } catch (IOException | RuntimeException e) {
             LOG.warn("probe figures at iteration {} left out of the report: {}", step, e.toString());
         }
