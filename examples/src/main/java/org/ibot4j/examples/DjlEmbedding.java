@@ -105,7 +105,7 @@ public final class DjlEmbedding {
                 }
                 double worst = 0;
                 for (int i = 0; i < features.length; i++) worst = Math.max(worst, Math.abs(features[i] - expected[i]));
-                System.out.printf("djl embedding: %d images, max |diff| vs Encoder: %.3g (DJL %s, PyTorch engine %s)%n", n, worst,
+                System.out.printf("djl embedding: %d images, max |diff| vs Encoder: %s (DJL %s, PyTorch engine %s)%n", n, (float) worst,
                         ai.djl.engine.Engine.getDjlVersion(), ai.djl.engine.Engine.getEngine("PyTorch").getVersion());
                 return worst <= 1e-5 ? 0 : 1;
             }
