@@ -72,7 +72,7 @@ class EmbedTest {
         try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(module.toFile())) {
             assertThat(zip.stream().map(java.util.zip.ZipEntry::getName)).anyMatch(n -> n.endsWith("code/__torch__/ibot4j.py"));
         }
-        CliTest.Result unknown = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "onnx", "--output", module.toString());
-        assertThat(unknown.err()).contains("--format onnx: unknown (pth, safetensors or torchscript)");
+        CliTest.Result unknown = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "tflite", "--output", module.toString());
+        assertThat(unknown.err()).contains("--format tflite: unknown (pth, safetensors, torchscript or onnx)");
     }
 }
