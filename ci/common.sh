@@ -16,7 +16,7 @@ jdk_major() { # $1 = a java binary
 
 # Sets JAVA_HOME to a JDK >= IBOT4J_MIN_JDK: $JAVA_HOME, then java on PATH, then /usr/lib/jvm/*.
 find_jdk() {
-  local candidates=() c v
+  local candidates=() c v failed=()
   [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
   if command -v java >/dev/null 2>&1; then
     candidates+=("$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")")
@@ -24,13 +24,17 @@ find_jdk() {
   for c in /usr/lib/jvm/*; do [ -d "$c" ] && candidates+=("$c"); done
   for c in "${candidates[@]}"; do
     [ -x "$c/bin/java" ] && [ -x "$c/bin/javac" ] || continue
-    v=$(jdk_major "$c/bin/java")
+    # A JVM that cannot start (a thread or memory limit) must not end this script silently under set -e.
+    v=$(jdk_major "$c/bin/java" 2>/dev/null || true)
+    [ -n "$v" ] || failed+=("$c")
     if [ -n "$v" ] && [ "${v%%.*}" -ge "$IBOT4J_MIN_JDK" ] 2>/dev/null; then
       export JAVA_HOME="$c"
       export PATH="$JAVA_HOME/bin:$PATH"
       return 0
     fi
   done
+  [ "${#failed[@]}" -eq 0 ] ||
+    die "'java -version' failed for ${failed[*]}: the process may be at a thread, process or memory limit (ulimit -u, a cgroup's pids.max or memory.max); raise it and try again."
   die "no JDK >= $IBOT4J_MIN_JDK found (looked at \$JAVA_HOME, java on PATH and /usr/lib/jvm/*); install one, e.g. 'apt-get install openjdk-25-jdk-headless' or Temurin 25, or set JAVA_HOME to it."
 }
 

@@ -14,6 +14,7 @@
 #include "dist.h"
 #include "encoder.h"
 #include "model.h"
+#include "thread_limits.h"
 #include "trace.h"
 
 struct ibot4j_model {
@@ -200,7 +201,7 @@ int32_t ibot4j_model_create(const ibot4j_config* config, ibot4j_model** out, cha
     result = nullptr;
     const auto& c = deref(config, "config");
     auto created = std::make_unique<ibot4j_model>(c);
-    if (c.num_threads > 0) at::set_num_threads(c.num_threads);
+    ibot4j::set_intra_op_threads(c.num_threads);
     result = created.release();
   });
 }
@@ -414,7 +415,7 @@ int32_t ibot4j_encoder_create(const ibot4j_config* config, ibot4j_encoder** out,
     result = nullptr;
     const auto& c = deref(config, "config");
     auto created = std::make_unique<ibot4j_encoder>(c);
-    if (c.num_threads > 0) at::set_num_threads(c.num_threads);
+    ibot4j::set_intra_op_threads(c.num_threads);
     result = created.release();
   });
 }

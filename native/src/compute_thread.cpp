@@ -1,5 +1,7 @@
 #include "compute_thread.h"
 
+#include "thread_limits.h"
+
 #include <pthread.h>
 
 #include <condition_variable>
@@ -26,7 +28,8 @@ class Companion {
     const int rc = pthread_create(&thread_, &attr, &Companion::main, this);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-      throw std::runtime_error(std::string("could not start ibot4j's compute thread (") + std::strerror(rc) + ")");
+      throw std::runtime_error(std::string("could not start ibot4j's compute thread (") + std::strerror(rc) + "; limits: " +
+                               thread_limits() + "): lower the threads this process starts, or raise the limit");
     }
   }
 

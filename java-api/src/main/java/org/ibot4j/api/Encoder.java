@@ -11,11 +11,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.api.image.ImageReading;
 import org.ibot4j.api.image.Pixels;
+import org.ibot4j.api.io.BackboneMetadata;
 import org.ibot4j.api.io.CheckpointFiles;
 import org.ibot4j.bindings.Ibot4jC;
 import org.slf4j.Logger;
@@ -30,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe: any number of threads may call the {@code embed} methods of one encoder at once (as
  * with an ONNX Runtime session); each call prepares its own images and runs its own native forward
  * pass over the shared, read-only weights, so a call's result does not depend on what other threads
- * do. {@link #close()} waits for calls in flight and frees the native memory; later calls throw.
+ * do. {@link #close()} waits for calls in flight (every batch of an {@code embed} call) and frees the
+ * native memory; calls that start after it throw {@link IllegalStateException}.
  */
 public final class Encoder implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Encoder.class);
@@ -42,7 +45,8 @@ public final class Encoder implements AutoCloseable {
      * @param network   the teacher (the evaluated network, default) or the student
      * @param device    where the backbone runs
      * @param bf16      bf16 autocast of the forward pass (CUDA, or a CPU with native bf16)
-     * @param threads   LibTorch intra-op threads, process-wide; 0 keeps the current setting
+     * @param threads   LibTorch intra-op threads, process-wide; 0 keeps the current setting; at most the CPUs this
+     *                  process may use ({@link ProcessLimits#maxThreads()})
      * @param imageSize side of the centre crop in pixels, a multiple of the patch size; 0 for the
      *                  checkpoint's training size (other sizes interpolate the positions as in training)
      * @param numHeads  attention heads of a {@code .pth} / {@code .safetensors} file, which its weights
@@ -54,6 +58,7 @@ public final class Encoder implements AutoCloseable {
         public Options {
             if (network == null || device == null) throw new IllegalArgumentException("network and device must be given");
             if (threads < 0) throw new IllegalArgumentException("threads must be >= 0 (0 keeps LibTorch's setting), got " + threads);
+            ProcessLimits.checkThreads(threads, "threads");
             if (imageSize < 0) throw new IllegalArgumentException("imageSize must be >= 0 (0: the checkpoint's), got " + imageSize);
             if (numHeads < 0) throw new IllegalArgumentException("numHeads must be >= 0 (0: embed_dim / 64), got " + numHeads);
             if (batchSize < 1) throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
@@ -114,7 +119,8 @@ public final class Encoder implements AutoCloseable {
      * Opens the backbone of {@code weights}: an ibot4j checkpoint, a run folder (its newest readable
      * checkpoint), an official {@code main_ibot.py} checkpoint, or a backbone-only {@code .pth} /
      * {@code .safetensors} with timm's names ({@code module.} and {@code backbone.} prefixes allowed).
-     * ibot4j checkpoints bring their run's normalisation; other files get ImageNet's.
+     * ibot4j checkpoints, and files ibot4j exported, bring their run's normalisation and heads; other files
+     * get ImageNet's normalisation and {@code embed_dim / 64} heads unless told otherwise, with a warning.
      *
      * @throws IllegalArgumentException for a path that is none of these, naming what it is
      * @throws IOException              when the file cannot be read
@@ -153,8 +159,22 @@ public final class Encoder implements AutoCloseable {
 
     private static Encoder fromWeightsFile(Path file, Options o) throws IOException {
         Map<String, org.ibot4j.api.io.PthReader.FloatTensor> tensors = BackboneWeights.read(file, o.network());
-        IbotConfig config = runtime(BackboneWeights.inferConfig(tensors, o.numHeads()), o);
-        Encoder encoder = create(config, EvalTransform.imageNet(imageSize(config, o)), file, o.batchSize());
+        Optional<BackboneMetadata> stored = BackboneMetadata.read(file);
+        IbotConfig.Builder inferred = BackboneWeights.inferConfig(tensors, o.numHeads());
+        if (stored.isPresent() && o.numHeads() == 0) inferred.numHeads(stored.get().config().numHeads()).imgSize(stored.get().config().imgSize());
+        IbotConfig config = runtime(inferred, o);
+        int size = imageSize(config, o);
+        EvalTransform transform = stored.isPresent() && stored.get().mean() != null
+                ? new EvalTransform(size, EvalTransform.channels(stored.get().mean()), EvalTransform.channels(stored.get().std()))
+                : EvalTransform.imageNet(size);
+        if (stored.isEmpty() || stored.get().mean() == null) {
+            LOG.warn("{} does not say how it was trained (no ibot4j metadata{}): assumed {}ImageNet's mean and std{}; if it was trained "
+                    + "otherwise, its features will be off (export it again with ibot4j, or pass Encoder.Options.numHeads / embed --num_heads)",
+                    file, stored.isPresent() ? " with a normalisation" : "",
+                    stored.isPresent() || o.numHeads() > 0 ? "" : config.numHeads() + " attention heads (embed_dim / 64), ",
+                    stored.isPresent() ? "" : " and " + config.imgSize() + " px from its position embedding");
+        }
+        Encoder encoder = create(config, transform, file, o.batchSize());
         try {
             BackboneWeights.write(encoder, tensors, file);
             return encoder;
@@ -277,15 +297,31 @@ public final class Encoder implements AutoCloseable {
         Segments.requireFloats("images", images, (long) n * config.inChans() * height * width);
         if (!isNull(outCls)) Segments.requireWritableFloats("out_cls", outCls, n * d);
         if (!isNull(outPatch)) Segments.requireWritableFloats("out_patch", outPatch, n * patches * d);
+        var lock = openForCall();
+        try {
+            forwardOpen(images, n, height, width, outCls, outPatch);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Holds the encoder open for one call (every batch of it): {@link #close()} waits until it is unlocked. */
+    private ReentrantReadWriteLock.ReadLock openForCall() {
         var lock = lifecycle.readLock();
         lock.lock();
+        if (closed.get()) {
+            lock.unlock();
+            throw new IllegalStateException("this Encoder is closed");
+        }
+        return lock;
+    }
+
+    /** The native forward pass; the caller holds {@link #openForCall()}. */
+    private void forwardOpen(MemorySegment images, int n, int height, int width, MemorySegment outCls, MemorySegment outPatch) {
         try (Arena scratch = Arena.ofConfined()) {
-            if (closed.get()) throw new IllegalStateException("this Encoder is closed");
             MemorySegment err = NativeErrors.allocate(scratch);
             NativeErrors.check(Ibot4jC.ibot4j_encoder_forward(handle, images, n, height, width, nullToNull(outCls), nullToNull(outPatch), err,
                     NativeErrors.BUFFER_BYTES), err, "encoder_forward");
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -297,10 +333,8 @@ public final class Encoder implements AutoCloseable {
      */
     public void exportTorchScript(Path out) throws IOException {
         org.ibot4j.api.io.AtomicFiles.writeToPath(out, tmp -> {
-            var lock = lifecycle.readLock();
-            lock.lock();
+            var lock = openForCall();
             try (Arena scratch = Arena.ofConfined()) {
-                if (closed.get()) throw new IllegalStateException("this Encoder is closed");
                 MemorySegment err = NativeErrors.allocate(scratch);
                 NativeErrors.check(Ibot4jC.ibot4j_encoder_export_torchscript(handle, scratch.allocateFrom(tmp.toString()), err,
                         NativeErrors.BUFFER_BYTES), err, "encoder_export_torchscript(" + out + ")");
@@ -343,6 +377,7 @@ public final class Encoder implements AutoCloseable {
         float[][] cls = new float[n][];
         float[][][] patchTokens = withPatches ? new float[n][][] : null;
         int batch = Math.min(n, batchSize);
+        var lock = openForCall();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pixels = arena.allocate(ValueLayout.JAVA_FLOAT, (long) batch * transform.floatsPerImage());
             MemorySegment outCls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) batch * d);
@@ -350,7 +385,7 @@ public final class Encoder implements AutoCloseable {
             for (int start = 0; start < n; start += batch) {
                 int count = Math.min(batch, n - start);
                 for (int i = 0; i < count; i++) transform.write(images.get(start + i), pixels, i * transform.floatsPerImage());
-                forward(pixels.asSlice(0, count * transform.floatsPerImage() * Float.BYTES), count, size, size,
+                forwardOpen(pixels.asSlice(0, count * transform.floatsPerImage() * Float.BYTES), count, size, size,
                         outCls.asSlice(0, (long) count * d * Float.BYTES),
                         withPatches ? outPatch.asSlice(0, (long) count * patches * d * Float.BYTES) : MemorySegment.NULL);
                 for (int i = 0; i < count; i++) {
@@ -364,8 +399,15 @@ public final class Encoder implements AutoCloseable {
                     }
                 }
             }
+        } finally {
+            lock.unlock();
         }
         return new Tokens(cls, patchTokens);
+    }
+
+    /** Calls holding the encoder open now (for tests of {@link #close()}). */
+    int inFlight() {
+        return lifecycle.getReadLockCount();
     }
 
     /** Waits for calls in flight, then frees the native backbone; idempotent. */

@@ -13,30 +13,52 @@ public final class BicubicResize {
      * (a grey image's shared plane is resized once and copied, so callers may change each plane).
      */
     public static float[][] resize(float[][] planes, int width, int height, int outWidth, int outHeight) {
-        Filter fx = new Filter(width, outWidth), fy = new Filter(height, outHeight);
+        return resizeCrop(planes, width, height, outWidth, outHeight, 0, 0, outWidth, outHeight);
+    }
+
+    /**
+     * The {@code cropWidth x cropHeight} window at ({@code left}, {@code top}) of the image resized to
+     * {@code outWidth x outHeight}, computing only that window: the same values as resizing whole and
+     * cropping, in memory bounded by the window and the input (a 1 x 1,000,000 image resized to a shorter
+     * side of 224 would otherwise need 224,000,000 floats a plane).
+     */
+    public static float[][] resizeCrop(float[][] planes, int width, int height, int outWidth, int outHeight, int left, int top, int cropWidth,
+            int cropHeight) {
+        if (left < 0 || top < 0 || cropWidth <= 0 || cropHeight <= 0 || (long) left + cropWidth > outWidth || (long) top + cropHeight > outHeight) {
+            throw new IllegalArgumentException("window " + cropWidth + " x " + cropHeight + " at (" + left + ", " + top + ") is not inside the "
+                    + outWidth + " x " + outHeight + " output");
+        }
+        Filter fx = new Filter(width, outWidth, left, cropWidth), fy = new Filter(height, outHeight, top, cropHeight);
         float[][] out = new float[planes.length][];
         for (int c = 0; c < planes.length; c++) {
-            out[c] = c > 0 && planes[c] == planes[c - 1] ? out[c - 1].clone()
-                    : resizePlane(planes[c], width, height, outWidth, outHeight, fx, fy);
+            out[c] = c > 0 && planes[c] == planes[c - 1] ? out[c - 1].clone() : resizePlane(planes[c], width, fx, fy);
         }
         return out;
     }
 
-    private static float[] resizePlane(float[] in, int width, int height, int outWidth, int outHeight, Filter fx, Filter fy) {
-        float[] horizontal = new float[outWidth * height];
-        for (int y = 0; y < height; y++) {
-            for (int x = 0; x < outWidth; x++) {
+    private static float[] resizePlane(float[] in, int width, Filter fx, Filter fy) {
+        // Only the input rows the window's vertical taps read are resized horizontally.
+        int firstRow = fy.start[0], lastRow = fy.start[fy.size() - 1] + fy.count[fy.size() - 1];
+        for (int y = 0; y < fy.size(); y++) {
+            firstRow = Math.min(firstRow, fy.start[y]);
+            lastRow = Math.max(lastRow, fy.start[y] + fy.count[y]);
+        }
+        int cols = fx.size(), rows = Math.max(0, lastRow - firstRow);
+        float[] horizontal = new float[Math.multiplyExact(cols, rows)];
+        for (int y = firstRow; y < lastRow; y++) {
+            long rowStart = (long) y * width;
+            for (int x = 0; x < cols; x++) {
                 double sum = 0;
-                for (int k = 0; k < fx.count[x]; k++) sum += fx.weights[x][k] * in[y * width + fx.start[x] + k];
-                horizontal[y * outWidth + x] = (float) sum;
+                for (int k = 0; k < fx.count[x]; k++) sum += fx.weights[x][k] * in[(int) (rowStart + fx.start[x] + k)];
+                horizontal[(y - firstRow) * cols + x] = (float) sum;
             }
         }
-        float[] out = new float[outWidth * outHeight];
-        for (int y = 0; y < outHeight; y++) {
-            for (int x = 0; x < outWidth; x++) {
+        float[] out = new float[Math.multiplyExact(cols, fy.size())];
+        for (int y = 0; y < fy.size(); y++) {
+            for (int x = 0; x < cols; x++) {
                 double sum = 0;
-                for (int k = 0; k < fy.count[y]; k++) sum += fy.weights[y][k] * horizontal[(fy.start[y] + k) * outWidth + x];
-                out[y * outWidth + x] = clamp((float) sum);
+                for (int k = 0; k < fy.count[y]; k++) sum += fy.weights[y][k] * horizontal[(fy.start[y] + k - firstRow) * cols + x];
+                out[y * cols + x] = clamp((float) sum);
             }
         }
         return out;
@@ -55,20 +77,23 @@ public final class BicubicResize {
         return v < 0f ? 0f : (v > 1f ? 1f : v);
     }
 
-    /** Per output index: first input index, tap count and normalised weights (PIL's precompute_coeffs). */
+    /**
+     * Per output index of the window {@code [first, first + length)}: first input index, tap count and
+     * normalised weights (PIL's precompute_coeffs for an output of {@code outSize}).
+     */
     private static final class Filter {
         final int[] start, count;
         final double[][] weights;
 
-        Filter(int inSize, int outSize) {
+        Filter(int inSize, int outSize, int first, int length) {
             double scale = (double) inSize / outSize;
             double filterScale = Math.max(scale, 1.0);
             double support = 2.0 * filterScale;
-            start = new int[outSize];
-            count = new int[outSize];
-            weights = new double[outSize][];
-            for (int i = 0; i < outSize; i++) {
-                double centre = (i + 0.5) * scale;
+            start = new int[length];
+            count = new int[length];
+            weights = new double[length][];
+            for (int i = 0; i < length; i++) {
+                double centre = (i + first + 0.5) * scale;
                 int min = Math.max((int) (centre - support + 0.5), 0);
                 int max = Math.min((int) (centre + support + 0.5), inSize);
                 double[] w = new double[max - min];
@@ -82,6 +107,10 @@ public final class BicubicResize {
                 count[i] = w.length;
                 weights[i] = w;
             }
+        }
+
+        int size() {
+            return start.length;
         }
     }
 }

@@ -34,13 +34,18 @@ public record EvalTransform(int size, float[] mean, float[] std) {
      * wrote it (its stored options), or ImageNet's for a checkpoint without them (imported).
      */
     public static EvalTransform forCheckpoint(Path checkpoint, int size) {
-        double[] mean = IMAGENET_MEAN, std = IMAGENET_STD;
+        double[][] stored = storedNormalisation(checkpoint).orElse(new double[][] {IMAGENET_MEAN, IMAGENET_STD});
+        return new EvalTransform(size, channels(stored[0]), channels(stored[1]));
+    }
+
+    /**
+     * The normalisation a {@code pretrain} run stored in its checkpoint ({@code {mean, std}}, 1 or 3
+     * channels each), empty for a checkpoint without one (imported, or saved by a library caller).
+     */
+    public static java.util.Optional<double[][]> storedNormalisation(Path checkpoint) {
         JsonNode options = storedOptions(checkpoint);
-        if (options != null && options.has("mean") && options.has("std")) {
-            mean = doubles(options.get("mean"));
-            std = doubles(options.get("std"));
-        }
-        return new EvalTransform(size, channels(mean), channels(std));
+        if (options == null || !options.has("mean") || !options.has("std")) return java.util.Optional.empty();
+        return java.util.Optional.of(new double[][] {doubles(options.get("mean")), doubles(options.get("std"))});
     }
 
     /** ImageNet's normalisation at {@code size}, for weights that carry none (timm and official files). */
@@ -63,16 +68,20 @@ public record EvalTransform(int size, float[] mean, float[] std) {
     /** Resizes (shorter side to {@code size}), centre-crops and normalises {@code image} into {@code out} at {@code floatOffset}. */
     public void write(Pixels image, MemorySegment out, long floatOffset) {
         double scale = (double) size / Math.min(image.width(), image.height());
-        int w = Math.max(size, (int) Math.rint(image.width() * scale)), h = Math.max(size, (int) Math.rint(image.height() * scale));
-        float[][] planes = (w == image.width() && h == image.height()) ? image.planes()
-                : BicubicResize.resize(image.planes(), image.width(), image.height(), w, h);
-        int top = (h - size) / 2, left = (w - size) / 2;
+        // The resized size may pass 2^31 pixels for a long thin image; only the centre window is computed.
+        long w = Math.max(size, Math.round(Math.rint(image.width() * scale))), h = Math.max(size, Math.round(Math.rint(image.height() * scale)));
+        int top = (int) ((h - size) / 2), left = (int) ((w - size) / 2);
+        boolean same = w == image.width() && h == image.height();
+        float[][] planes = same ? image.planes()
+                : BicubicResize.resizeCrop(image.planes(), image.width(), image.height(), (int) Math.min(w, Integer.MAX_VALUE),
+                        (int) Math.min(h, Integer.MAX_VALUE), left, top, size, size);
+        int stride = same ? image.width() : size, x0 = same ? left : 0, y0 = same ? top : 0;
         for (int c = 0; c < 3; c++) {
             float[] p = planes[c];
             float m = mean[c], s = std[c];
             long base = floatOffset + (long) c * size * size;
             for (int y = 0; y < size; y++) {
-                int row = (top + y) * w + left;
+                int row = (y0 + y) * stride + x0;
                 for (int x = 0; x < size; x++) out.setAtIndex(ValueLayout.JAVA_FLOAT, base + (long) y * size + x, (p[row + x] - m) / s);
             }
         }

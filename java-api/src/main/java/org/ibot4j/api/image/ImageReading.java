@@ -24,6 +24,20 @@ public final class ImageReading {
      */
     public static final long MAX_PIXELS = 178_956_970L;
 
+    /**
+     * The longest side may be at most this many times the shorter one. A square view of a 1 x 1,000,000
+     * strip sees a millionth of it, and resizing its shorter side to the view's size multiplies the pixels
+     * by that size: such files are refused from their header, as decompression bombs are.
+     */
+    public static final int MAX_ASPECT_RATIO = 100;
+
+    /**
+     * Why four-channel JPEGs are refused on every path: PIL, libjpeg-turbo and ImageIO turn CMYK and YCCK
+     * into three different sets of RGB colours, so features would depend on which decoder read the file.
+     */
+    public static final String CMYK_REFUSED = "a CMYK or YCCK JPEG; ibot4j reads RGB and grey JPEGs only, because decoders disagree on "
+            + "CMYK colours (convert it to RGB first, e.g. with ImageMagick: convert in.jpg -colorspace sRGB out.jpg)";
+
     private ImageReading() {}
 
     /** Decodes an image file; every failure names the file and why. */
@@ -41,11 +55,16 @@ public final class ImageReading {
         }
     }
 
-    /** Refuses a header that declares more than {@link #MAX_PIXELS}. */
+    /** Refuses a header that declares no pixels, more than {@link #MAX_PIXELS}, or sides further apart than {@link #MAX_ASPECT_RATIO}. */
     public static void checkPixels(String name, int width, int height) throws IOException {
+        if (width <= 0 || height <= 0) throw new IOException(name + ": " + width + " x " + height + " pixels: an empty image");
         if ((long) width * height > MAX_PIXELS) {
             throw new IOException(name + ": " + width + " x " + height + " pixels is more than the "
                     + MAX_PIXELS + " allowed (a decompression bomb, or an image to downscale first)");
+        }
+        if (Math.max(width, height) > (long) MAX_ASPECT_RATIO * Math.min(width, height)) {
+            throw new IOException(name + ": " + width + " x " + height + " pixels: one side is more than " + MAX_ASPECT_RATIO
+                    + " times the other (a strip, not a picture; crop it into tiles first)");
         }
     }
 
@@ -59,6 +78,7 @@ public final class ImageReading {
             try {
                 StringBuilder warnings = new StringBuilder();
                 reader.addIIOReadWarningListener((source, warning) -> warnings.append(warning).append("; "));
+                if (jpegComponents(in) == 4) throw new IOException(name + ": " + CMYK_REFUSED);
                 reader.setInput(in, true, true);
                 checkPixels(name, reader.getWidth(0), reader.getHeight(0));
                 image = reader.read(0);
@@ -73,6 +93,37 @@ public final class ImageReading {
             throw new IOException(name + ": cannot decode (" + e + ")", e);
         }
         return pixels(image);
+    }
+
+    /**
+     * The colour components a JPEG's frame header declares (1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK), or 0 for
+     * a stream that is not a JPEG or has no frame header; the stream is left where it was.
+     */
+    static int jpegComponents(ImageInputStream in) throws IOException {
+        in.mark();
+        try {
+            if (in.read() != 0xFF || in.read() != 0xD8) return 0;
+            for (;;) {
+                int b = in.read();
+                if (b < 0) return 0;
+                if (b != 0xFF) continue;  // not at a marker: scan on
+                int marker = in.read();
+                while (marker == 0xFF) marker = in.read();
+                if (marker < 0 || marker == 0xD9 || marker == 0xDA) return 0;  // end of image, or scan data before any frame
+                if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // markers without a length
+                int length = (in.read() << 8) | in.read();
+                if (length < 2) return 0;
+                boolean frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+                if (frame) {
+                    in.skipBytes(5);  // precision, height, width
+                    int components = in.read();
+                    return Math.max(components, 0);
+                }
+                in.skipBytes(length - 2);
+            }
+        } finally {
+            in.reset();
+        }
     }
 
     /** The pixels of a decoded image. */

@@ -82,8 +82,14 @@ public final class AtomicFiles {
             throw new IllegalArgumentException(target + " names no file");
         }
         SpecialFiles.requireWritable(absolute);
-        Files.createDirectories(folder);
-        Path temp = createTemp(folder, absolute.getFileName().toString());
+        Path temp;
+        try {
+            Files.createDirectories(folder);
+            temp = createTemp(folder, absolute.getFileName().toString());
+        } catch (IOException e) {
+            checkTarget(target, 0);  // names the cause (a file where a folder should be, a read-only folder) ...
+            throw new IOException("cannot write " + target + ": " + e, e);  // ... or at least the user's path
+        }
         try {
             writer.write(temp);
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
@@ -100,6 +106,45 @@ public final class AtomicFiles {
             throw failure;
         }
         syncFolder(folder);
+    }
+
+    /**
+     * Checks, before any work, that {@code target} can be written here with {@code bytes} to spare: it is
+     * no folder or device, the folders above it exist or can be made (no file stands in their place), the
+     * nearest existing one accepts a new file, and its file system has the room. Every refusal names
+     * {@code target} as the user gave it.
+     *
+     * @param target the file a command will write
+     * @param bytes  its expected size (0 when unknown)
+     * @throws IOException saying why it cannot be written
+     */
+    public static void checkTarget(Path target, long bytes) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        if (absolute.getParent() == null || absolute.getFileName() == null) throw new IOException(target + " names no file");
+        if (Files.isDirectory(absolute)) throw new IOException(target + " is a folder; give a file name inside it");
+        SpecialFiles.requireWritable(absolute);
+        Path existing = absolute.getParent();
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) throw new IOException("cannot write " + target + ": none of the folders above it exists");
+        if (!Files.isDirectory(existing)) {
+            throw new IOException("cannot write " + target + ": " + existing + " is " + SpecialFiles.kind(existing) + ", not a folder");
+        }
+        try {
+            Files.delete(createTemp(existing, absolute.getFileName().toString()));
+        } catch (IOException e) {
+            String reason = e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason()
+                    : e.getClass().getSimpleName();
+            throw new IOException("cannot write " + target + ": folder " + existing + " does not accept new files (" + reason + ")", e);
+        }
+        long free = Files.getFileStore(existing).getUsableSpace();
+        if (bytes > 0 && free < bytes) {
+            throw new IOException("cannot write " + target + ": it needs about " + human(bytes) + " but " + existing + " has " + human(free) + " free");
+        }
+    }
+
+    private static String human(long bytes) {
+        return bytes >= 1L << 30 ? String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30))
+                : String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20));
     }
 
     /**

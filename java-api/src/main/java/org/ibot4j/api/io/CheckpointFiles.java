@@ -32,6 +32,8 @@ public final class CheckpointFiles {
         }
         try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(file.toFile())) {
             return zip.stream().anyMatch(e -> e.getName().endsWith("/constants.pkl"));
+        } catch (java.util.zip.ZipException e) {
+            throw new IOException(file + " starts like a zip file (a checkpoint or .pth) but is damaged or cut short (" + e.getMessage() + ")", e);
         }
     }
 

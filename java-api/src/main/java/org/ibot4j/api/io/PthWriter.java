@@ -31,19 +31,35 @@ public final class PthWriter {
      * The same tensors always give the same bytes.
      */
     public static void write(Path file, List<NamedTensor> tensors) throws IOException {
-        AtomicFiles.write(file, out -> write(out, tensors));
+        write(file, tensors, null);
+    }
+
+    /**
+     * As {@link #write(Path, List)}, with {@code metadata} (JSON, or null for none) as the zip record
+     * {@code archive/ibot4j.json}, which {@code torch.load} does not read.
+     */
+    public static void write(Path file, List<NamedTensor> tensors, String metadata) throws IOException {
+        AtomicFiles.write(file, out -> write(out, tensors, metadata));
     }
 
     /** Writes the state_dict of {@code tensors} to {@code out}, which stays open. */
     public static void write(OutputStream out, List<NamedTensor> tensors) throws IOException {
+        write(out, tensors, null);
+    }
+
+    private static void write(OutputStream out, List<NamedTensor> tensors, String metadata) throws IOException {
         try (CountingStream counting = new CountingStream(out);
                 ZipOutputStream zip = new ZipOutputStream(counting)) {
             zip.setLevel(0);
             stored(zip, counting, ARCHIVE + "/data.pkl", pickle(tensors));
             stored(zip, counting, ARCHIVE + "/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
             for (int i = 0; i < tensors.size(); i++) {
-                stored(zip, counting, ARCHIVE + "/data/" + i, SafeTensorsWriter.littleEndian(tensors.get(i).data()));
+                float[] data = tensors.get(i).data();
+                java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(data.length * Float.BYTES);
+                SafeTensorsWriter.writeLittleEndian(bytes, data, 0, data.length);
+                stored(zip, counting, ARCHIVE + "/data/" + i, bytes.toByteArray());
             }
+            if (metadata != null) stored(zip, counting, ARCHIVE + "/" + BackboneMetadata.KEY + ".json", metadata.getBytes(StandardCharsets.UTF_8));
             stored(zip, counting, ARCHIVE + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
         }
     }

@@ -43,6 +43,8 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private final Arena arena;
     private final Map<String, Entry> entries;
     private final Map<String, String> metadata;
@@ -87,7 +89,21 @@ public final class SafeTensors implements AutoCloseable {
                 if (begin < 0 || end < begin || dataStart + end > all.byteSize()) {
                     throw new IOException(file + ": tensor " + field.getKey() + " lies outside the file");
                 }
-                entries.put(field.getKey(), new Entry(node.get("dtype").asText(), shape, all.asSlice(dataStart + begin, end - begin)));
+                String dtype = node.get("dtype").asText();
+                int width = elementBytes(dtype);
+                long numel = 1;
+                for (long d : shape) {
+                    if (d < 0 || (d > 0 && numel > Long.MAX_VALUE / d)) {
+                        numel = -1;
+                        break;
+                    }
+                    numel *= d;
+                }
+                if (width > 0 && (numel < 0 || numel > (end - begin) / width || numel * width != end - begin)) {
+                    throw new IOException(file + ": tensor " + field.getKey() + " declares shape " + java.util.Arrays.toString(shape) + " of " + dtype
+                            + " but holds " + (end - begin) + " bytes");
+                }
+                entries.put(field.getKey(), new Entry(dtype, shape, all.asSlice(dataStart + begin, end - begin)));
             }
             return new SafeTensors(arena, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
         } catch (IOException | RuntimeException e) {
@@ -127,17 +143,50 @@ public final class SafeTensors implements AutoCloseable {
         return e;
     }
 
+    /** Bytes per element of a safetensors dtype, 0 for one ibot4j does not know. */
+    private static int elementBytes(String dtype) {
+        return switch (dtype) {
+            case "F64", "I64", "U64" -> 8;
+            case "F32", "I32", "U32" -> 4;
+            case "F16", "BF16", "I16", "U16" -> 2;
+            case "I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2" -> 1;
+            default -> 0;
+        };
+    }
+
+    /** Whether {@link #floats} reads this dtype: F32, and F16, BF16 and F64 widened or narrowed to float32 (as .pth files are). */
+    public static boolean isFloating(String dtype) {
+        return switch (dtype) {
+            case "F32", "F16", "BF16", "F64" -> true;
+            default -> false;
+        };
+    }
+
     /**
-     * A float32 tensor copied to a Java array.
+     * A floating-point tensor as float32 in a Java array (F16 and BF16 widened exactly, F64 rounded).
      *
      * @param name its name in the header
      * @return its values, row-major
+     * @throws IllegalArgumentException for an integer or boolean tensor, or one of 2^31 values or more
      */
     public float[] floats(String name) {
         Entry e = entry(name);
-        if (!e.dtype().equals("F32")) throw new IllegalArgumentException(name + " is " + e.dtype() + ", not F32");
+        if (!isFloating(e.dtype())) throw new IllegalArgumentException(name + " is " + e.dtype() + ", not a floating-point tensor");
+        if (e.numel() > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(name + " has " + e.numel() + " values, more than a Java array holds");
         float[] out = new float[(int) e.numel()];
-        MemorySegment.copy(e.data(), F32, 0, out, 0, out.length);
+        MemorySegment data = e.data();
+        switch (e.dtype()) {
+            case "F32" -> MemorySegment.copy(data, F32, 0, out, 0, out.length);
+            case "F16" -> {
+                for (int i = 0; i < out.length; i++) out[i] = Float.float16ToFloat(data.getAtIndex(I16, i));
+            }
+            case "BF16" -> {
+                for (int i = 0; i < out.length; i++) out[i] = Float.intBitsToFloat((data.getAtIndex(I16, i) & 0xffff) << 16);
+            }
+            default -> {
+                for (int i = 0; i < out.length; i++) out[i] = (float) data.getAtIndex(F64, i);
+            }
+        }
         return out;
     }
 

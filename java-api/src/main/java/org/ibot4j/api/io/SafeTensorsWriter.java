@@ -33,11 +33,26 @@ public final class SafeTensorsWriter {
 
     private static void write(OutputStream out, byte[] header, List<NamedTensor> tensors) throws IOException {
         out.write(header);
-        for (NamedTensor t : tensors) out.write(littleEndian(t.data()));
+        for (NamedTensor t : tensors) writeLittleEndian(out, t.data(), 0, t.data().length);
     }
 
-    /** Length prefix, JSON header and padding; checked before anything is written. */
     private static byte[] header(List<NamedTensor> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
+        for (NamedTensor t : tensors) {
+            if (shapes.containsKey(t.name()) || t.name().equals("__metadata__")) {
+                throw new IllegalArgumentException("tensor name '" + t.name() + "' is used twice or is reserved");
+            }
+            shapes.put(t.name(), t.shape());
+        }
+        return header(shapes, metadata);
+    }
+
+    /**
+     * The bytes that precede the data of float32 tensors of these shapes (in this order): length prefix,
+     * JSON header and padding. With it a caller streams tensors larger than one Java array, writing each
+     * one's little-endian floats after it in the same order.
+     */
+    public static byte[] header(Map<String, long[]> shapes, Map<String, String> metadata) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode header = json.createObjectNode();  // keeps insertion order
         if (!metadata.isEmpty()) {
@@ -46,17 +61,19 @@ public final class SafeTensorsWriter {
             new TreeMap<>(metadata).forEach(meta::put);
         }
         long offset = 0;
-        for (NamedTensor t : tensors) {
-            if (header.has(t.name()) || t.name().equals("__metadata__")) {
-                throw new IllegalArgumentException("tensor name '" + t.name() + "' is used twice or is reserved");
-            }
-            ObjectNode entry = header.putObject(t.name());
+        for (Map.Entry<String, long[]> t : shapes.entrySet()) {
+            if (t.getKey().equals("__metadata__")) throw new IllegalArgumentException("tensor name '__metadata__' is reserved");
+            ObjectNode entry = header.putObject(t.getKey());
             entry.put("dtype", "F32");
             var shape = entry.putArray("shape");
-            for (long s : t.shape()) shape.add(s);
+            long numel = 1;
+            for (long s : t.getValue()) {
+                shape.add(s);
+                numel = Math.multiplyExact(numel, s);
+            }
             var offsets = entry.putArray("data_offsets");
             offsets.add(offset);
-            offset += (long) t.data().length * Float.BYTES;
+            offset = Math.addExact(offset, Math.multiplyExact(numel, Float.BYTES));
             offsets.add(offset);
         }
         byte[] headerBytes = json.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
@@ -66,9 +83,15 @@ public final class SafeTensorsWriter {
         return buf.array();
     }
 
-    static byte[] littleEndian(float[] values) {
-        ByteBuffer buf = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        buf.asFloatBuffer().put(values);
-        return buf.array();
+    /** Writes {@code count} floats from {@code offset} little-endian, a bounded buffer at a time (no int overflow at 2^29 floats). */
+    public static void writeLittleEndian(OutputStream out, float[] values, int offset, int count) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(Float.BYTES * Math.min(count, 1 << 16)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int done = 0; done < count; ) {
+            int n = Math.min(count - done, buf.capacity() / Float.BYTES);
+            buf.clear();
+            buf.asFloatBuffer().put(values, offset + done, n);
+            out.write(buf.array(), 0, n * Float.BYTES);
+            done += n;
+        }
     }
 }

@@ -73,11 +73,22 @@ public final class WeightExchange {
      * the same bytes, so exports can be compared and cached by hash.
      */
     public static void export(IbotModel model, Network which, Format format, Path out) throws IOException {
+        export(model, which, format, out, null, null);
+    }
+
+    /**
+     * As {@link #export(IbotModel, Network, Format, Path)}, recording with the weights what an Encoder needs
+     * to embed as the run did ({@link BackboneMetadata}): the architecture and, when given, the run's
+     * normalisation ({@code mean}, {@code std}: 1 or 3 channels, or null when unknown).
+     */
+    public static void export(IbotModel model, Network which, Format format, Path out, double[] mean, double[] std) throws IOException {
         List<NamedTensor> tensors = backbone(model, which);
+        String metadata = new BackboneMetadata(model.config(), mean, std).toJson();
         if (format == Format.PTH) {
-            PthWriter.write(out, tensors);
+            PthWriter.write(out, tensors, metadata);
         } else {
-            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone"));
+            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "source", "ibot4j " + which.name().toLowerCase(Locale.ROOT) + " backbone",
+                    BackboneMetadata.KEY, metadata));
         }
     }
 
@@ -87,7 +98,7 @@ public final class WeightExchange {
         Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
         try (SafeTensors st = SafeTensors.open(file)) {
             for (Map.Entry<String, SafeTensors.Entry> e : st.entries().entrySet()) {
-                if (e.getValue().dtype().equals("F32")) out.put(e.getKey(), new PthReader.FloatTensor(e.getValue().shape(), st.floats(e.getKey())));
+                if (SafeTensors.isFloating(e.getValue().dtype())) out.put(e.getKey(), new PthReader.FloatTensor(e.getValue().shape(), st.floats(e.getKey())));
             }
         }
         return out;
@@ -101,6 +112,7 @@ public final class WeightExchange {
      */
     public static Map<String, PthReader.FloatTensor> toIbot4jNames(Map<String, PthReader.FloatTensor> file) {
         boolean official = file.keySet().stream().anyMatch(k -> k.startsWith("student.") || k.startsWith("teacher."));
+        if (!official) file = unwrapped(file);
         Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, PthReader.FloatTensor> e : file.entrySet()) {
             String key = e.getKey();
@@ -177,6 +189,28 @@ public final class WeightExchange {
                     .outDim(out).patchOutDim(studentShared ? out : (int) patchV.shape()[0]).sharedHead(studentShared);
         }
         return b;
+    }
+
+    /**
+     * The backbone of a training script's wrapper ({@code {'model': state_dict}}, {@code {'state_dict': ...}},
+     * {@code {'model_ema': ...}}, with an optimizer beside it): when exactly one key ends in {@code cls_token},
+     * the keys under the same prefix, with the prefix removed; otherwise the file's keys as they are.
+     */
+    static Map<String, PthReader.FloatTensor> unwrapped(Map<String, PthReader.FloatTensor> file) {
+        List<String> cls = file.keySet().stream().filter(k -> k.equals("cls_token") || k.endsWith(".cls_token")).toList();
+        if (cls.size() != 1) return file;
+        String prefix = cls.get(0).substring(0, cls.get(0).length() - "cls_token".length());
+        prefix = stripSuffix(stripSuffix(prefix, "backbone."), "module.");
+        if (prefix.isEmpty()) return file;
+        Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, PthReader.FloatTensor> e : file.entrySet()) {
+            if (e.getKey().startsWith(prefix)) out.put(e.getKey().substring(prefix.length()), e.getValue());
+        }
+        return out;
+    }
+
+    private static String stripSuffix(String s, String suffix) {
+        return s.endsWith(suffix) ? s.substring(0, s.length() - suffix.length()) : s;
     }
 
     private static PthReader.FloatTensor require(Map<String, PthReader.FloatTensor> named, String name) {

@@ -2,7 +2,9 @@ package org.ibot4j.trainer.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.Network;
+import org.ibot4j.api.ProcessLimits;
 import org.ibot4j.trainer.run.CheckpointStore;
 import picocli.CommandLine.Option;
 
@@ -22,8 +24,10 @@ final class CheckpointOptions {
         return CheckpointStore.resolve(checkpoint);
     }
 
-    /** 0 means one LibTorch thread per core. */
+    /** 0 means one LibTorch thread per core; more than the CPUs this process may use is refused. */
     int threads() {
-        return threads > 0 ? threads : org.ibot4j.api.CpuTopology.defaultThreads();
+        if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0 (0: the physical cores), got " + threads);
+        ProcessLimits.checkThreads(threads, "--threads");
+        return threads > 0 ? threads : CpuTopology.defaultThreads();
     }
 }

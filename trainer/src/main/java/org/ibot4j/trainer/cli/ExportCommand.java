@@ -5,6 +5,8 @@ import java.util.Locale;
 import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
+import org.ibot4j.api.image.EvalTransform;
+import org.ibot4j.api.io.BackboneMetadata;
 import org.ibot4j.api.io.WeightExchange;
 import org.ibot4j.trainer.export.OnnxExport;
 import picocli.CommandLine.Command;
@@ -35,18 +37,22 @@ final class ExportCommand extends Ibot4jCommand {
     public Integer call() throws Exception {
         Path file = checkpoint.file();
         Network which = checkpoint.which;
-        org.ibot4j.api.io.SpecialFiles.requireWritable(output);  // before the model is read: a device node is refused, never replaced
+        // Before the model is read: a folder, a device node or a read-only place is refused, never written into.
+        org.ibot4j.api.io.AtomicFiles.checkTarget(output, 0);
         String network = which.name().toLowerCase(Locale.ROOT);
         if (format.equalsIgnoreCase("torchscript")) {
             try (Encoder encoder = Encoder.open(file, Encoder.Options.defaults().network(which).threads(checkpoint.threads()))) {
                 encoder.exportTorchScript(output);
             }
-            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features)");
+            EvalTransform view = EvalTransform.forCheckpoint(file, 1);
+            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (TorchScript: forward(x) -> CLS features; x normalised "
+                    + "with mean " + java.util.Arrays.toString(view.mean()) + " and std " + java.util.Arrays.toString(view.std()) + ")");
             return 0;
         }
         if (format.equalsIgnoreCase("onnx")) {
             OnnxExport.export(file, which, checkpoint.threads(), output);
-            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (ONNX: images [batch, C, H, W] -> features [batch, D])");
+            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (ONNX: images [batch, C, H, W] -> features [batch, D]; "
+                    + "the normalisation to apply in its metadata, ibot4j.mean and ibot4j.std)");
             return 0;
         }
         WeightExchange.Format chosen;
@@ -55,10 +61,12 @@ final class ExportCommand extends Ibot4jCommand {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--format " + format + ": unknown (pth, safetensors, torchscript or onnx)");
         }
+        double[][] normalisation = EvalTransform.storedNormalisation(file).orElse(new double[][] {null, null});
         try (IbotModel model = IbotModel.open(file, checkpoint.threads())) {
-            WeightExchange.export(model, which, chosen, output);
+            WeightExchange.export(model, which, chosen, output, normalisation[0], normalisation[1]);
         }
-        out.println("wrote the " + network + " backbone of " + file + " to " + output + " (timm ViT key names)");
+        out.println("wrote the " + network + " backbone of " + file + " to " + output + " (timm ViT key names; its architecture"
+                + (normalisation[0] == null ? "" : " and normalisation") + " in the '" + BackboneMetadata.KEY + "' metadata)");
         return 0;
     }
 }

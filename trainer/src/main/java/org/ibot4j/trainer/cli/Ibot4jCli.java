@@ -36,7 +36,15 @@ public final class Ibot4jCli implements Runnable {
     CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(execute(args, System.out, System.err));
+        Failures.installUncaughtHandler(System.err);
+        int code;
+        try {
+            code = execute(args, System.out, System.err);
+        } catch (Throwable error) {
+            // An Error (no memory, no thread, a broken install) is caught by no command: end now, never hang.
+            code = Failures.report(error, System.err);
+        }
+        Failures.exit(code);
     }
 
     /** Runs one command line; returns the process exit code. */
@@ -49,7 +57,7 @@ public final class Ibot4jCli implements Runnable {
         } catch (ParameterException e) {
             return badInput(e, normalised);
         } catch (Exception e) {
-            err.println("ibot4j: " + e.getMessage());
+            err.println("ibot4j: " + Failures.shorten(e.getMessage()));
             return BAD_INPUT;
         }
         return cli.execute(normalised);
@@ -70,10 +78,12 @@ public final class Ibot4jCli implements Runnable {
                     || e instanceof Ibot4jException || e instanceof NativeLibraryException || e instanceof InvalidConfigException
                     || e instanceof java.io.UncheckedIOException) {
                 // Problems with input, files or the native setup: the message says what and how to fix it.
-                line.getErr().println("ibot4j: " + e.getMessage());
+                line.getErr().println("ibot4j: " + Failures.explain(e.getMessage()));
                 return 1;
             }
-            throw e;
+            e.printStackTrace(line.getErr());
+            line.getErr().println("ibot4j: stopped by " + Failures.shorten(String.valueOf(e)) + " (a defect in ibot4j: please report it with the stack trace above)");
+            return 1;
         });
         return cli;
     }
@@ -128,7 +138,7 @@ public final class Ibot4jCli implements Runnable {
     private static int badInput(ParameterException e, String[] args) {
         CommandLine line = e.getCommandLine();
         PrintWriter err = line.getErr();
-        err.println(line.getCommandName() + ": " + e.getMessage());
+        err.println(line.getCommandName() + ": " + Failures.shorten(e.getMessage()));
         if (e instanceof UnmatchedArgumentException unmatched) {
             for (String arg : unmatched.getUnmatched()) {
                 if (!arg.startsWith("-")) continue;

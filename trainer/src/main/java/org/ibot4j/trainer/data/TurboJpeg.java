@@ -91,7 +91,7 @@ public final class TurboJpeg {
                 int colourspace = ints.getAtIndex(ValueLayout.JAVA_INT, 3);
                 if (w <= 0 || h <= 0) throw new IOException(name + ": JPEG header declares " + w + " x " + h + " pixels");
                 if (colourspace == TJCS_CMYK() || colourspace == TJCS_YCCK()) {
-                    throw new IOException(name + ": CMYK JPEGs are not supported (convert it to RGB)");
+                    throw new IOException(name + ": " + org.ibot4j.api.image.ImageReading.CMYK_REFUSED);
                 }
                 return new Header(w, h, colourspace);
             } finally {

@@ -27,6 +27,16 @@ public final class AttentionProbes implements ProbeFigures {
      * @return the probe renderer
      * @throws IOException when no image can be read
      */
+    /** {@link #of}, or no figures (with a warning) when the probe images cannot be prepared: figures never stop a run. */
+    public static ProbeFigures orNone(ImageSource train, PretrainSetup setup) {
+        try {
+            return of(train, setup);
+        } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
+            org.slf4j.LoggerFactory.getLogger(AttentionProbes.class).warn("the report will have no probe figures: {}", e.toString());
+            return ProbeFigures.NONE;
+        }
+    }
+
     public static AttentionProbes of(ImageSource train, PretrainSetup setup) throws IOException {
         List<RgbImage> picked = new ArrayList<>();
         for (int i = 0; i < train.size() && picked.size() < COUNT; i++) {

@@ -27,10 +27,17 @@ public final class ConfigFile {
         org.ibot4j.api.io.SpecialFiles.requireReadable(file, "config file");
         boolean json = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json");
         ObjectMapper mapper = json ? new ObjectMapper() : new ObjectMapper(new YAMLFactory());
+        // A key given twice is a mistake in the file, not "the last one wins".
+        mapper.enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
         Object parsed;
-        try {
-            parsed = mapper.readValue(file.toFile(), Object.class);
+        try (com.fasterxml.jackson.databind.MappingIterator<Object> documents = mapper.readerFor(Object.class).readValues(file.toFile())) {
+            parsed = documents.hasNextValue() ? documents.nextValue() : null;
+            if (documents.hasNextValue()) {
+                throw new IOException("config file " + file + " holds more than one " + (json ? "JSON value" : "YAML document ('---')")
+                        + "; ibot4j reads one mapping of option: value, so put every option in one document");
+            }
         } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("config file ")) throw e;
             throw new IOException("config file " + file + " is not valid " + (json ? "JSON" : "YAML") + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
         }
         if (parsed == null) return Map.of();

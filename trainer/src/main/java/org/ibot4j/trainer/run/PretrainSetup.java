@@ -120,7 +120,16 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 "momentum_teacher must be in [0, 1] (the teacher's EMA weight), got " + o.momentumTeacher);
         check(problems, o.dropPath >= 0 && o.dropPath < 1, "drop_path must be in [0, 1), got " + o.dropPath);
         check(problems, o.threads >= 0, "threads must be >= 0 (0: the physical cores), got " + o.threads);
+        try {
+            org.ibot4j.api.ProcessLimits.checkThreads(o.threads, "threads");
+        } catch (IllegalArgumentException tooMany) {
+            problems.add(tooMany.getMessage());
+        }
         check(problems, o.numWorkers >= 0, "num_workers must be >= 0 (0: half the cores), got " + o.numWorkers);
+        // Loader workers decode on the CPUs too; a few per CPU cover slow storage, tens of thousands use up the machine's PIDs.
+        int maxWorkers = 4 * org.ibot4j.api.ProcessLimits.maxThreads();
+        check(problems, o.numWorkers <= maxWorkers, "num_workers " + o.numWorkers + " is more than " + maxWorkers + " (4 per CPU this process may use; "
+                + org.ibot4j.api.ProcessLimits.MAX_THREADS_ENV + " raises the CPUs counted)");
         check(problems, o.subset >= 0, "subset must be >= 0 (0: all images), got " + o.subset);
         check(problems, o.freezeLastLayer >= 0, "freeze_last_layer must be >= 0 epochs, got " + o.freezeLastLayer);
         check(problems, o.predStartEpoch >= 0, "pred_start_epoch must be >= 0, got " + o.predStartEpoch);

@@ -21,6 +21,7 @@ import org.ibot4j.api.Centering;
 import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.ProcessGroup;
+import org.ibot4j.api.ProcessLimits;
 import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.io.SpecialFiles;
 import org.ibot4j.api.Network;
@@ -133,6 +134,9 @@ public final class Pretrainer {
         if (resumeFrom.isPresent()) DataIdentity.requireSame(metadataOf(resumeFrom.get()).get(DataIdentity.KEY), data, options.changeData);
         ImageSource train = Datasets.head(all, options.subset);
         PretrainSetup setup = PretrainSetup.of(options, train.size(), Datasets.sizeOfFirst(train, dataName), world);
+        // Limits the process cannot get past: refused now, with a sentence, rather than by the kernel later.
+        RunMemory.check(setup);
+        ProcessLimits.checkOpenFiles(32 + 4L * setup.workers(), "pretraining with " + setup.workers() + " loader workers");
         return new Prepared(store, resumeFrom, stored, options, start, all, train, setup, data);
     }
 
@@ -156,7 +160,7 @@ public final class Pretrainer {
         ImageSource all = prep.all(), train = prep.train();
         PretrainSetup setup = prep.setup();
         Monitor monitor = writer ? Monitor.of(setup, all, hooks) : new Monitor(setup, null, null);
-        if (probes == null) probes = writer ? AttentionProbes.of(train, setup) : ProbeFigures.NONE;
+        if (probes == null) probes = writer ? AttentionProbes.orNone(train, setup) : ProbeFigures.NONE;
         ArrayNode extensions = resumeFrom.map(ScheduleExtension::history).orElseGet(JSON::createArrayNode);
         if (stored != null) ScheduleExtension.recordIfExtended(extensions, stored, setup, setup.batchSize() * world, start);
         if (writer) {
@@ -239,7 +243,7 @@ public final class Pretrainer {
         long[] reached = {start};
         Path[] lastCheckpoint = {null};
         long[] reportedAt = {-1};
-        ProgressBar bar = writer ? new ProgressBar("pretrain", start, last) : null;
+        ProgressBar bar = writer ? new ProgressBar("pretrain", start, last, out) : null;
         if (writer) {
             MetricsLog.keepKnnUpTo(output.resolve("knn.jsonl"), start);
             ProbeStore.keepUpTo(output, start);
@@ -344,7 +348,7 @@ public final class Pretrainer {
     private static void report(Path output, RunReport.ModelFacts facts) {
         try {
             RunReport.write(output, facts);
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
             LOG.warn("could not write {}: {}", output.resolve(RunReport.FILE), e.toString());
         }
     }
@@ -360,7 +364,7 @@ public final class Pretrainer {
             ProbeStore.save(output, step, figures);
             ProbeStore.thin(output, keptCheckpoints);
             listener.onFigures(step, figures);
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
             LOG.warn("probe figures at iteration {} left out of the report: {}", step, e.toString());
         }
     }
@@ -377,7 +381,7 @@ public final class Pretrainer {
                         Double.parseDouble(row.get("patch_loss"))});
             }
             if (!points.isEmpty()) LossCurve.write(output.resolve("loss.png"), points, "iBOT pretraining, " + output.getFileName());
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
             LOG.warn("could not write {}: {}", output.resolve("loss.png"), e.toString());
         }
     }

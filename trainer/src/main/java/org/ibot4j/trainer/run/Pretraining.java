@@ -11,6 +11,7 @@ import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.api.StepResult;
 import org.ibot4j.trainer.data.ImageSource;
+import org.ibot4j.trainer.data.ImageSources;
 
 /**
  * Pretraining as a library call: the same run as {@code ibot4j pretrain} (which is a thin layer over
@@ -157,14 +158,14 @@ public final class Pretraining {
 
         /** The training images (instead of {@code data_path}); {@link ImageSource#identify} names them in the checkpoints. */
         public Builder data(ImageSource images) {
-            this.data = Objects.requireNonNull(images, "images");
+            this.data = ImageSources.checked(Objects.requireNonNull(images, "images"));
             return this;
         }
 
         /** Labelled images for the k-NN monitor ({@code knn_every}): memory and queries. */
         public Builder knn(ImageSource memory, ImageSource queries) {
-            this.knnMemory = Objects.requireNonNull(memory, "memory");
-            this.knnQueries = Objects.requireNonNull(queries, "queries");
+            this.knnMemory = ImageSources.checked(Objects.requireNonNull(memory, "memory"));
+            this.knnQueries = ImageSources.checked(Objects.requireNonNull(queries, "queries"));
             return this;
         }
 

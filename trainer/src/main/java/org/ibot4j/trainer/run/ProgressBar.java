@@ -8,19 +8,25 @@ public final class ProgressBar {
     private final String label;
     private final long first, total;
     private final long started = System.nanoTime();
-    private final boolean terminal = System.console() != null;
-    private final PrintStream out = System.err;
+    private final boolean terminal;
+    private final PrintStream out;
     private long lastPrint;
 
+    /** A bar on standard error, for the commands. */
     public ProgressBar(String label, long total) {
-        this(label, 0, total);
+        this(label, 0, total, System.err);
     }
 
-    /** A bar for items [first, total): a resumed run's ETA counts only the items done in this process. */
-    public ProgressBar(String label, long first, long total) {
+    /**
+     * A bar for items [first, total) on {@code out}: a resumed run's ETA counts only the items done in this
+     * process. It redraws one line only on a terminal (a standard stream while the JVM has a console).
+     */
+    public ProgressBar(String label, long first, long total, PrintStream out) {
         this.label = label;
         this.first = first;
         this.total = total;
+        this.out = out;
+        this.terminal = System.console() != null && (out == System.out || out == System.err);
     }
 
     public void update(long done, String status) {

@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.io.SafeTensors;
@@ -36,8 +37,9 @@ class EmbedTest {
 
         Path safetensors = dir.resolve("out/features.safetensors"), npy = dir.resolve("out/features.npy");
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
-        EmbedCommand.run(checkpoint, images.toString(), Network.TEACHER, safetensors, 2, quiet);
-        EmbedCommand.run(checkpoint, images.toString(), Network.TEACHER, npy, 2, quiet);
+        Encoder.Options options = Encoder.Options.defaults().threads(2);
+        EmbedCommand.run(checkpoint, images.toString(), options, safetensors, quiet);
+        EmbedCommand.run(checkpoint, images.toString(), options, npy, quiet);
 
         float[] expected;
         try (IbotModel model = IbotModel.open(checkpoint, 2)) {
@@ -62,7 +64,9 @@ class EmbedTest {
         float[] data = new float[5 * 32];
         ByteBuffer.wrap(bytes, 10 + headerLength, data.length * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
         assertThat(data).containsExactly(expected);
-        assertThat(Files.readAllLines(dir.resolve("out/features.npy.files.txt"))).hasSize(5);
+        List<String> lines = Files.readAllLines(dir.resolve("out/features.npy.files.jsonl"));
+        assertThat(lines).hasSize(5);
+        assertThat(new ObjectMapper().readValue(lines.get(0), String.class)).endsWith("img0.png");
 
         // The same weights as TorchScript: a LibTorch module file with ibot4j's code in it.
         Path module = dir.resolve("out/teacher.pt");

@@ -46,6 +46,9 @@ class HostileRunTest {
             {"momentum_teacher", 2.0, "momentum_teacher must be in [0, 1]"},
             {"threads", -5, "threads must be >= 0"},
             {"num_workers", -1, "num_workers must be >= 0"},
+            // Before: libgomp's exit, or the machine's PIDs used up by loader threads.
+            {"threads", 100_000, "threads 100000 is more than the"},
+            {"num_workers", 100_000, "num_workers 100000 is more than"},
             {"subset", -1, "subset must be >= 0"},
         };
         for (Object[] c : cases) {
