@@ -102,11 +102,14 @@ public final class Bench {
         String rss;
         @Option(names = "--weights", description = "the weights file in --dir the Encoder opens (vit_s16_dinov3.safetensors: the DINOv3 row)")
         String weights = "vit_s16.pth";
+        @Option(names = "--onnx", description = "time ONNX Runtime's Java API on the exported vit_s16.onnx instead of the Encoder")
+        boolean onnx;
 
         @Override
         public Integer call() throws Exception {
             if (prepare) EmbedBench.prepare(dir, data, images, System.out);
             else if (rss != null) EmbedBench.rss(dir, rss, threads, System.out);
+            else if (onnx) EmbedBench.onnxThroughput(dir, threads, batch, rounds, System.out);
             else EmbedBench.throughput(dir, weights, threads, callers, batch, rounds, bf16, System.out);
             return 0;
         }

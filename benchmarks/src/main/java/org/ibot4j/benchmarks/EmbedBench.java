@@ -1,11 +1,15 @@
 package org.ibot4j.benchmarks;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,6 +33,7 @@ import org.ibot4j.api.io.SafeTensors;
 import org.ibot4j.api.io.SafeTensorsWriter;
 import org.ibot4j.api.io.WeightExchange;
 import org.ibot4j.trainer.data.IdxDataset;
+import org.ibot4j.trainer.export.OnnxExport;
 import org.ibot4j.trainer.run.running.RunEstimate;
 
 /**
@@ -63,7 +68,8 @@ final class EmbedBench {
         }
         SafeTensorsWriter.write(dir.resolve("input.safetensors"), List.of(new NamedTensor("images", new long[] {images, 3, SIZE, SIZE}, flat)),
                 Map.of("config", config.toJson().toString()));
-        out.printf(Locale.ROOT, "prepared %s: vit_s16.ibot4j, vit_s16.pth, input.safetensors (%d images)%n", dir, images);
+        OnnxExport.export(dir.resolve("vit_s16.ibot4j"), Network.TEACHER, 2, dir.resolve("vit_s16.onnx"));
+        out.printf(Locale.ROOT, "prepared %s: vit_s16.ibot4j, vit_s16.pth, vit_s16.onnx, input.safetensors (%d images)%n", dir, images);
     }
 
     /**
@@ -111,6 +117,44 @@ final class EmbedBench {
                         threads, batch, bf16 ? "bf16" : "fp32", RunEstimate.peakResidentBytes() >> 20);
             } finally {
                 pool.shutdown();
+            }
+        }
+    }
+
+    /**
+     * Images/s of ONNX Runtime's Java API (CPU, {@code threads} intra-op threads, one caller) running the
+     * {@code export --format onnx} model over the prepared images in batches; the best of {@code rounds} passes.
+     */
+    static void onnxThroughput(Path dir, int threads, int batch, int rounds, PrintStream out) throws Exception {
+        float[] images;
+        try (SafeTensors st = SafeTensors.open(dir.resolve("input.safetensors"))) {
+            images = st.floats("images");
+        }
+        int per = 3 * SIZE * SIZE, batches = images.length / per / batch;
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setInterOpNumThreads(1);
+            List<OnnxTensor> inputs = new ArrayList<>();
+            try (OrtSession session = env.createSession(dir.resolve("vit_s16.onnx").toString(), options)) {
+                for (int b = 0; b < batches; b++) {
+                    inputs.add(OnnxTensor.createTensor(env, FloatBuffer.wrap(images, b * batch * per, batch * per).slice(), new long[] {batch, 3, SIZE, SIZE}));
+                }
+                double best = 0;
+                for (int round = 0; round <= rounds; round++) {
+                    long start = System.nanoTime();
+                    for (OnnxTensor x : inputs) {
+                        try (OrtSession.Result r = session.run(Map.of("images", x))) {
+                            r.get(0);
+                        }
+                    }
+                    double ips = batches * batch / ((System.nanoTime() - start) / 1e9);
+                    if (round > 0) best = Math.max(best, ips);  // round 0 warms up
+                }
+                out.printf(Locale.ROOT, "onnxruntime: %.2f images/s (ONNX Runtime Java, %d intra-op threads, batch %d, fp32, peak RSS %d MiB)%n", best,
+                        threads, batch, RunEstimate.peakResidentBytes() >> 20);
+            } finally {
+                inputs.forEach(OnnxTensor::close);
             }
         }
     }

@@ -12,12 +12,13 @@ import org.ibot4j.api.io.AtomicFiles;
 import org.ibot4j.api.io.BackboneMetadata;
 import org.ibot4j.api.io.CheckpointFiles;
 import org.ibot4j.api.io.WeightExchange;
+import org.ibot4j.trainer.export.OnnxExport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ibot4j export}: one backbone as a PyTorch state_dict with timm's key names, or as a TorchScript module. */
-@Command(name = "export", header = "a backbone as .pth / .safetensors with timm key names, or as TorchScript", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "export", header = "a backbone as .pth / .safetensors with timm key names, or as TorchScript or ONNX", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Writes one backbone as a state_dict with timm's ViT key names. The .pth loads with",
                 "torch.load(path, weights_only=True); either format loads into timm's VisionTransformer with strict=True",
                 "(the student's mask token is not part of it). The same weights always give the same bytes.",
@@ -25,12 +26,14 @@ import picocli.CommandLine.Option;
                 "float32 [N, 3, H, W] and returns the CLS features [N, D] of 'embed', positions interpolated as in training;",
                 "it loads with torch.jit.load (Python) and torch::jit::load (LibTorch, DJL).",
                 "A DINOv2 / DINOv3 .pth or .safetensors (timm's or Meta's names) is rewritten with timm's names;",
-                "--arch names its architecture when the file cannot tell it (see 'embed')."})
+                "--arch names its architecture when the file cannot tell it (see 'embed').",
+                "--format onnx writes an ONNX model (opset 17): input 'images' [batch, C, img_size, img_size] (batch dynamic, the",
+                "training size fixed), output 'features' [batch, D], the same CLS features; it runs in ONNX Runtime."})
 final class ExportCommand extends Ibot4jCommand {
     @Mixin
     CheckpointOptions checkpoint;
 
-    @Option(names = "--format", description = "pth, safetensors or torchscript")
+    @Option(names = "--format", description = "pth, safetensors, torchscript or onnx")
     String format = "pth";
 
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "the file to write")
@@ -60,11 +63,17 @@ final class ExportCommand extends Ibot4jCommand {
                     + "with mean " + Arrays.toString(view.mean()) + " and std " + Arrays.toString(view.std()) + ")");
             return 0;
         }
+        if (format.equalsIgnoreCase("onnx")) {
+            OnnxExport.export(file, which, checkpoint.threads(), output);
+            out.println("wrote the " + network + " backbone of " + file + " to " + output + " (ONNX: images [batch, C, H, W] -> features [batch, D]; "
+                    + "the normalisation to apply in its metadata, ibot4j.mean and ibot4j.std)");
+            return 0;
+        }
         WeightExchange.Format chosen;
         try {
             chosen = WeightExchange.Format.of(format);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--format " + format + ": unknown (pth, safetensors or torchscript)");
+            throw new IllegalArgumentException("--format " + format + ": unknown (pth, safetensors, torchscript or onnx)");
         }
         if (weightsFile) {
             // A .pth / .safetensors of timm's or Meta's names (DINOv2, DINOv3), or one ibot4j exported: rewritten with timm's names.

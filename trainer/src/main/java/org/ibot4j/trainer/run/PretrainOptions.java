@@ -184,6 +184,9 @@ public final class PretrainOptions {
     public int maxNonfinite = 3;
     @Option(names = "--knn_every", description = "k-NN monitor every N epochs (0: off; needs labelled data with a test split)")
     public int knnEvery = 0;
+    @Option(names = "--tensorboard", arity = "0..1", description = "also write the scalars, k-NN and probe figures as TensorBoard "
+            + "event files in <output>/tensorboard (docs/interop.md)")
+    public boolean tensorboard = false;
     @Option(names = "--knn_train", description = "k-NN memory images for the monitor")
     public int knnTrain = 10000;
     @Option(names = "--knn_test", description = "k-NN query images for the monitor")
@@ -371,6 +374,7 @@ public final class PretrainOptions {
         public Builder device(Device v) { o.device = v; return given("device"); }
         public Builder maxNonfinite(int v) { o.maxNonfinite = v; return given("max_nonfinite"); }
         public Builder knnEvery(int v) { o.knnEvery = v; return given("knn_every"); }
+        public Builder tensorboard(boolean v) { o.tensorboard = v; return given("tensorboard"); }
         public Builder knnTrain(int v) { o.knnTrain = v; return given("knn_train"); }
         public Builder knnTest(int v) { o.knnTest = v; return given("knn_test"); }
         public Builder nprocPerNode(int v) { o.nprocPerNode = v; return given("nproc_per_node"); }

@@ -29,11 +29,13 @@ class LayeringTest {
     void arrowsOnlyPointDown() {
         layeredArchitecture().consideringOnlyDependenciesInLayers()
                 .layer("cli").definedBy("org.ibot4j.trainer.cli..")
+                .layer("export").definedBy("org.ibot4j.trainer.export..")
                 .layer("run").definedBy("org.ibot4j.trainer.run..")
                 .layer("eval").definedBy("org.ibot4j.trainer.eval..")
                 .layer("schedule").definedBy("org.ibot4j.trainer.schedule..")
                 .layer("data").definedBy("org.ibot4j.trainer.data..")
                 .whereLayer("cli").mayNotBeAccessedByAnyLayer()
+                .whereLayer("export").mayOnlyBeAccessedByLayers("cli")
                 .whereLayer("run").mayOnlyBeAccessedByLayers("cli")
                 .whereLayer("eval").mayOnlyBeAccessedByLayers("cli", "run")
                 .whereLayer("schedule").mayOnlyBeAccessedByLayers("cli", "run")

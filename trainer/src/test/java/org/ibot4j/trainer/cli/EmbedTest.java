@@ -79,7 +79,7 @@ class EmbedTest {
         try (ZipFile zip = new ZipFile(module.toFile())) {
             assertThat(zip.stream().map(ZipEntry::getName)).anyMatch(n -> n.endsWith("code/__torch__/ibot4j.py"));
         }
-        CliTest.Result unknown = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "onnx", "--output", module.toString());
-        assertThat(unknown.err()).contains("--format onnx: unknown (pth, safetensors or torchscript)");
+        CliTest.Result unknown = CliTest.run("export", "--checkpoint", checkpoint.toString(), "--format", "tflite", "--output", module.toString());
+        assertThat(unknown.err()).contains("--format tflite: unknown (pth, safetensors, torchscript or onnx)");
     }
 }

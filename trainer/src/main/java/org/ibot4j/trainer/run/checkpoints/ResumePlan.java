@@ -32,7 +32,7 @@ public record ResumePlan(Optional<Path> from, PretrainOptions stored, PretrainOp
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Options that may change when a run resumes: they steer the run, not what it computes. */
     public static final Set<String> RUN_CONTROL = Set.of("max_steps", "saveckp_iters", "saveckp_freq", "keep_checkpoints",
-            "resume", "extend_schedule", "change_data", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite", "collapse_warn_steps",
+            "resume", "extend_schedule", "tensorboard", "change_data", "output_dir", "data_path", "num_workers", "threads", "knn_every", "knn_train", "knn_test", "max_nonfinite", "collapse_warn_steps",
             "nproc_per_node", "nnodes", "node_rank", "master_addr", "master_port", "dist_backend", "dist_timeout");
 
     /**

@@ -135,7 +135,7 @@ public final class ProbeStore {
     }
 
     /** A file-name-safe form of a title. */
-    static String slug(String title) {
+    public static String slug(String title) {
         String s = title.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("(^-|-$)", "");
         return s.isEmpty() ? "figure" : s.substring(0, Math.min(40, s.length()));
     }

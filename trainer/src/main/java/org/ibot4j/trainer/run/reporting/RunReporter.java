@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.Map;
 import org.ibot4j.api.IbotModel;
 import org.slf4j.Logger;
@@ -20,16 +21,19 @@ public final class RunReporter {
     private final Path output;
     private final RunReport.ModelFacts facts;
     private final CheckpointFigures figures;
+    private final BiConsumer<Long, List<CheckpointFigures.Figure>> drawn;
 
     /**
      * @param output the run folder
      * @param facts what the report needs of the model config
      * @param figures the figures drawn at every checkpoint
+     * @param drawn told of each checkpoint's figures once stored (a TensorBoard log, a listener)
      */
-    public RunReporter(Path output, RunReport.ModelFacts facts, CheckpointFigures figures) {
+    public RunReporter(Path output, RunReport.ModelFacts facts, CheckpointFigures figures, BiConsumer<Long, List<CheckpointFigures.Figure>> drawn) {
         this.output = output;
         this.facts = facts;
         this.figures = figures;
+        this.drawn = drawn;
     }
 
     /** A resumed run drops what its earlier parts wrote after {@code start} (the k-NN rows and figures of steps it repeats). */
@@ -59,8 +63,10 @@ public final class RunReporter {
      */
     private void drawFigures(IbotModel model, long step, List<Long> keptCheckpoints) {
         try {
-            ProbeStore.save(output, step, figures.render(model, step));
+            List<CheckpointFigures.Figure> drawnNow = figures.render(model, step);
+            ProbeStore.save(output, step, drawnNow);
             ProbeStore.thin(output, keptCheckpoints);
+            drawn.accept(step, drawnNow);
         } catch (Exception | OutOfMemoryError | StackOverflowError | LinkageError e) {
             LOG.warn("probe figures at iteration {} left out of the report: {}", step, e.toString());
         }

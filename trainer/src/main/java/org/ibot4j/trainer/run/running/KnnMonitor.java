@@ -34,6 +34,7 @@ final class KnnMonitor implements StepObserver {
     private final Path file;
     private final long every;
     private final List<Pretraining.Knn> results = new ArrayList<>();
+    private Pretraining.Listener listener = new Pretraining.Listener() {};
 
     private KnnMonitor(PretrainSetup setup, ImageSource memory, ImageSource queries, IbotModel model, Path output) {
         this.setup = setup;
@@ -62,8 +63,10 @@ final class KnnMonitor implements StepObserver {
     }
 
     /** The monitor of {@code trained}: the data is opened before the model is made, so a missing split fails first. */
-    KnnMonitor of(IbotModel trained) {
-        return new KnnMonitor(setup, memory, queries, trained, file.getParent());
+    KnnMonitor of(IbotModel trained, Pretraining.Listener told) {
+        KnnMonitor monitor = new KnnMonitor(setup, memory, queries, trained, file.getParent());
+        monitor.listener = told;
+        return monitor;
     }
 
     @Override
@@ -72,6 +75,7 @@ final class KnnMonitor implements StepObserver {
         if (every <= 0 || done % every != 0) return;
         KnnClassifier.Accuracy a = KnnEvaluation.network(model, Network.TEACHER, memory, queries, setup.augmentation(), setup.model().imgSize());
         results.add(new Pretraining.Knn(done, (int) (done / setup.itersPerEpoch()), a));
+        listener.onKnn(results.getLast());
         LOG.info("k-NN after epoch {} (iteration {}): top-1 {} %, top-5 {} %", done / setup.itersPerEpoch(), done,
                 fmt(a.top1()), fmt(a.top5()));
         ObjectNode row = JSON.createObjectNode().put("iteration", done).put("epoch", done / setup.itersPerEpoch())

@@ -63,6 +63,8 @@ final class Pretrainer {
     private final int world;
     private final boolean writer;
     private final Hooks hooks;
+    /** The caller's listener, with the TensorBoard log beside it when asked for (set when the run starts). */
+    private Pretraining.Listener listener;
 
     private Pretrainer(Prepared prep, DistConfig dist, PrintStream out, Path output, Hooks hooks) {
         this.prep = prep;
@@ -138,6 +140,7 @@ final class Pretrainer {
         PretrainOptions options = plan.options();
         long start = plan.start();
         KnnMonitor monitor = writer ? KnnMonitor.of(setup, prep.all(), hooks, output) : null;
+        listener = writer ? TensorBoardLog.attach(options.tensorboard, output, start, hooks.listener()) : hooks.listener();
         if (figures == null) figures = writer ? AttentionCheckpointFigures.orNone(prep.train(), setup) : CheckpointFigures.NONE;
         ArrayNode extensions = plan.from().map(ScheduleExtension::history).orElseGet(JSON::createArrayNode);
         if (plan.stored() != null) ScheduleExtension.recordIfExtended(extensions, plan.stored(), setup, setup.batchSize() * world, start);
@@ -175,11 +178,12 @@ final class Pretrainer {
                 group.allReduce(flag, ProcessGroup.Reduce.MAX);
                 return flag[0] > 0;
             };
-            RunReporter reporter = new RunReporter(output, new RunReport.ModelFacts(setup.model().outDim(), setup.model().studentTemp()), figures);
+            RunReporter reporter = new RunReporter(output, new RunReport.ModelFacts(setup.model().outDim(), setup.model().studentTemp()), figures,
+                    listener::onFigures);
             CheckpointObserver checkpoints = writer ? new CheckpointObserver(prep.store(), model, new CheckpointMetadata(setup, world, extensions,
-                    prep.data()), reporter, hooks.listener(), saveEvery(), last) : null;
+                    prep.data()), reporter, listener, saveEvery(), last) : null;
             if (writer) reporter.keepUpTo(start);
-            return train(model, start, last, monitor == null ? null : monitor.of(model), checkpoints, stop);
+            return train(model, start, last, monitor == null ? null : monitor.of(model, listener), checkpoints, stop);
         }
     }
 
@@ -206,7 +210,7 @@ final class Pretrainer {
         if (writer) {
             RunEstimate estimate = new RunEstimate(start, last, setup.itersPerEpoch());
             observers.add((s, seconds) -> estimate.observe(s.iteration(), seconds));
-            observers.add((s, seconds) -> hooks.listener().onStep(s));
+            observers.add((s, seconds) -> listener.onStep(s));
             observers.add((s, seconds) -> collapse.observe(s.iteration(), s.result()).ifPresent(LOG::warn));
             observers.add(progress);
             observers.add(monitor);

@@ -32,7 +32,7 @@ import org.ibot4j.trainer.run.reporting.CheckpointFigures;
  * }</pre>
  */
 public final class Pretraining {
-    /** What a run tells its caller as it goes; both methods are called on the thread that runs it. */
+    /** What a run tells its caller as it goes; every method is called on the thread that runs it. */
     public interface Listener {
         /**
          * After every optimiser step, on the writing rank.
@@ -48,6 +48,50 @@ public final class Pretraining {
          * @param iteration the steps it holds
          */
         default void onCheckpoint(Path checkpoint, long iteration) {}
+
+        /**
+         * After the k-NN monitor ({@code knn_every}) measured the teacher, on the writing rank.
+         *
+         * @param knn the accuracies and the steps done when measured
+         */
+        default void onKnn(Knn knn) {}
+
+        /**
+         * After a checkpoint's probe figures were drawn (the report's "Probe images"), on the writing rank.
+         *
+         * @param iteration the steps the checkpoint holds
+         * @param figures the figures, possibly none
+         */
+        default void onFigures(long iteration, List<CheckpointFigures.Figure> figures) {}
+
+        /** Both listeners, {@code first} first, for every call. */
+        static Listener both(Listener first, Listener second) {
+            return new Listener() {
+                @Override
+                public void onStep(Step step) {
+                    first.onStep(step);
+                    second.onStep(step);
+                }
+
+                @Override
+                public void onCheckpoint(Path checkpoint, long iteration) {
+                    first.onCheckpoint(checkpoint, iteration);
+                    second.onCheckpoint(checkpoint, iteration);
+                }
+
+                @Override
+                public void onKnn(Knn knn) {
+                    first.onKnn(knn);
+                    second.onKnn(knn);
+                }
+
+                @Override
+                public void onFigures(long iteration, List<CheckpointFigures.Figure> figures) {
+                    first.onFigures(iteration, figures);
+                    second.onFigures(iteration, figures);
+                }
+            };
+        }
     }
 
     /**
