@@ -151,7 +151,8 @@ ibot4j::Batch batch_of(const ibot4j::Config& c, const ibot4j_batch& b) {
   in.batch_size = b.batch_size;
   in.n_global = b.n_global;
   in.n_local = b.n_local;
-  in.global_crops = wrap(b.global_crops, {bg, c.in_chans, b.global_size, b.global_size}, torch::kFloat32, "global_crops");
+  in.global_crops =
+      wrap(b.global_crops, {bg, c.in_chans, b.global_size, b.global_size}, torch::kFloat32, "global_crops");
   in.masks = wrap(b.masks, {bg, grid, grid}, torch::kUInt8, "masks");
   if (b.n_local > 0) {
     in.local_crops = wrap(b.local_crops, {b.batch_size * b.n_local, c.in_chans, b.local_size, b.local_size},
@@ -282,11 +283,10 @@ int32_t ibot4j_head(ibot4j_model* model, int32_t which, const float* tokens, int
   });
 }
 
-int32_t ibot4j_loss(ibot4j_model* model, const float* student_cls, const float* student_patch,
-                    const float* teacher_cls, const float* teacher_patch, const uint8_t* masks, int64_t batch_size,
-                    int32_t n_global, int32_t n_local, int64_t num_patches, double teacher_temp,
-                    double teacher_patch_temp, int32_t update_center, ibot4j_step_result* out, char* err,
-                    size_t err_len) {
+int32_t ibot4j_loss(ibot4j_model* model, const float* student_cls, const float* student_patch, const float* teacher_cls,
+                    const float* teacher_patch, const uint8_t* masks, int64_t batch_size, int32_t n_global,
+                    int32_t n_local, int64_t num_patches, double teacher_temp, double teacher_patch_temp,
+                    int32_t update_center, ibot4j_step_result* out, char* err, size_t err_len) {
   return guarded(err, err_len, [&] {
     auto& m = model_of(model);
     auto& result = deref(out, "out");
@@ -325,12 +325,14 @@ int32_t ibot4j_group_free(ibot4j_group* group, char* err, size_t err_len) {
 int32_t ibot4j_group_all_reduce(ibot4j_group* group, double* values, int64_t n, int32_t op, char* err, size_t err_len) {
   return guarded(err, err_len, [&] {
     auto& comm = *deref(group, "group").comm;
-    require(op == IBOT4J_REDUCE_SUM || op == IBOT4J_REDUCE_MIN || op == IBOT4J_REDUCE_MAX, "op must be IBOT4J_REDUCE_*, got ", op);
+    require(op == IBOT4J_REDUCE_SUM || op == IBOT4J_REDUCE_MIN || op == IBOT4J_REDUCE_MAX,
+            "op must be IBOT4J_REDUCE_*, got ", op);
     auto host = wrap(values, {n}, torch::kFloat64, "values");
     auto data = host.to(comm.device(), /*non_blocking=*/false, /*copy=*/true);
-    comm.all_reduce(data, op == IBOT4J_REDUCE_SUM ? ibot4j::Communicator::Op::Sum
-                          : op == IBOT4J_REDUCE_MIN ? ibot4j::Communicator::Op::Min
-                                                    : ibot4j::Communicator::Op::Max,
+    comm.all_reduce(data,
+                    op == IBOT4J_REDUCE_SUM   ? ibot4j::Communicator::Op::Sum
+                    : op == IBOT4J_REDUCE_MIN ? ibot4j::Communicator::Op::Min
+                                              : ibot4j::Communicator::Op::Max,
                     "an all-reduce of run values");
     host.copy_(data.to(torch::kCPU));
   });
@@ -340,11 +342,8 @@ int32_t ibot4j_model_join(ibot4j_model* model, ibot4j_group* group, char* err, s
   return guarded(err, err_len, [&] { model_of(model).join(deref(group, "group").comm); });
 }
 
-int32_t ibot4j_tensor_names(ibot4j_model* model, char* buf, size_t buf_len, size_t* needed, char* err,
-                            size_t err_len) {
-  return guarded(err, err_len, [&] {
-    copy_names(model_of(model).tensor_names(), buf, buf_len, needed);
-  });
+int32_t ibot4j_tensor_names(ibot4j_model* model, char* buf, size_t buf_len, size_t* needed, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] { copy_names(model_of(model).tensor_names(), buf, buf_len, needed); });
 }
 
 int32_t ibot4j_tensor_shape(ibot4j_model* model, const char* name, int64_t* dims, int32_t max_dims, int32_t* ndim,
@@ -377,11 +376,9 @@ int32_t ibot4j_tensor_write(ibot4j_model* model, const char* name, const float* 
   });
 }
 
-int32_t ibot4j_checkpoint_save(ibot4j_model* model, const char* path, const char* metadata, char* err,
-                               size_t err_len) {
-  return guarded(err, err_len, [&] {
-    model_of(model).save(text_of(path, "path"), metadata == nullptr ? "" : metadata);
-  });
+int32_t ibot4j_checkpoint_save(ibot4j_model* model, const char* path, const char* metadata, char* err, size_t err_len) {
+  return guarded(err, err_len,
+                 [&] { model_of(model).save(text_of(path, "path"), metadata == nullptr ? "" : metadata); });
 }
 
 int32_t ibot4j_checkpoint_load(ibot4j_model* model, const char* path, char* err, size_t err_len) {
@@ -390,15 +387,13 @@ int32_t ibot4j_checkpoint_load(ibot4j_model* model, const char* path, char* err,
 
 int32_t ibot4j_checkpoint_metadata(const char* path, char* buf, size_t buf_len, size_t* needed, char* err,
                                    size_t err_len) {
-  return guarded(err, err_len, [&] {
-    copy_sized(ibot4j::Model::read_metadata(text_of(path, "path")), buf, buf_len, needed);
-  });
+  return guarded(err, err_len,
+                 [&] { copy_sized(ibot4j::Model::read_metadata(text_of(path, "path")), buf, buf_len, needed); });
 }
 
-int32_t ibot4j_intermediate_features(ibot4j_model* model, int32_t which, const float* images, int64_t n,
-                                     int32_t height, int32_t width, int32_t n_last_blocks,
-                                     int32_t patch_mean_normed, float* out_cls, float* out_patch_mean,
-                                     char* err, size_t err_len) {
+int32_t ibot4j_intermediate_features(ibot4j_model* model, int32_t which, const float* images, int64_t n, int32_t height,
+                                     int32_t width, int32_t n_last_blocks, int32_t patch_mean_normed, float* out_cls,
+                                     float* out_patch_mean, char* err, size_t err_len) {
   return guarded(err, err_len, [&] {
     auto& m = model_of(model);
     const bool teacher = is_teacher(which);
@@ -433,9 +428,7 @@ int32_t ibot4j_encoder_load(ibot4j_encoder* encoder, const char* path, int32_t w
 
 int32_t ibot4j_encoder_tensor_names(ibot4j_encoder* encoder, char* buf, size_t buf_len, size_t* needed, char* err,
                                     size_t err_len) {
-  return guarded(err, err_len, [&] {
-    copy_names(encoder_of(encoder).tensor_names(), buf, buf_len, needed);
-  });
+  return guarded(err, err_len, [&] { copy_names(encoder_of(encoder).tensor_names(), buf, buf_len, needed); });
 }
 
 int32_t ibot4j_encoder_write(ibot4j_encoder* encoder, const char* name, const float* data, const int64_t* dims,
@@ -469,9 +462,11 @@ int32_t ibot4j_torchscript_forward(const char* path, const float* images, int64_
                                    size_t err_len) {
   return guarded(err, err_len, [&] {
     require(n > 0 && height > 0 && width > 0, "n, height and width must be > 0, got ", n, ", ", height, " and ", width);
-    auto result = ibot4j::run_torchscript(text_of(path, "path"), wrap(images, {n, 3, height, width}, torch::kFloat32, "images"));
+    auto result =
+        ibot4j::run_torchscript(text_of(path, "path"), wrap(images, {n, 3, height, width}, torch::kFloat32, "images"));
     require(result.dim() == 2, "the module returned a tensor of ", result.dim(), " dimensions, not [N, D]");
-    require(out != nullptr && out_len >= result.numel(), "out holds ", out_len, " floats, the result needs ", result.numel());
+    require(out != nullptr && out_len >= result.numel(), "out holds ", out_len, " floats, the result needs ",
+            result.numel());
     torch::from_blob(out, {result.numel()}, torch::kFloat32).copy_(result.reshape({-1}).to(torch::kFloat32));
     deref(out_rows, "out_rows") = result.size(0);
     deref(out_cols, "out_cols") = result.size(1);

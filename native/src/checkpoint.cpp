@@ -92,8 +92,8 @@ c10::List<c10::IValue> checked_tensor_names(torch::serialize::InputArchive& arch
   c10::IValue fp;
   archive.read("fingerprint", fp);
   require(fp.toStringRef() == architecture_fingerprint(config), "checkpoint '", path,
-          "' was saved by a different architecture:\n  saved: ", fp.toStringRef(), "\n  this:  ",
-          architecture_fingerprint(config));
+          "' was saved by a different architecture:\n  saved: ", fp.toStringRef(),
+          "\n  this:  ", architecture_fingerprint(config));
   c10::IValue names;
   archive.read("tensor_names", names);
   return names.toList();

@@ -28,8 +28,9 @@ class Companion {
     const int rc = pthread_create(&thread_, &attr, &Companion::main, this);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-      throw std::runtime_error(std::string("could not start ibot4j's compute thread (") + std::strerror(rc) + "; limits: " +
-                               thread_limits() + "): lower the threads this process starts, or raise the limit");
+      throw std::runtime_error(std::string("could not start ibot4j's compute thread (") + std::strerror(rc) +
+                               "; limits: " + thread_limits() +
+                               "): lower the threads this process starts, or raise the limit");
     }
   }
 

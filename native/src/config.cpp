@@ -33,24 +33,27 @@ void validate(const Config& c) {
   check(c.family == IBOT4J_FAMILY_IBOT || c.family == IBOT4J_FAMILY_DINOV2 || c.family == IBOT4J_FAMILY_DINOV3,
         "family must be 0 (ibot), 1 (dinov2) or 2 (dinov3), got ", c.family);
   check(c.family != IBOT4J_FAMILY_IBOT || (c.num_register_tokens == 0 && c.layer_scale_init == 0 && c.swiglu == 0),
-        "the official iBOT ViT (family ibot) has no registers, LayerScale or SwiGLU; use family dinov2 or dinov3 for those");
+        "the official iBOT ViT (family ibot) has no registers, LayerScale or SwiGLU; use family dinov2 or dinov3 for "
+        "those");
   check(c.num_register_tokens >= 0, "num_register_tokens must be >= 0, got ", c.num_register_tokens);
-  check(c.layer_scale_init >= 0 && std::isfinite(c.layer_scale_init), "layer_scale_init must be >= 0 (0 = no LayerScale), got ",
-        c.layer_scale_init);
+  check(c.layer_scale_init >= 0 && std::isfinite(c.layer_scale_init),
+        "layer_scale_init must be >= 0 (0 = no LayerScale), got ", c.layer_scale_init);
   check(!(c.family == IBOT4J_FAMILY_DINOV3 && c.num_heads > 0 && c.embed_dim % (4 * c.num_heads) != 0),
-        "DINOv3's RoPE needs a head dimension (embed_dim / num_heads = ", c.num_heads > 0 ? c.embed_dim / c.num_heads : 0,
-        ") that is a multiple of 4");
-  check(!(c.family == IBOT4J_FAMILY_DINOV2 && c.swiglu != 0 && static_cast<int64_t>(c.embed_dim * c.mlp_ratio) % 2 != 0),
-        "DINOv2's packed SwiGLU splits fc1 (int(embed_dim * mlp_ratio) = ", static_cast<int64_t>(c.embed_dim * c.mlp_ratio),
-        " rows) into gate and value halves: it must be even");
+        "DINOv3's RoPE needs a head dimension (embed_dim / num_heads = ",
+        c.num_heads > 0 ? c.embed_dim / c.num_heads : 0, ") that is a multiple of 4");
+  check(
+      !(c.family == IBOT4J_FAMILY_DINOV2 && c.swiglu != 0 && static_cast<int64_t>(c.embed_dim * c.mlp_ratio) % 2 != 0),
+      "DINOv2's packed SwiGLU splits fc1 (int(embed_dim * mlp_ratio) = ",
+      static_cast<int64_t>(c.embed_dim * c.mlp_ratio), " rows) into gate and value halves: it must be even");
   check(c.drop_path_rate >= 0 && c.drop_path_rate < 1, "drop_path_rate must be in [0, 1)");
   check(c.out_dim > 0 && c.patch_out_dim > 0 && c.hidden_dim > 0 && c.bottleneck_dim > 0,
         "out_dim, patch_out_dim, hidden_dim and bottleneck_dim must be > 0");
   check(!(c.shared_head != 0 && c.shared_head_teacher == 0),
-        "shared_head=true needs shared_head_teacher=true (the teacher's patch projection would never follow the student)");
+        "shared_head=true needs shared_head_teacher=true (the teacher's patch projection would never follow the "
+        "student)");
   check(!(c.shared_head_teacher != 0 && c.shared_head == 0 && c.patch_out_dim != c.out_dim),
-        "with shared_head_teacher=true the teacher's patch logits have out_dim entries: patch_out_dim (", c.patch_out_dim,
-        ") must equal out_dim (", c.out_dim, ")");
+        "with shared_head_teacher=true the teacher's patch logits have out_dim entries: patch_out_dim (",
+        c.patch_out_dim, ") must equal out_dim (", c.out_dim, ")");
   check(c.student_temp > 0, "student_temp must be > 0");
   check(c.center_momentum >= 0 && c.center_momentum <= 1 && c.center_momentum2 >= 0 && c.center_momentum2 <= 1,
         "center_momentum and center_momentum2 must be in [0, 1]");
@@ -64,13 +67,15 @@ void validate(const Config& c) {
   check(c.num_threads >= 0, "num_threads must be >= 0");
   check(c.device == IBOT4J_DEVICE_CPU || c.device == IBOT4J_DEVICE_CUDA, "device must be CPU (0) or CUDA (1)");
   check(c.bf16_autocast == 0 || c.device != IBOT4J_DEVICE_CPU || c.force_bf16 != 0 || cpu_has_native_bf16(),
-        "bf16_autocast on this CPU: it has no native bf16 instructions (avx512_bf16 or AMX-BF16), so bf16 matrix products "
+        "bf16_autocast on this CPU: it has no native bf16 instructions (avx512_bf16 or AMX-BF16), so bf16 matrix "
+        "products "
         "would be emulated and run slower than fp32; leave bf16 off, or set force_bf16 to use it anyway");
   const auto listed = problems.str();
   if (!listed.empty()) fail("invalid ibot4j config:", listed);
   if (c.device == IBOT4J_DEVICE_CUDA && !torch::cuda::is_available()) {
-    fail("device CUDA was requested, but the loaded LibTorch sees no CUDA device (a CPU-only LibTorch, or no GPU "
-         "driver); use device CPU or a CUDA build of LibTorch");
+    fail(
+        "device CUDA was requested, but the loaded LibTorch sees no CUDA device (a CPU-only LibTorch, or no GPU "
+        "driver); use device CPU or a CUDA build of LibTorch");
   }
 }
 
@@ -81,7 +86,7 @@ std::string architecture_fingerprint(const Config& c) {
   auto added_later = [](std::string_view name) {
     return name == "family" || name == "num_register_tokens" || name == "layer_scale_init" || name == "swiglu";
   };
-#define IBOT4J_ARCH_FIELD(type, name, role)                                          \
+#define IBOT4J_ARCH_FIELD(type, name, role)                                      \
   if (std::string_view(#role) == "ARCH" && !(added_later(#name) && c.name == 0)) \
     s << (s.tellp() > 0 ? " " : "") << #name << "=" << c.name;
   IBOT4J_CONFIG_FIELDS(IBOT4J_ARCH_FIELD)

@@ -82,7 +82,8 @@ class GroupImpl : public Communicator {
                << c.world_size - 1;
     }
     if (host.empty()) problems << "\n  master_addr is empty";
-    if (c.master_port < 1 || c.master_port > 65535) problems << "\n  master_port must be in 1..65535, got " << c.master_port;
+    if (c.master_port < 1 || c.master_port > 65535)
+      problems << "\n  master_port must be in 1..65535, got " << c.master_port;
     if (!(c.timeout_s > 0)) problems << "\n  timeout_s must be > 0";
     if (!problems.str().empty()) fail("invalid distributed config:", problems.str());
     timeout_ = std::chrono::milliseconds(static_cast<int64_t>(c.timeout_s * 1000.0));
@@ -102,9 +103,9 @@ class GroupImpl : public Communicator {
         throw DistFailure("rank 0 could not host the rendezvous store on " + where_ + " (is the port in use by " +
                           "another run? choose another --master_port): " + why);
       }
-      throw DistFailure("rank " + std::to_string(c.rank) + " could not reach the rendezvous store of rank 0 at " + where_ +
-                        " within " + std::to_string(c.timeout_s) + " s (is rank 0 running, with the same MASTER_ADDR and " +
-                        "MASTER_PORT?): " + why);
+      throw DistFailure("rank " + std::to_string(c.rank) + " could not reach the rendezvous store of rank 0 at " +
+                        where_ + " within " + std::to_string(c.timeout_s) +
+                        " s (is rank 0 running, with the same MASTER_ADDR and " + "MASTER_PORT?): " + why);
     }
     try {
       if (c.backend == IBOT4J_BACKEND_NCCL) {
@@ -167,8 +168,9 @@ class GroupImpl : public Communicator {
     const double factor = size_ * (size_ + 1) / 2.0;
     auto expected = torch::arange(1, 8, torch::TensorOptions().dtype(torch::kFloat32).device(device_)) * factor;
     if (!torch::equal(probe, expected)) {
-      throw DistFailure("the process group's start-up all-reduce gave wrong values: the c10d backend does not work in "
-                        "this build; do not train with it");
+      throw DistFailure(
+          "the process group's start-up all-reduce gave wrong values: the c10d backend does not work in "
+          "this build; do not train with it");
     }
   }
 

@@ -33,9 +33,10 @@ void Encoder::load_checkpoint(const std::string& path, bool teacher) {
   auto loaded = read_checkpoint_tensors(path, config_, teacher ? "teacher.backbone." : "student.backbone.");
   for (const auto& name : names_) {
     auto it = loaded.find(name);
-    require(it != loaded.end(), "checkpoint '", path, "' lacks the ", teacher ? "teacher" : "student", " tensor ", name);
-    require(it->second.sizes() == named_.at(name).sizes(), "checkpoint tensor ", name, " has shape ", it->second.sizes(),
-            ", the encoder has ", named_.at(name).sizes());
+    require(it != loaded.end(), "checkpoint '", path, "' lacks the ", teacher ? "teacher" : "student", " tensor ",
+            name);
+    require(it->second.sizes() == named_.at(name).sizes(), "checkpoint tensor ", name, " has shape ",
+            it->second.sizes(), ", the encoder has ", named_.at(name).sizes());
   }
   torch::NoGradGuard no_grad;
   for (const auto& name : names_) named_.at(name).copy_(loaded.at(name));
@@ -49,8 +50,8 @@ void Encoder::load_checkpoint(const std::string& path, bool teacher) {
 
 void Encoder::write(const std::string& name, const torch::Tensor& value) {
   auto it = named_.find(name);
-  require(it != named_.end(), "the encoder has no tensor '", name, "' (its tensors, timm's names: ", names_.front(), ", ..., ",
-          names_.back(), ")");
+  require(it != named_.end(), "the encoder has no tensor '", name, "' (its tensors, timm's names: ", names_.front(),
+          ", ..., ", names_.back(), ")");
   require(it->second.sizes() == value.sizes(), "tensor ", name, " has shape ", value.sizes(), ", the encoder's is ",
           it->second.sizes());
   torch::NoGradGuard no_grad;

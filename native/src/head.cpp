@@ -24,8 +24,7 @@ void WeightNormLinearImpl::init_weights(at::Generator& gen) {
 
 IbotHeadImpl::IbotHeadImpl(const Config& o, bool shared) {
   mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(o.embed_dim, o.hidden_dim), torch::nn::GELU(),
-                                                     torch::nn::Linear(o.hidden_dim, o.hidden_dim),
-                                                     torch::nn::GELU(),
+                                                     torch::nn::Linear(o.hidden_dim, o.hidden_dim), torch::nn::GELU(),
                                                      torch::nn::Linear(o.hidden_dim, o.bottleneck_dim)));
   last_layer = register_module("last_layer", WeightNormLinear(o.bottleneck_dim, o.out_dim, o.norm_last_layer != 0));
   if (!shared) {

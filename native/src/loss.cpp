@@ -18,8 +18,9 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
   const int64_t b = in.batch_size, g = in.n_global, views = in.n_global + in.n_local;
   require(g >= 1 && b >= 1, "need at least one image and one global crop");
   auto student_ls = torch::log_softmax(in.student_cls.to(torch::kFloat32) / student_temp, -1).chunk(views);
-  auto cls_targets = sinkhorn ? sinkhorn_knopp(in.teacher_cls.detach(), in.teacher_temp)
-                              : torch::softmax((in.teacher_cls.to(torch::kFloat32) - center) / in.teacher_temp, -1).detach();
+  auto cls_targets = sinkhorn
+                         ? sinkhorn_knopp(in.teacher_cls.detach(), in.teacher_temp)
+                         : torch::softmax((in.teacher_cls.to(torch::kFloat32) - center) / in.teacher_temp, -1).detach();
   auto teacher_p = cls_targets.chunk(g);
 
   // CLS term over every (teacher global q, student view v != q) pair, each a mean over images.
@@ -42,15 +43,16 @@ LossValues IbotLoss::compute(const LossInputs& in) const {
   // Selecting by index rather than by boolean mask: a boolean selection's size is known only after the
   // device has counted, so it would wait for the device every step.
   auto mask_index = in.mask_index.defined() ? in.mask_index : masks.flatten().nonzero().squeeze(1);  // [M]
-  auto per_image_count = masks.sum(1).clamp_min(1).to(torch::kFloat32);  // [G*B]
-  auto image_of_token = mask_index.div(n_patches, "floor");             // [M]
+  auto per_image_count = masks.sum(1).clamp_min(1).to(torch::kFloat32);                              // [G*B]
+  auto image_of_token = mask_index.div(n_patches, "floor");                                          // [M]
   // Sinkhorn-Knopp, as DINOv2's iBOT loss, normalises over the masked tokens only.
   auto teacher_patch_p =
-      sinkhorn ? sinkhorn_knopp(in.teacher_patch.detach().flatten(0, 1).index_select(0, mask_index), in.teacher_patch_temp)
-               : torch::softmax((in.teacher_patch.to(torch::kFloat32) - center2) / in.teacher_patch_temp, -1)
-                     .detach()
-                     .flatten(0, 1)
-                     .index_select(0, mask_index);  // [M, K']
+      sinkhorn
+          ? sinkhorn_knopp(in.teacher_patch.detach().flatten(0, 1).index_select(0, mask_index), in.teacher_patch_temp)
+          : torch::softmax((in.teacher_patch.to(torch::kFloat32) - center2) / in.teacher_patch_temp, -1)
+                .detach()
+                .flatten(0, 1)
+                .index_select(0, mask_index);  // [M, K']
   auto student_patch_ls = torch::log_softmax(in.student_patch_masked.to(torch::kFloat32) / student_temp, -1);
   auto token_ce = torch::sum(-teacher_patch_p * student_patch_ls, -1);  // [M]
   auto token_weight = per_image_count.index_select(0, image_of_token).reciprocal();
@@ -111,7 +113,8 @@ void IbotLoss::update_centers(const torch::Tensor& teacher_cls, const torch::Ten
   auto t_cls = teacher_cls.to(torch::kFloat32);
   auto t_patch = teacher_patch.to(torch::kFloat32);
   move_center(center, torch::sum(t_cls, 0, true) / static_cast<double>(t_cls.size(0)), center_momentum, skip);
-  move_center(center2, torch::sum(t_patch.mean(1), 0, true) / static_cast<double>(t_patch.size(0)), center_momentum2, skip);
+  move_center(center2, torch::sum(t_patch.mean(1), 0, true) / static_cast<double>(t_patch.size(0)), center_momentum2,
+              skip);
 }
 
 }  // namespace ibot4j

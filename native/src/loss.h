@@ -54,7 +54,7 @@ class IbotLoss {
                                 const torch::Tensor& skip = {});
 
   double student_temp, center_momentum, center_momentum2, lambda1, lambda2;
-  bool sinkhorn;  // centering == IBOT4J_CENTERING_SINKHORN_KNOPP: targets by Sinkhorn-Knopp, centres never move
+  bool sinkhorn;          // centering == IBOT4J_CENTERING_SINKHORN_KNOPP: targets by Sinkhorn-Knopp, centres never move
   torch::Tensor center;   // [1, K]
   torch::Tensor center2;  // [1, 1, K']
 };

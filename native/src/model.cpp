@@ -147,9 +147,9 @@ int64_t check_step(const Config& c, const Batch& batch, const StepParams& params
   require(gc.size(2) > 0 && gc.size(2) % p == 0 && gc.size(3) % p == 0, "global crop size ", gc.size(2), "x",
           gc.size(3), " is not a positive multiple of patch_size ", p);
   const int64_t gh = gc.size(2) / p, gw = gc.size(3) / p;
-  require(batch.masks.dim() == 3 && batch.masks.size(0) == b * g && batch.masks.size(1) == gh &&
-              batch.masks.size(2) == gw,
-          "masks must be [", b * g, ", ", gh, ", ", gw, "], got ", batch.masks.sizes());
+  require(
+      batch.masks.dim() == 3 && batch.masks.size(0) == b * g && batch.masks.size(1) == gh && batch.masks.size(2) == gw,
+      "masks must be [", b * g, ", ", gh, ", ", gw, "], got ", batch.masks.sizes());
   if (l > 0) {
     const auto& lc = batch.local_crops;
     require(lc.defined() && lc.dim() == 4 && lc.size(0) == b * l && lc.size(1) == c.in_chans,
@@ -158,8 +158,10 @@ int64_t check_step(const Config& c, const Batch& batch, const StepParams& params
             lc.size(3), " is not a positive multiple of patch_size ", p);
   }
   require(params.teacher_temp > 0 && params.teacher_patch_temp > 0, "teacher temperatures must be > 0");
-  require(c.koleo_loss_weight == 0 || b >= 2, "koleo_loss_weight > 0 needs at least 2 images per step (a nearest "
-          "neighbour in the batch), got batch_size ", b);
+  require(c.koleo_loss_weight == 0 || b >= 2,
+          "koleo_loss_weight > 0 needs at least 2 images per step (a nearest "
+          "neighbour in the batch), got batch_size ",
+          b);
   require(params.teacher_momentum >= 0 && params.teacher_momentum <= 1, "teacher_momentum must be in [0, 1], got ",
           params.teacher_momentum);
   require(params.lr >= 0 && params.weight_decay >= 0 && params.clip_grad >= 0,
@@ -251,7 +253,8 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     reduced = reduce_step_values(loss, koleo, teacher_cls, teacher_patch);
     losses = reduced.narrow(0, 0, 4) / static_cast<double>(comm_->size());
   } else {
-    losses = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach()}).to(torch::kFloat64);
+    losses =
+        torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach()}).to(torch::kFloat64);
   }
   // Collapse metrics from what the step already holds (no extra forward pass), read back with the losses.
   auto metrics = collapse_metrics(loss.cls_targets, loss.patch_targets, teacher_embedding);
@@ -275,14 +278,15 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     // The official loss all-reduces the batch's centre sums and divides by the global batch.
     const int64_t k = loss_.center.size(1), kp = loss_.center2.size(2);
     const double crops = static_cast<double>(teacher_cls.size(0)) * comm_->size();
-    loss_.update_centers_from_sums(reduced.narrow(0, 4, k).view({1, k}), reduced.narrow(0, 4 + k, kp).view({1, 1, kp}), crops,
-                                   skip);
+    loss_.update_centers_from_sums(reduced.narrow(0, 4, k).view({1, k}), reduced.narrow(0, 4 + k, kp).view({1, 1, kp}),
+                                   crops, skip);
   } else {
     loss_.update_centers(teacher_cls, teacher_patch, skip);
   }
 
-  auto values = torch::cat({losses, grad_norm.to(torch::kFloat64).view({1}), skip.to(torch::kFloat64).view({1}), metrics})
-                    .to(torch::kCPU);
+  auto values =
+      torch::cat({losses, grad_norm.to(torch::kFloat64).view({1}), skip.to(torch::kFloat64).view({1}), metrics})
+          .to(torch::kCPU);
   auto v = values.accessor<double, 1>();
   StepResult result;
   result.loss = v[0];
@@ -352,7 +356,8 @@ void Model::join(std::shared_ptr<Communicator> comm) {
   comm->all_reduce(low, Communicator::Op::Min, "the configuration check");
   comm->all_reduce(high, Communicator::Op::Max, "the configuration check");
   require(low.item<double>() == high.item<double>(),
-          "the ranks' models differ in architecture (this rank: ", fingerprint, "); every rank must use the same options");
+          "the ranks' models differ in architecture (this rank: ", fingerprint,
+          "); every rank must use the same options");
   std::vector<torch::Tensor> state;
   for (const auto& name : names_) state.push_back(named_.at(name));
   {
@@ -399,14 +404,14 @@ void Model::average_gradients() {
   }
 }
 
-torch::Tensor Model::reduce_step_values(const LossValues& loss, const torch::Tensor& koleo, const torch::Tensor& teacher_cls,
-                                        const torch::Tensor& teacher_patch) {
+torch::Tensor Model::reduce_step_values(const LossValues& loss, const torch::Tensor& koleo,
+                                        const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch) {
   // One small all-reduce: the loss terms (total, cls, patch, koleo), then the centre sums of the official loss.
   auto t_cls = teacher_cls.to(torch::kFloat64);
   auto t_patch = teacher_patch.to(torch::kFloat64);
-  auto packed = torch::cat({torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach()})
-                                .to(torch::kFloat64),
-                            torch::sum(t_cls, 0), torch::sum(t_patch.mean(1), 0)});
+  auto packed = torch::cat(
+      {torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach()}).to(torch::kFloat64),
+       torch::sum(t_cls, 0), torch::sum(t_patch.mean(1), 0)});
   comm_->all_reduce(packed, Communicator::Op::Sum, "the loss and centre all-reduce");
   return packed;
 }

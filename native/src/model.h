@@ -108,7 +108,7 @@ class Model {
   Network teacher_{nullptr};
   IbotLoss loss_;
   std::unique_ptr<AdamW> optimizer_;
-  std::vector<torch::Tensor> regularized_, not_regularized_;  // the optimiser's two groups
+  std::vector<torch::Tensor> regularized_, not_regularized_;           // the optimiser's two groups
   std::vector<std::pair<std::string, torch::Tensor>> student_params_;  // trainable, optimiser order
   std::vector<torch::Tensor> last_layer_params_;
   std::vector<torch::Tensor> ema_teacher_, ema_student_;

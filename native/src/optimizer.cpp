@@ -64,14 +64,17 @@ void AdamW::step(double lr, double weight_decay, const std::optional<torch::Tens
     }
     if (params.empty()) continue;
     if (params.size() == groups_[g].size()) {
-      if (increment.defined()) group_steps_[g].add_(increment); else group_steps_[g].add_(1.0);
+      if (increment.defined())
+        group_steps_[g].add_(increment);
+      else
+        group_steps_[g].add_(1.0);
     } else if (increment.defined()) {
       at::_foreach_add_(steps, increment);
     } else {
       at::_foreach_add_(steps, 1.0);
     }
-    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1_, beta2_,
-                      g == 0 ? weight_decay : 0.0, eps_, /*amsgrad=*/false, /*maximize=*/false, std::nullopt, found_inf);
+    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1_, beta2_, g == 0 ? weight_decay : 0.0,
+                      eps_, /*amsgrad=*/false, /*maximize=*/false, std::nullopt, found_inf);
   }
 }
 
@@ -101,8 +104,8 @@ void AdamW::load(torch::serialize::InputArchive& archive) {
       auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
       s.exp_avg(s.exp_avg().to(p.device()));
       s.exp_avg_sq(s.exp_avg_sq().to(p.device()));
-      TORCH_CHECK(s.exp_avg().sizes() == p.sizes() && s.exp_avg_sq().sizes() == p.sizes(),
-                  "optimiser state of shape ", s.exp_avg().sizes(), " for a parameter of shape ", p.sizes());
+      TORCH_CHECK(s.exp_avg().sizes() == p.sizes() && s.exp_avg_sq().sizes() == p.sizes(), "optimiser state of shape ",
+                  s.exp_avg().sizes(), " for a parameter of shape ", p.sizes());
     }
   }
 }

@@ -15,8 +15,8 @@ namespace ibot4j {
 
 class AdamW {
  public:
-  AdamW(std::vector<torch::Tensor> regularized, std::vector<torch::Tensor> not_regularized, double beta1,
-        double beta2, double eps);
+  AdamW(std::vector<torch::Tensor> regularized, std::vector<torch::Tensor> not_regularized, double beta1, double beta2,
+        double eps);
 
   void zero_grad();
   // Parameters without a gradient are skipped, their step counts included (as torch.optim.AdamW).

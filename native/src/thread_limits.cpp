@@ -94,12 +94,16 @@ std::string thread_limits() {
   const std::string cgroup = pids_cgroup();
   const std::string pids_max = cgroup.empty() ? "" : first_line(cgroup + "/pids.max");
   if (!pids_max.empty()) {
-    out << "pids.max " << pids_max << " with " << first_line(cgroup + "/pids.current") << " in use in cgroup " << cgroup << ", ";
+    out << "pids.max " << pids_max << " with " << first_line(cgroup + "/pids.current") << " in use in cgroup " << cgroup
+        << ", ";
   }
   rlimit nproc{};
   if (getrlimit(RLIMIT_NPROC, &nproc) == 0) {
     out << "ulimit -u ";
-    if (nproc.rlim_cur == RLIM_INFINITY) out << "unlimited"; else out << nproc.rlim_cur;
+    if (nproc.rlim_cur == RLIM_INFINITY)
+      out << "unlimited";
+    else
+      out << nproc.rlim_cur;
     out << ", ";
   }
   out << "kernel threads-max " << first_line("/proc/sys/kernel/threads-max");

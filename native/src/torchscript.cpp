@@ -128,15 +128,18 @@ void write_module(torch::jit::Module& root, const Config& c, const std::string& 
 
 // The root's forward: patch embedding, then `tokens` (the token sequence and its positions), the blocks, the final
 // norm, and the CLS token.
-std::string forward_source(const Config& c, const std::string& tokens, const std::string& blocks, const std::string& eps) {
+std::string forward_source(const Config& c, const std::string& tokens, const std::string& blocks,
+                           const std::string& eps) {
   const std::string p = std::to_string(c.patch_size);
   return "def forward(self, x):\n"
-         "    x = torch.conv2d(x, self.patch_embed_weight, self.patch_embed_bias, [" + p + ", " + p + "])\n"
+         "    x = torch.conv2d(x, self.patch_embed_weight, self.patch_embed_bias, [" +
+         p + ", " + p +
+         "])\n"
          "    n = x.size(0)\n"
          "    grid_h = x.size(2)\n"
          "    grid_w = x.size(3)\n" +
-         tokens + blocks +
-         "    x = torch.layer_norm(x, [x.size(2)], self.norm_weight, self.norm_bias, " + eps + ")\n"
+         tokens + blocks + "    x = torch.layer_norm(x, [x.size(2)], self.norm_weight, self.norm_bias, " + eps +
+         ")\n"
          "    return x.select(1, 0)\n";
 }
 
@@ -163,19 +166,25 @@ void save_foundation(const VisionTransformerImpl& vit, const Config& c, const st
   const std::string qkv_bias = split_bias ? "torch.cat([self.q_bias, torch.zeros_like(self.q_bias), self.v_bias])"
                                           : (c.qkv_bias != 0 ? "self.qkv_bias" : "None");
   const bool layer_scale = c.layer_scale_init != 0;
-  std::string mlp = "torch.linear(torch.gelu(torch.linear(y, self.fc1_weight, self.fc1_bias)), self.fc2_weight, self.fc2_bias)";
+  std::string mlp =
+      "torch.linear(torch.gelu(torch.linear(y, self.fc1_weight, self.fc1_bias)), self.fc2_weight, self.fc2_bias)";
   if (c.swiglu != 0 && dinov3) {
-    mlp = "torch.linear(torch.silu(torch.linear(y, self.fc1_g_weight, self.fc1_g_bias)) * torch.linear(y, self.fc1_x_weight, "
-          "self.fc1_x_bias), self.fc2_weight, self.fc2_bias)";
+    mlp =
+        "torch.linear(torch.silu(torch.linear(y, self.fc1_g_weight, self.fc1_g_bias)) * torch.linear(y, "
+        "self.fc1_x_weight, "
+        "self.fc1_x_bias), self.fc2_weight, self.fc2_bias)";
   } else if (c.swiglu != 0) {
     mlp = "torch.linear(self.glu(torch.linear(y, self.fc1_weight, self.fc1_bias)), self.fc2_weight, self.fc2_bias)";
   }
   std::string source = replaced(kFoundationBlockSource, "ROPE\n", dinov3 ? kRopeLines : "");
-  source = replaced(replaced(source, "NUM_HEADS", std::to_string(c.num_heads)), "NUM_PREFIX", std::to_string(1 + c.num_register_tokens));
+  source = replaced(replaced(source, "NUM_HEADS", std::to_string(c.num_heads)), "NUM_PREFIX",
+                    std::to_string(1 + c.num_register_tokens));
   source = replaced(replaced(replaced(source, "QKV_BIAS", qkv_bias), "EPS", eps), "MLP", mlp);
-  source = replaced(replaced(source, "GAMMA1", layer_scale ? "a * self.gamma_1" : "a"), "GAMMA2", layer_scale ? "m * self.gamma_2" : "m");
+  source = replaced(replaced(source, "GAMMA1", layer_scale ? "a * self.gamma_1" : "a"), "GAMMA2",
+                    layer_scale ? "m * self.gamma_2" : "m");
   // DINOv2's packed SwiGLU: gate half first.
-  if (c.swiglu != 0 && !dinov3) source += "\ndef glu(self, h):\n    parts = h.chunk(2, -1)\n    return torch.silu(parts[0]) * parts[1]\n";
+  if (c.swiglu != 0 && !dinov3)
+    source += "\ndef glu(self, h):\n    parts = h.chunk(2, -1)\n    return torch.silu(parts[0]) * parts[1]\n";
   std::ostringstream blocks;
   for (int64_t i = 0; i < c.depth; ++i) {
     const std::string prefix = "blocks." + std::to_string(i) + ".";
@@ -196,10 +205,12 @@ void save_foundation(const VisionTransformerImpl& vit, const Config& c, const st
   std::string tokens;
   if (dinov3) {
     root.define(kRopeSource);
-    tokens = "    x = torch.cat([self.cls_token.expand([n, -1, -1]), self.reg_token.expand([n, -1, -1]), x], 1)\n"
-             "    sin, cos = self.rope(grid_h, grid_w)\n";
+    tokens =
+        "    x = torch.cat([self.cls_token.expand([n, -1, -1]), self.reg_token.expand([n, -1, -1]), x], 1)\n"
+        "    sin, cos = self.rope(grid_h, grid_w)\n";
   } else {
-    root.define(replaced(replaced(kTimmPositionSource, "PREFIX", std::to_string(pos_prefix)), "GRID", std::to_string(grid)));
+    root.define(
+        replaced(replaced(kTimmPositionSource, "PREFIX", std::to_string(pos_prefix)), "GRID", std::to_string(grid)));
     tokens = c.num_register_tokens > 0
                  ? "    x = torch.cat([self.cls_token.expand([n, -1, -1]), self.reg_token.expand([n, -1, -1]), "
                    "x + self.resize_pos(grid_h, grid_w)], 1)\n"
@@ -234,9 +245,9 @@ void save_torchscript(const VisionTransformerImpl& vit, const Config& c, const s
   for (int64_t i = 0; i < c.depth; ++i) {
     const std::string prefix = "blocks." + std::to_string(i) + ".";
     torch::jit::Module block(c10::QualifiedName("__torch__.ibot4j.Block" + std::to_string(i)), unit);
-    for (const char* name : {"norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.proj.weight", "attn.proj.bias",
-                             "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
-                             "mlp.fc2.bias"}) {
+    for (const char* name :
+         {"norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.proj.weight", "attn.proj.bias", "norm2.weight",
+          "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"}) {
       std::string short_name = replaced(replaced(replaced(name, "attn.", ""), "mlp.", ""), ".", "_");
       block.register_parameter(short_name, weight(params, prefix + name), false);
     }
@@ -246,18 +257,19 @@ void save_torchscript(const VisionTransformerImpl& vit, const Config& c, const s
     blocks << "    x = self.block" << i << ".forward(x)\n";
   }
   root.define(kPositionSource);
-  root.define(forward_source(c,
-                             "    x = torch.cat([self.cls_token.expand([n, -1, -1]), x.flatten(2).transpose(1, 2)], 1)\n"
-                             "    x = x + self.interpolate_pos_encoding(grid_h, grid_w)\n",
-                             blocks.str(), "1e-06"));
+  root.define(
+      forward_source(c,
+                     "    x = torch.cat([self.cls_token.expand([n, -1, -1]), x.flatten(2).transpose(1, 2)], 1)\n"
+                     "    x = x + self.interpolate_pos_encoding(grid_h, grid_w)\n",
+                     blocks.str(), "1e-06"));
   write_module(root, c, path);
 }
 
 namespace {
 void write_module(torch::jit::Module& root, const Config& c, const std::string& path) {
   torch::jit::ExtraFilesMap extra{{"ibot4j.txt", "ibot4j backbone, CLS features after the final norm\narchitecture: " +
-                                                      architecture_fingerprint(c) + "\nwritten by LibTorch " +
-                                                      TORCH_VERSION + "\n"}};
+                                                     architecture_fingerprint(c) + "\nwritten by LibTorch " +
+                                                     TORCH_VERSION + "\n"}};
   // Serialised in memory first: LibTorch's file writer throws from its destructor when a write fails
   // (see checkpoint.cpp), so the file itself is written here with every error checked.
   std::ostringstream bytes;

@@ -47,8 +47,10 @@ void RopeImpl::reset_periods() {
 torch::Tensor RopeImpl::embed(int64_t grid_h, int64_t grid_w) const {
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
   // Patch centres (i + 0.5) / size per axis, mapped to [-1, 1], rows before columns.
-  auto h = (torch::arange(0.5, static_cast<double>(grid_h), 1.0, f32) / static_cast<double>(grid_h)).to(periods.device());
-  auto w = (torch::arange(0.5, static_cast<double>(grid_w), 1.0, f32) / static_cast<double>(grid_w)).to(periods.device());
+  auto h =
+      (torch::arange(0.5, static_cast<double>(grid_h), 1.0, f32) / static_cast<double>(grid_h)).to(periods.device());
+  auto w =
+      (torch::arange(0.5, static_cast<double>(grid_w), 1.0, f32) / static_cast<double>(grid_w)).to(periods.device());
   auto grids = torch::meshgrid({h, w}, "ij");
   auto coords = torch::stack({grids[0], grids[1]}, -1).flatten(0, 1) * 2.0 - 1.0;  // [HW, 2]
   auto angles = (2.0 * M_PI) * coords.unsqueeze(-1) / periods.to(torch::kFloat32).view({1, 1, -1});
@@ -281,9 +283,8 @@ torch::Tensor VisionTransformerImpl::interpolate_pos_encoding(int64_t grid_h, in
                                                .mode(torch::kBicubic)
                                                .align_corners(false)
                                                .recompute_scale_factor(false));
-  TORCH_CHECK(resized.size(2) == grid_h && resized.size(3) == grid_w,
-              "positional embedding interpolation produced ", resized.sizes(), " for a ", grid_h, "x", grid_w,
-              " grid");
+  TORCH_CHECK(resized.size(2) == grid_h && resized.size(3) == grid_w, "positional embedding interpolation produced ",
+              resized.sizes(), " for a ", grid_h, "x", grid_w, " grid");
   resized = resized.permute({0, 2, 3, 1}).reshape({1, -1, dim});
   return torch::cat({cls_pos, resized}, 1);
 }
@@ -312,8 +313,8 @@ torch::Tensor VisionTransformerImpl::prepare_tokens(const torch::Tensor& images,
   const int64_t n = x.size(0), dim = x.size(1), gh = x.size(2), gw = x.size(3);
   if (masks.has_value()) {
     require(masked_embed.defined(), "mask tokens need the student network (the teacher has no masked_embed)");
-    require(masks->dim() == 3 && masks->size(0) == n && masks->size(1) == gh && masks->size(2) == gw,
-            "masks must be [", n, ", ", gh, ", ", gw, "] for these images, got ", masks->sizes());
+    require(masks->dim() == 3 && masks->size(0) == n && masks->size(1) == gh && masks->size(2) == gw, "masks must be [",
+            n, ", ", gh, ", ", gw, "] for these images, got ", masks->sizes());
     // Masked positions are overwritten (not added to) before CLS and positions are added.
     auto token = masked_embed.to(x.scalar_type()).view({1, dim, 1, 1});
     x = torch::where(masks->unsqueeze(1), token, x);

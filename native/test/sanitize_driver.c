@@ -27,11 +27,33 @@ int main(int argc, char** argv) {
 
   ibot4j_config c;
   memset(&c, 0, sizeof c);
-  c.img_size = 16; c.patch_size = 4; c.in_chans = 3; c.embed_dim = 16; c.depth = 2; c.num_heads = 2; c.mlp_ratio = 4.0;
-  c.qkv_bias = 1; c.drop_path_rate = 0.1; c.out_dim = 32; c.patch_out_dim = 32; c.hidden_dim = 16; c.bottleneck_dim = 8;
-  c.shared_head = 1; c.shared_head_teacher = 1; c.norm_last_layer = 0; c.student_temp = 0.1; c.center_momentum = 0.9;
-  c.center_momentum2 = 0.9; c.lambda1 = 1.0; c.lambda2 = 1.0; c.beta1 = 0.9; c.beta2 = 0.999; c.eps = 1e-8; c.seed = 3;
-  c.num_threads = 1; c.device = IBOT4J_DEVICE_CPU;
+  c.img_size = 16;
+  c.patch_size = 4;
+  c.in_chans = 3;
+  c.embed_dim = 16;
+  c.depth = 2;
+  c.num_heads = 2;
+  c.mlp_ratio = 4.0;
+  c.qkv_bias = 1;
+  c.drop_path_rate = 0.1;
+  c.out_dim = 32;
+  c.patch_out_dim = 32;
+  c.hidden_dim = 16;
+  c.bottleneck_dim = 8;
+  c.shared_head = 1;
+  c.shared_head_teacher = 1;
+  c.norm_last_layer = 0;
+  c.student_temp = 0.1;
+  c.center_momentum = 0.9;
+  c.center_momentum2 = 0.9;
+  c.lambda1 = 1.0;
+  c.lambda2 = 1.0;
+  c.beta1 = 0.9;
+  c.beta2 = 0.999;
+  c.eps = 1e-8;
+  c.seed = 3;
+  c.num_threads = 1;
+  c.device = IBOT4J_DEVICE_CPU;
 
   ibot4j_model* model = NULL;
   expect(ibot4j_model_create(&c, &model, err, ERR_LEN), IBOT4J_OK, "create");
@@ -46,15 +68,17 @@ int main(int argc, char** argv) {
   ibot4j_batch batch = {global, local, masks, b, g, l, gs, ls};
   ibot4j_step_params params = {1e-3, 0.04, 0.99, 0.04, 0.04, 0, 3.0};
   ibot4j_step_result result;
-  for (int step = 0; step < 20; step++) expect(ibot4j_train_step(model, &batch, &params, &result, err, ERR_LEN), IBOT4J_OK, "step");
+  for (int step = 0; step < 20; step++)
+    expect(ibot4j_train_step(model, &batch, &params, &result, err, ERR_LEN), IBOT4J_OK, "step");
 
   float* cls = calloc((size_t)b * 16, sizeof(float));
   float* patch = calloc((size_t)b * grid * grid * 16, sizeof(float));
   expect(ibot4j_embed(model, IBOT4J_TEACHER, global, b, gs, gs, NULL, cls, patch, err, ERR_LEN), IBOT4J_OK, "embed");
   float* attention = calloc((size_t)b * 2 * (1 + grid * grid), sizeof(float));
-  expect(ibot4j_last_attention(model, IBOT4J_STUDENT, global, b, gs, gs, attention, err, ERR_LEN), IBOT4J_OK, "attention");
-  expect(ibot4j_last_attention(model, IBOT4J_TEACHER, global, b, gs, gs, NULL, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT,
-         "attention into NULL");
+  expect(ibot4j_last_attention(model, IBOT4J_STUDENT, global, b, gs, gs, attention, err, ERR_LEN), IBOT4J_OK,
+         "attention");
+  expect(ibot4j_last_attention(model, IBOT4J_TEACHER, global, b, gs, gs, NULL, err, ERR_LEN),
+         IBOT4J_ERR_INVALID_ARGUMENT, "attention into NULL");
   free(attention);
 
   size_t needed = 0;
@@ -70,7 +94,8 @@ int main(int argc, char** argv) {
   expect(ibot4j_checkpoint_metadata(path, NULL, 0, &needed, err, ERR_LEN), IBOT4J_OK, "metadata");
 
   /* Errors: each must come back as a status, with nothing left behind. */
-  expect(ibot4j_tensor_read(model, "no.such.tensor", center, 32, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT, "bad name");
+  expect(ibot4j_tensor_read(model, "no.such.tensor", center, 32, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT,
+         "bad name");
   expect(ibot4j_checkpoint_load(model, "/nonexistent/x.ibot4j", err, ERR_LEN), IBOT4J_ERR_IO, "missing file");
   expect(ibot4j_checkpoint_load(model, dir, err, ERR_LEN), IBOT4J_ERR_IO, "folder");
   ibot4j_batch bad = batch;
@@ -78,7 +103,8 @@ int main(int argc, char** argv) {
   expect(ibot4j_train_step(model, &bad, &params, &result, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT, "bad size");
   ibot4j_step_params nan_params = params;
   nan_params.teacher_temp = -1;
-  expect(ibot4j_train_step(model, &batch, &nan_params, &result, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT, "bad params");
+  expect(ibot4j_train_step(model, &batch, &nan_params, &result, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT,
+         "bad params");
   ibot4j_config broken = c;
   broken.embed_dim = 15;
   ibot4j_model* none = NULL;
@@ -94,8 +120,10 @@ int main(int argc, char** argv) {
   snprintf(module, sizeof module, "%s/sanitize.pt", dir);
   expect(ibot4j_encoder_export_torchscript(encoder, module, err, ERR_LEN), IBOT4J_OK, "torchscript");
   int64_t wrong[2] = {3, 16};
-  expect(ibot4j_encoder_write(encoder, "norm.weight", center, wrong, 2, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT, "encoder bad shape");
-  expect(ibot4j_encoder_load(encoder, "/nonexistent/x.ibot4j", IBOT4J_TEACHER, err, ERR_LEN), IBOT4J_ERR_IO, "encoder missing file");
+  expect(ibot4j_encoder_write(encoder, "norm.weight", center, wrong, 2, err, ERR_LEN), IBOT4J_ERR_INVALID_ARGUMENT,
+         "encoder bad shape");
+  expect(ibot4j_encoder_load(encoder, "/nonexistent/x.ibot4j", IBOT4J_TEACHER, err, ERR_LEN), IBOT4J_ERR_IO,
+         "encoder missing file");
   expect(ibot4j_encoder_free(encoder, err, ERR_LEN), IBOT4J_OK, "encoder free");
   remove(module);
 
@@ -106,6 +134,8 @@ int main(int argc, char** argv) {
   free(cls);
   free(patch);
   remove(path);
-  printf("sanitize driver: 20 steps, embed, attention, tensors, checkpoint save/load, encoder load/forward/TorchScript and 10 rejected calls done\n");
+  printf(
+      "sanitize driver: 20 steps, embed, attention, tensors, checkpoint save/load, encoder load/forward/TorchScript "
+      "and 10 rejected calls done\n");
   return 0;
 }

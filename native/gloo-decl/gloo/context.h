@@ -28,4 +28,4 @@ class Context {
   void setTimeout(std::chrono::milliseconds timeout);
 };
 
-} // namespace gloo
+}  // namespace gloo

@@ -30,13 +30,11 @@ class Store {
 
   virtual void wait(const std::vector<std::string>& keys) = 0;
 
-  virtual void wait(
-      const std::vector<std::string>& keys,
-      const std::chrono::milliseconds& timeout) = 0;
+  virtual void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) = 0;
 
  protected:
-  Store(); // declared, deliberately never defined (see above)
+  Store();  // declared, deliberately never defined (see above)
 };
 
-} // namespace rendezvous
-} // namespace gloo
+}  // namespace rendezvous
+}  // namespace gloo

@@ -15,5 +15,5 @@ namespace transport {
 class Device;
 class UnboundBuffer;
 
-} // namespace transport
-} // namespace gloo
+}  // namespace transport
+}  // namespace gloo

@@ -69,9 +69,12 @@ final class ModelOptions {
     /** IbotConfig components whose option is spelt otherwise: component to option field. */
     static final Map<String, String> OPTION_OF = Map.of("imgSize", "globalCropSize", "dropPathRate", "dropPath", "hiddenDim", "headHiddenDim",
             "bottleneckDim", "headBottleneckDim", "numThreads", "threads", "bf16Autocast", "bf16");
-    /** IbotConfig components no option sets: the official recipe's constants (and 3 input channels). */
+    /**
+     * IbotConfig components no option sets: the official recipe's constants (and 3 input channels), and the
+     * backbone family's layout, which {@code --arch} sets (DINOv2 / DINOv3: registers, LayerScale, SwiGLU).
+     */
     static final Set<String> NOT_OPTIONS = Set.of("inChans", "mlpRatio", "qkvBias", "studentTemp", "centerMomentum", "centerMomentum2",
-            "beta1", "beta2", "eps");
+            "beta1", "beta2", "eps", "family", "numRegisterTokens", "layerScaleInit", "swiglu");
     /** Options of the arch's shape, where 0 keeps the arch's value. */
     private static final Set<String> ARCH_SHAPE = Set.of("embedDim", "depth", "numHeads");
 
