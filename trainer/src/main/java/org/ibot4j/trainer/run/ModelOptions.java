@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.ibot4j.api.CpuTopology;
+import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.InvalidConfigException;
 
@@ -34,6 +35,7 @@ final class ModelOptions {
             if (NOT_OPTIONS.contains(name)) continue;
             Object value = optionValue(o, OPTION_OF.getOrDefault(name, name));
             boolean archDefault = ARCH_SHAPE.contains(name) && ((Number) value).intValue() == 0;  // 0: the arch's
+            if (name.equals("patchSize")) value = patchSize(o);
             if (name.equals("numThreads") && ((Number) value).intValue() == 0) value = CpuTopology.defaultThreads();
             if (!archDefault) b.set(name, value);
         }
@@ -48,7 +50,7 @@ final class ModelOptions {
     static void problems(PretrainOptions o, boolean dataKnown, List<String> problems) {
         try {
             IbotConfig.Builder b = builder(o);
-            if (!dataKnown) b.imgSize(Math.max(1, o.patchSize));
+            if (!dataKnown) b.imgSize(Math.max(1, patchSize(o)));
             b.build();
         } catch (InvalidConfigException e) {
             for (String problem : e.problems()) {
@@ -60,6 +62,11 @@ final class ModelOptions {
                 if (problems.stream().noneMatch(p -> p.startsWith(option + " "))) problems.add(said);
             }
         }
+    }
+
+    /** The patch: a DINOv2 / DINOv3 name says its own (14 or 16), which only a given --patch_size overrides. */
+    static int patchSize(PretrainOptions o) {
+        return o.arch.family() != Family.IBOT && !o.isExplicit("patch_size") ? o.arch.patchSize() : o.patchSize;
     }
 
     private static String snake(String camel) {

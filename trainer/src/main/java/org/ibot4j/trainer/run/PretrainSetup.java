@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.ibot4j.api.Centering;
+import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.ProcessLimits;
 import org.ibot4j.api.image.EvalTransform;
@@ -40,7 +41,7 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
     static void applySmallImageDefaults(PretrainOptions o) {
         if (!o.isExplicit("global_crop_size")) o.globalCropSize = 32;
         if (!o.isExplicit("local_crop_size")) o.localCropSize = 16;
-        if (!o.isExplicit("patch_size")) o.patchSize = 8;
+        if (!o.isExplicit("patch_size") && o.arch.family() == Family.IBOT) o.patchSize = 8;  // a DINO name keeps its own patch
         if (!o.isExplicit("global_crops_scale")) o.globalCropsScale = new double[] {0.5, 1.0};
         if (!o.isExplicit("local_crops_scale")) o.localCropsScale = new double[] {0.15, 0.5};
         if (!o.isExplicit("out_dim")) o.outDim = 1024;

@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.ibot4j.api.Centering;
+import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.StepParams;
 import org.ibot4j.trainer.schedule.Schedules;
@@ -97,6 +98,17 @@ class PretrainSetupTest {
         assertThat(s.model().embedDim()).isEqualTo(192);
         assertThat(s.model().numHeads()).isEqualTo(3);
         assertThat(s.model().depth()).isEqualTo(6);
+    }
+
+    @Test
+    void aDinoNameKeepsItsPatchUnlessOneIsGiven() {
+        PretrainSetup dinov2 = PretrainSetup.of(new PretrainOptions().given(Map.of("arch", "vit_small_patch14_dinov2")), 1000, new int[] {224, 224});
+        assertThat(dinov2.model().patchSize()).isEqualTo(14);
+        assertThat(dinov2.model().numRegisterTokens()).isZero();
+        PretrainSetup given = PretrainSetup.of(new PretrainOptions().given(Map.of("arch", "vit_small_patch16_dinov3", "patch_size", 8)), 1000,
+                new int[] {28, 28});
+        assertThat(given.model().patchSize()).isEqualTo(8);
+        assertThat(given.model().family()).isEqualTo(Family.DINOV3);
     }
 
     @Test
