@@ -38,15 +38,7 @@ class EncoderTest {
 
     @BeforeAll
     static void trainedCheckpoint() throws IOException {
-        IbotConfig config = TinyModels.config(5);
-        try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config)) {
-            TrainBatch batch = TinyModels.fixedBatch(arena, config);
-            for (int i = 0; i < 2; i++) model.trainStep(batch, TinyModels.params(0.9));
-            checkpoint = dir.resolve("run/checkpoints/ckpt-00000002.ibot4j");
-            Files.createDirectories(checkpoint.getParent());
-            // A pretrain run's normalisation, which the Encoder must take from the checkpoint.
-            model.save(checkpoint, "{\"options\": {\"mean\": [0.286], \"std\": [0.353]}}");
-        }
+        checkpoint = TinyModels.trainedCheckpoint(dir.resolve("run/checkpoints/ckpt-00000002.ibot4j"), 5, 2, TinyModels.FASHION_NORMALISATION);
         images = fashionTest(IMAGES);
     }
 

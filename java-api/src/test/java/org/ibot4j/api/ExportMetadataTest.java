@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,12 +30,7 @@ class ExportMetadataTest {
 
     @BeforeAll
     static void trained() throws IOException {
-        IbotConfig config = TinyModels.config(7);
-        try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config)) {
-            model.trainStep(TinyModels.fixedBatch(arena, config), TinyModels.params(0.9));
-            checkpoint = dir.resolve("ckpt-00000001.ibot4j");
-            model.save(checkpoint, "{\"options\": {\"mean\": [0.286], \"std\": [0.353]}}");
-        }
+        checkpoint = TinyModels.trainedCheckpoint(dir.resolve("ckpt-00000001.ibot4j"), 7, 1, TinyModels.FASHION_NORMALISATION);
         images = EncoderTest.fashionTest(24);
     }
 

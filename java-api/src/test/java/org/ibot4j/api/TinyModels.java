@@ -1,8 +1,11 @@
 package org.ibot4j.api;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /** The tiny model and fixed batch the native tests share: 32 px, patch 4, dim 64, depth 2. */
@@ -51,4 +54,19 @@ final class TinyModels {
     static void copy(MemorySegment target, long floatOffset, float[] values) {
         MemorySegment.copy(values, 0, target, ValueLayout.JAVA_FLOAT, floatOffset * Float.BYTES, values.length);
     }
+
+    /** The tiny model of {@code seed} after {@code steps} steps on the fixed batch, saved at {@code file} with {@code metadata}. */
+    static Path trainedCheckpoint(Path file, long seed, int steps, String metadata) throws IOException {
+        IbotConfig config = config(seed);
+        try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config)) {
+            TrainBatch batch = fixedBatch(arena, config);
+            for (int i = 0; i < steps; i++) model.trainStep(batch, params(0.9));
+            Files.createDirectories(file.getParent());
+            model.save(file, metadata);
+        }
+        return file;
+    }
+
+    /** A pretrain run's stored normalisation (Fashion-MNIST's), which an Encoder must take from the checkpoint. */
+    static final String FASHION_NORMALISATION = "{\"options\": {\"mean\": [0.286], \"std\": [0.353]}}";
 }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.zip.ZipEntry;
@@ -59,7 +58,7 @@ public record BackboneMetadata(IbotConfig config, double[] mean, double[] std) {
      * @throws IOException when the file carries metadata that cannot be read (damaged or from a newer ibot4j)
      */
     public static Optional<BackboneMetadata> read(Path file) throws IOException {
-        String text = isZip(file) ? pthRecord(file) : safetensorsEntry(file);
+        String text = ZipIntegrity.startsLikeZip(file) ? pthRecord(file) : safetensorsEntry(file);
         if (text == null) return Optional.empty();
         try {
             JsonNode root = JSON.readTree(text);
@@ -88,12 +87,6 @@ public record BackboneMetadata(IbotConfig config, double[] mean, double[] std) {
         }
     }
 
-    static boolean isZip(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] magic = in.readNBytes(2);
-            return magic.length == 2 && magic[0] == 'P' && magic[1] == 'K';
-        }
-    }
 
     private static double[] doubles(JsonNode array) {
         double[] out = new double[array.size()];

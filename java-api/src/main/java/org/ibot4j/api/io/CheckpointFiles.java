@@ -1,7 +1,6 @@
 package org.ibot4j.api.io;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -29,10 +28,7 @@ public final class CheckpointFiles {
      */
     public static boolean isLibTorchArchive(Path file) throws IOException {
         if (!Files.isRegularFile(file)) return false;
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] head = in.readNBytes(2);
-            if (head.length < 2 || head[0] != 'P' || head[1] != 'K') return false;
-        }
+        if (!ZipIntegrity.startsLikeZip(file)) return false;
         try (ZipFile zip = new ZipFile(file.toFile())) {
             return zip.stream().anyMatch(e -> e.getName().endsWith("/constants.pkl"));
         } catch (ZipException e) {

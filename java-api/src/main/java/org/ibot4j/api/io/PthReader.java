@@ -128,7 +128,7 @@ public final class PthReader {
             case "FloatStorage" -> b.getFloat(Math.toIntExact(element * 4));
             case "DoubleStorage" -> (float) b.getDouble(Math.toIntExact(element * 8));
             case "HalfStorage" -> Float.float16ToFloat(b.getShort(Math.toIntExact(element * 2)));
-            default -> Float.intBitsToFloat((b.getShort(Math.toIntExact(element * 2)) & 0xffff) << 16);  // bfloat16
+            default -> SafeTensors.bfloat16(b.getShort(Math.toIntExact(element * 2)));
         };
     }
 }

@@ -144,6 +144,11 @@ public final class SafeTensors implements AutoCloseable {
         return e;
     }
 
+    /** A bfloat16 (the upper half of a float32) as float32, exactly. */
+    static float bfloat16(short bits) {
+        return Float.intBitsToFloat((bits & 0xffff) << 16);
+    }
+
     /** Bytes per element of a safetensors dtype, 0 for one ibot4j does not know. */
     private static int elementBytes(String dtype) {
         return switch (dtype) {
@@ -182,7 +187,7 @@ public final class SafeTensors implements AutoCloseable {
                 for (int i = 0; i < out.length; i++) out[i] = Float.float16ToFloat(data.getAtIndex(I16, i));
             }
             case "BF16" -> {
-                for (int i = 0; i < out.length; i++) out[i] = Float.intBitsToFloat((data.getAtIndex(I16, i) & 0xffff) << 16);
+                for (int i = 0; i < out.length; i++) out[i] = bfloat16(data.getAtIndex(I16, i));
             }
             default -> {
                 for (int i = 0; i < out.length; i++) out[i] = (float) data.getAtIndex(F64, i);

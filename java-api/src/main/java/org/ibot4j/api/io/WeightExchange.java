@@ -1,8 +1,6 @@
 package org.ibot4j.api.io;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -101,7 +99,7 @@ public final class WeightExchange {
 
     /** Float tensors of a .pth (torch.save zip) or .safetensors file, by their names in the file. */
     public static Map<String, PthReader.FloatTensor> read(Path file) throws IOException {
-        if (isZip(file)) return PthReader.floatTensors(PthReader.read(file));
+        if (ZipIntegrity.startsLikeZip(file)) return PthReader.floatTensors(PthReader.read(file));
         Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
         try (SafeTensors st = SafeTensors.open(file)) {
             for (Map.Entry<String, SafeTensors.Entry> e : st.entries().entrySet()) {
@@ -243,10 +241,4 @@ public final class WeightExchange {
         return s.startsWith(prefix) ? s.substring(prefix.length()) : s;
     }
 
-    private static boolean isZip(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] magic = in.readNBytes(2);
-            return magic.length == 2 && magic[0] == 'P' && magic[1] == 'K';
-        }
-    }
 }

@@ -2,6 +2,7 @@ package org.ibot4j.api.io;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -24,6 +25,17 @@ public final class ZipIntegrity {
      */
     public static void verify(Path file) throws IOException {
         verifyEntries(file);
+    }
+
+    /**
+     * Whether {@code file} starts with a zip signature ("PK"): a checkpoint or a torch.save file rather
+     * than a safetensors file; nothing else is read.
+     */
+    public static boolean startsLikeZip(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(2);
+            return magic.length == 2 && magic[0] == 'P' && magic[1] == 'K';
+        }
     }
 
     /** Largest expansion accepted for a compressed entry over 1 GiB; tensor data deflates far less. */
