@@ -69,16 +69,17 @@ typedef struct ibot4j_build_info {
     int32_t cpu_native_bf16;      /* whether this CPU has bf16 instructions (avx512_bf16 or AMX-BF16) */
 } ibot4j_build_info;
 
-#define IBOT4J_ABI_VERSION 7
+#define IBOT4J_ABI_VERSION 8
 
 /*
  * The model configuration, one row per field: X(type, name, role). This list is the single
  * definition on the native side: the struct below, the checkpoint's architecture fingerprint and
  * the field names the Java record IbotConfig must mirror (a Java test compares them) all come from
  * it. Roles: ARCH fixes tensor shapes (a checkpoint loads only into the same ARCH values); TRAIN is
- * a loss or optimiser constant; RUNTIME belongs to this process. Booleans are int32 0/1. ARCH fields
- * added after ABI 6 (family .. swiglu) enter the fingerprint only when not 0, so that older
- * checkpoints keep theirs.
+ * a loss or optimiser constant; WEIGHT is a loss term's weight (finite and >= 0, 0 = the term is off;
+ * every WEIGHT row is checked by that rule, none needs one of its own); RUNTIME belongs to this
+ * process. Booleans are int32 0/1. ARCH fields added after ABI 6 (family .. swiglu) enter the
+ * fingerprint only when not 0, so that older checkpoints keep theirs.
  */
 #define IBOT4J_CONFIG_FIELDS(X) \
     X(int32_t, img_size, ARCH)            /* size pos_embed is built for, e.g. 224 or 32 */ \
@@ -104,13 +105,13 @@ typedef struct ibot4j_build_info {
     X(double, student_temp, TRAIN) \
     X(double, center_momentum, TRAIN) \
     X(double, center_momentum2, TRAIN) \
-    X(double, lambda1, TRAIN) \
-    X(double, lambda2, TRAIN) \
+    X(double, lambda1, WEIGHT)            /* the [CLS] (DINO) loss */ \
+    X(double, lambda2, WEIGHT)            /* the masked-patch (MIM) loss */ \
     X(double, beta1, TRAIN)               /* AdamW */ \
     X(double, beta2, TRAIN) \
     X(double, eps, TRAIN) \
     X(int32_t, centering, TRAIN)          /* IBOT4J_CENTERING_*: teacher targets (official: CENTER) */ \
-    X(double, koleo_loss_weight, TRAIN)   /* DINOv2 KoLeo on the student's global [CLS] tokens; 0 = off (official) */ \
+    X(double, koleo_loss_weight, WEIGHT)  /* DINOv2 KoLeo on the student's global [CLS] tokens; 0 = off (official) */ \
     X(int64_t, seed, RUNTIME) \
     X(int32_t, num_threads, RUNTIME)      /* LibTorch intra-op threads (process-wide); 0 keeps the current */ \
     X(int32_t, device, RUNTIME)           /* IBOT4J_DEVICE_* */ \
@@ -178,6 +179,11 @@ int32_t ibot4j_build_info_get(ibot4j_build_info* out, char* err, size_t err_len)
 
 /* The loaded LibTorch's own description (at::show_config), truncated to buf_len. */
 int32_t ibot4j_torch_config(char* buf, size_t buf_len, char* err, size_t err_len);
+
+/* Checks every rule of a configuration, creating nothing: IBOT4J_ERR_INVALID_ARGUMENT with
+ * "invalid ibot4j config:" and one "\n  - problem" line per broken rule. The same rules run when a model
+ * or encoder is created, which also checks that this machine can run the config (bf16, CUDA). */
+int32_t ibot4j_config_check(const ibot4j_config* config, char* err, size_t err_len);
 
 int32_t ibot4j_model_create(const ibot4j_config* config, ibot4j_model** out, char* err, size_t err_len);
 

@@ -196,6 +196,14 @@ int32_t ibot4j_torch_config(char* buf, size_t buf_len, char* err, size_t err_len
   return guarded(err, err_len, [&] { copy_message(buf, buf_len, at::show_config().c_str()); });
 }
 
+int32_t ibot4j_config_check(const ibot4j_config* config, char* err, size_t err_len) {
+  // Pure arithmetic on the struct, no LibTorch: answered on the caller's thread.
+  return guarded_here(err, err_len, [&] {
+    const auto problems = ibot4j::config_problems(deref(config, "config"));
+    if (!problems.empty()) ibot4j::fail(ibot4j::describe_problems(problems));
+  });
+}
+
 int32_t ibot4j_model_create(const ibot4j_config* config, ibot4j_model** out, char* err, size_t err_len) {
   return guarded(err, err_len, [&] {
     auto& result = deref(out, "out");

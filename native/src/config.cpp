@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 #include <string_view>
+#include <vector>
 
 #include "common.h"
 
@@ -18,18 +19,29 @@ bool cpu_has_native_bf16() {
 #endif
 }
 
-void validate(const Config& c) {
-  std::ostringstream problems;
+std::vector<std::string> config_problems(const Config& c) {
+  std::vector<std::string> problems;
   auto check = [&](bool ok, const auto&... message) {
-    if (!ok) (problems << "\n  " << ... << message);
+    if (ok) return;
+    std::ostringstream out;
+    (out << ... << message);
+    problems.push_back(out.str());
   };
-  check(c.img_size > 0 && c.patch_size > 0 && c.img_size % c.patch_size == 0, "img_size (", c.img_size,
-        ") must be a positive multiple of patch_size (", c.patch_size, ")");
-  check(c.in_chans > 0, "in_chans must be > 0");
-  check(c.embed_dim > 0 && c.num_heads > 0 && c.embed_dim % c.num_heads == 0, "embed_dim (", c.embed_dim,
-        ") must be a positive multiple of num_heads (", c.num_heads, ")");
-  check(c.depth > 0, "depth must be > 0");
-  check(c.mlp_ratio > 0, "mlp_ratio must be > 0");
+  // !(v > 0) and !(v >= 0) also catch NaN.
+  auto positive = [&](const char* name, double v) { check(v > 0, name, " must be > 0, got ", v); };
+  auto in_unit = [&](const char* name, double v) { check(v >= 0 && v <= 1, name, " must be in [0, 1], got ", v); };
+  auto below_one = [&](const char* name, double v) { check(v >= 0 && v < 1, name, " must be in [0, 1), got ", v); };
+  positive("img_size", c.img_size);
+  positive("patch_size", c.patch_size);
+  check(c.patch_size <= 0 || c.img_size % c.patch_size == 0, "img_size (", c.img_size,
+        ") must be a multiple of patch_size (", c.patch_size, ")");
+  positive("in_chans", c.in_chans);
+  positive("embed_dim", c.embed_dim);
+  positive("depth", c.depth);
+  positive("num_heads", c.num_heads);
+  check(c.num_heads <= 0 || c.embed_dim % c.num_heads == 0, "embed_dim (", c.embed_dim,
+        ") must be a multiple of num_heads (", c.num_heads, ")");
+  positive("mlp_ratio", c.mlp_ratio);
   check(c.family == IBOT4J_FAMILY_IBOT || c.family == IBOT4J_FAMILY_DINOV2 || c.family == IBOT4J_FAMILY_DINOV3,
         "family must be 0 (ibot), 1 (dinov2) or 2 (dinov3), got ", c.family);
   check(c.family != IBOT4J_FAMILY_IBOT || (c.num_register_tokens == 0 && c.layer_scale_init == 0 && c.swiglu == 0),
@@ -38,45 +50,60 @@ void validate(const Config& c) {
   check(c.num_register_tokens >= 0, "num_register_tokens must be >= 0, got ", c.num_register_tokens);
   check(c.layer_scale_init >= 0 && std::isfinite(c.layer_scale_init),
         "layer_scale_init must be >= 0 (0 = no LayerScale), got ", c.layer_scale_init);
-  check(!(c.family == IBOT4J_FAMILY_DINOV3 && c.num_heads > 0 && c.embed_dim % (4 * c.num_heads) != 0),
+  check(c.family != IBOT4J_FAMILY_DINOV3 || c.num_heads <= 0 || c.embed_dim % (4 * c.num_heads) == 0,
         "DINOv3's RoPE needs a head dimension (embed_dim / num_heads = ",
         c.num_heads > 0 ? c.embed_dim / c.num_heads : 0, ") that is a multiple of 4");
-  check(
-      !(c.family == IBOT4J_FAMILY_DINOV2 && c.swiglu != 0 && static_cast<int64_t>(c.embed_dim * c.mlp_ratio) % 2 != 0),
-      "DINOv2's packed SwiGLU splits fc1 (int(embed_dim * mlp_ratio) = ",
-      static_cast<int64_t>(c.embed_dim * c.mlp_ratio), " rows) into gate and value halves: it must be even");
-  check(c.drop_path_rate >= 0 && c.drop_path_rate < 1, "drop_path_rate must be in [0, 1)");
-  check(c.out_dim > 0 && c.patch_out_dim > 0 && c.hidden_dim > 0 && c.bottleneck_dim > 0,
-        "out_dim, patch_out_dim, hidden_dim and bottleneck_dim must be > 0");
+  check(c.family != IBOT4J_FAMILY_DINOV2 || c.swiglu == 0 || static_cast<int64_t>(c.embed_dim * c.mlp_ratio) % 2 == 0,
+        "DINOv2's packed SwiGLU splits fc1 (int(embed_dim * mlp_ratio) = ",
+        static_cast<int64_t>(c.embed_dim * c.mlp_ratio), " rows) into gate and value halves: it must be even");
+  below_one("drop_path_rate", c.drop_path_rate);
+  positive("out_dim", c.out_dim);
+  positive("patch_out_dim", c.patch_out_dim);
+  positive("hidden_dim", c.hidden_dim);
+  positive("bottleneck_dim", c.bottleneck_dim);
   check(!(c.shared_head != 0 && c.shared_head_teacher == 0),
-        "shared_head=true needs shared_head_teacher=true (the teacher's patch projection would never follow the "
+        "shared_head=true needs shared_head_teacher=true (otherwise the teacher's patch projection never follows the "
         "student)");
   check(!(c.shared_head_teacher != 0 && c.shared_head == 0 && c.patch_out_dim != c.out_dim),
         "with shared_head_teacher=true the teacher's patch logits have out_dim entries: patch_out_dim (",
         c.patch_out_dim, ") must equal out_dim (", c.out_dim, ")");
-  check(c.student_temp > 0, "student_temp must be > 0");
-  check(c.center_momentum >= 0 && c.center_momentum <= 1 && c.center_momentum2 >= 0 && c.center_momentum2 <= 1,
-        "center_momentum and center_momentum2 must be in [0, 1]");
-  check(c.lambda1 >= 0 && c.lambda2 >= 0, "lambda1 and lambda2 must be >= 0");
-  check(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
-  check(c.eps > 0, "eps must be > 0");
+  positive("student_temp", c.student_temp);
+  in_unit("center_momentum", c.center_momentum);
+  in_unit("center_momentum2", c.center_momentum2);
+  below_one("beta1", c.beta1);
+  below_one("beta2", c.beta2);
+  positive("eps", c.eps);
   check(c.centering == IBOT4J_CENTERING_CENTER || c.centering == IBOT4J_CENTERING_SINKHORN_KNOPP,
         "centering must be 0 (centering, the official EMA centre) or 1 (sinkhorn_knopp), got ", c.centering);
-  check(c.koleo_loss_weight >= 0 && std::isfinite(c.koleo_loss_weight), "koleo_loss_weight must be >= 0, got ",
-        c.koleo_loss_weight);
-  check(c.num_threads >= 0, "num_threads must be >= 0");
-  check(c.device == IBOT4J_DEVICE_CPU || c.device == IBOT4J_DEVICE_CUDA, "device must be CPU (0) or CUDA (1)");
-  check(c.bf16_autocast == 0 || c.device != IBOT4J_DEVICE_CPU || c.force_bf16 != 0 || cpu_has_native_bf16(),
-        "bf16_autocast on this CPU: it has no native bf16 instructions (avx512_bf16 or AMX-BF16), so bf16 matrix "
-        "products "
-        "would be emulated and run slower than fp32; leave bf16 off, or set force_bf16 to use it anyway");
-  const auto listed = problems.str();
-  if (!listed.empty()) fail("invalid ibot4j config:", listed);
-  if (c.device == IBOT4J_DEVICE_CUDA && !torch::cuda::is_available()) {
-    fail(
-        "device CUDA was requested, but the loaded LibTorch sees no CUDA device (a CPU-only LibTorch, or no GPU "
-        "driver); use device CPU or a CUDA build of LibTorch");
-  }
+#define IBOT4J_WEIGHT_RULE(type, name, role) \
+  if (std::string_view(#role) == "WEIGHT")   \
+    check(c.name >= 0 && std::isfinite(static_cast<double>(c.name)), #name, " must be >= 0, got ", c.name);
+  IBOT4J_CONFIG_FIELDS(IBOT4J_WEIGHT_RULE)
+#undef IBOT4J_WEIGHT_RULE
+  check(c.num_threads >= 0, "num_threads must be >= 0 (0 keeps LibTorch's default), got ", c.num_threads);
+  check(c.device == IBOT4J_DEVICE_CPU || c.device == IBOT4J_DEVICE_CUDA, "device must be 0 (CPU) or 1 (CUDA), got ",
+        c.device);
+  return problems;
+}
+
+std::string describe_problems(const std::vector<std::string>& problems) {
+  std::ostringstream out;
+  out << "invalid ibot4j config:";
+  for (const auto& p : problems) out << "\n  - " << p;
+  return out.str();
+}
+
+void validate(const Config& c) {
+  const auto problems = config_problems(c);
+  if (!problems.empty()) fail(describe_problems(problems));
+  // What this machine and this LibTorch can run: not a property of the configuration, so not in
+  // config_problems (a configuration valid here is valid on a GPU machine).
+  require(c.bf16_autocast == 0 || c.device != IBOT4J_DEVICE_CPU || c.force_bf16 != 0 || cpu_has_native_bf16(),
+          "bf16_autocast on this CPU: it has no native bf16 instructions (avx512_bf16 or AMX-BF16), so bf16 matrix "
+          "products would be emulated and run slower than fp32; leave bf16 off, or set force_bf16 to use it anyway");
+  require(c.device != IBOT4J_DEVICE_CUDA || torch::cuda::is_available(),
+          "device CUDA was requested, but the loaded LibTorch sees no CUDA device (a CPU-only LibTorch, or no GPU "
+          "driver); use device CPU or a CUDA build of LibTorch");
 }
 
 std::string architecture_fingerprint(const Config& c) {

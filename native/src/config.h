@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #include "api.h"
 
@@ -11,8 +12,15 @@ namespace ibot4j {
 
 using Config = ibot4j_config;
 
-// Every rule a configuration must satisfy, checked once when a model is created; throws one
-// InvalidArgument listing every problem.
+// Every rule a configuration must satisfy, one sentence per broken rule: the one validation of a
+// configuration (the Java side asks for it through ibot4j_config_check instead of repeating it).
+std::vector<std::string> config_problems(const Config& c);
+
+// "invalid ibot4j config:" and one "\n  - problem" line each.
+std::string describe_problems(const std::vector<std::string>& problems);
+
+// config_problems, then whether this machine can run it (bf16 on this CPU, CUDA present); throws one
+// InvalidArgument. Called wherever a model or encoder is created.
 void validate(const Config& c);
 
 // "name=value ..." over the ARCH rows of IBOT4J_CONFIG_FIELDS: what a checkpoint must match.

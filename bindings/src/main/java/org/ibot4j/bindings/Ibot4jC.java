@@ -212,10 +212,10 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_REDUCE_MAX() {
         return IBOT4J_REDUCE_MAX;
     }
-    private static final int IBOT4J_ABI_VERSION = (int)7L;
+    private static final int IBOT4J_ABI_VERSION = (int)8L;
     /**
      * {@snippet lang=c :
-     * #define IBOT4J_ABI_VERSION 7
+     * #define IBOT4J_ABI_VERSION 8
      * }
      */
     public static int IBOT4J_ABI_VERSION() {
@@ -340,6 +340,68 @@ public class Ibot4jC extends Ibot4jC$shared {
                 traceDowncall("ibot4j_torch_config", buf, buf_len, err, err_len);
             }
             return (int)mh$.invokeExact(buf, buf_len, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_config_check {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_config_check");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_config_check(const ibot4j_config *config, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_config_check$descriptor() {
+        return ibot4j_config_check.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_config_check(const ibot4j_config *config, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_config_check$handle() {
+        return ibot4j_config_check.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_config_check(const ibot4j_config *config, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_config_check$address() {
+        return ibot4j_config_check.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_config_check(const ibot4j_config *config, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_config_check(MemorySegment config, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_config_check.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_config_check", config, err, err_len);
+            }
+            return (int)mh$.invokeExact(config, err, err_len);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

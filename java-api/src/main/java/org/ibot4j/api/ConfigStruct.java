@@ -9,6 +9,7 @@ import java.lang.invoke.VarHandle;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
+import org.ibot4j.bindings.Ibot4jC;
 import org.ibot4j.bindings.ibot4j_config;
 
 /**
@@ -27,6 +28,26 @@ final class ConfigStruct {
         MemorySegment s = ibot4j_config.allocate(arena);
         for (Field f : FIELDS) f.handle().set(s, 0L, toNative(value(f.component(), config)));
         return s;
+    }
+
+    /**
+     * Asks the native library whether {@code config} breaks any rule (the one validation of a
+     * configuration, native/src/config.cpp); loads the library on first use.
+     *
+     * @throws InvalidConfigException listing every problem the native side found
+     */
+    static IbotConfig check(IbotConfig config) {
+        NativeLibrary.load();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment err = NativeErrors.allocate(arena);
+            int status = Ibot4jC.ibot4j_config_check(allocate(config, arena), err, NativeErrors.BUFFER_BYTES);
+            if (status == 0) return config;
+            String[] lines = err.getString(0).split("\n");
+            if (lines.length < 2 || !lines[0].startsWith("invalid ibot4j config")) NativeErrors.check(status, err, "config_check");
+            List<String> problems = new ArrayList<>();
+            for (int i = 1; i < lines.length; i++) problems.add(lines[i].replaceFirst("^\\s*-\\s*", ""));
+            throw new InvalidConfigException("ibot4j config", problems);
+        }
     }
 
     /** {@code embedDim} becomes {@code embed_dim}, {@code bf16Autocast} {@code bf16_autocast}. */

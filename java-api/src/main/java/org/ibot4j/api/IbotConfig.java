@@ -105,45 +105,15 @@ public record IbotConfig(
     private static final RecordComponent[] COMPONENTS = IbotConfig.class.getRecordComponents();
     private static final Constructor<IbotConfig> CANONICAL = canonical();
 
-    /** Checks every field; the one place the Java side validates a configuration. */
+    /**
+     * Refuses only what the C struct cannot hold (an unset enum). The rules of a configuration are the
+     * native library's ({@code config_problems} in native/src/config.cpp), asked for by {@link Builder#build()}
+     * and {@link #fromJson(JsonNode)} and applied again when a model or encoder is created from it.
+     */
     public IbotConfig {
         Problems p = new Problems();
-        p.positive("img_size", imgSize).positive("patch_size", patchSize);
-        p.require(patchSize <= 0 || imgSize % patchSize == 0,
-                "img_size (" + imgSize + ") must be a multiple of patch_size (" + patchSize + ")");
-        p.positive("in_chans", inChans).positive("embed_dim", embedDim).positive("depth", depth).positive("num_heads", numHeads);
-        p.require(numHeads <= 0 || embedDim % numHeads == 0,
-                "embed_dim (" + embedDim + ") must be a multiple of num_heads (" + numHeads + ")");
-        p.positive("mlp_ratio", mlpRatio);
         p.require(family != null, "family must be set (ibot, dinov2 or dinov3)");
-        p.require(family != Family.IBOT || (numRegisterTokens == 0 && layerScaleInit == 0 && !swiglu),
-                "the official iBOT ViT (family ibot) has no registers, LayerScale or SwiGLU; use family dinov2 or dinov3 for those");
-        p.require(numRegisterTokens >= 0, "num_register_tokens must be >= 0, got " + numRegisterTokens);
-        p.require(layerScaleInit >= 0 && Double.isFinite(layerScaleInit), "layer_scale_init must be >= 0 (0 = no LayerScale), got " + layerScaleInit);
-        p.require(family != Family.DINOV3 || numHeads <= 0 || embedDim % (4 * numHeads) == 0,
-                "DINOv3's RoPE needs a head dimension (embed_dim / num_heads = " + (numHeads > 0 ? embedDim / numHeads : 0)
-                        + ") that is a multiple of 4");
-        p.require(family != Family.DINOV2 || !swiglu || ((int) (embedDim * mlpRatio)) % 2 == 0,
-                "DINOv2's packed SwiGLU splits fc1 (int(embed_dim * mlp_ratio) = " + (int) (embedDim * mlpRatio)
-                        + " rows) into gate and value halves: it must be even");
-        p.require(dropPathRate >= 0 && dropPathRate < 1, "drop_path_rate must be in [0, 1), got " + dropPathRate);
-        p.positive("out_dim", outDim).positive("patch_out_dim", patchOutDim);
-        p.positive("hidden_dim", hiddenDim).positive("bottleneck_dim", bottleneckDim);
-        p.require(!(sharedHead && !sharedHeadTeacher),
-                "shared_head=true needs shared_head_teacher=true (otherwise the teacher's patch projection never follows the student)");
-        p.require(!(sharedHeadTeacher && !sharedHead && patchOutDim != outDim),
-                "with shared_head_teacher=true the teacher's patch logits have out_dim entries: patch_out_dim ("
-                        + patchOutDim + ") must equal out_dim (" + outDim + ")");
-        p.positive("student_temp", studentTemp);
-        p.inRange("center_momentum", centerMomentum, 0, 1).inRange("center_momentum2", centerMomentum2, 0, 1);
-        p.require(lambda1 >= 0 && lambda2 >= 0 && Double.isFinite(lambda1) && Double.isFinite(lambda2),
-                "lambda1 and lambda2 must be finite numbers >= 0, got " + lambda1 + " and " + lambda2);
-        p.require(beta1 >= 0 && beta1 < 1, "beta1 must be in [0, 1), got " + beta1);
-        p.require(beta2 >= 0 && beta2 < 1, "beta2 must be in [0, 1), got " + beta2);
-        p.positive("eps", eps);
         p.require(centering != null, "centering must be set (centering or sinkhorn_knopp)");
-        p.require(koleoLossWeight >= 0 && Double.isFinite(koleoLossWeight), "koleo_loss_weight must be >= 0, got " + koleoLossWeight);
-        p.require(numThreads >= 0, "num_threads must be >= 0 (0 keeps LibTorch's default), got " + numThreads);
         p.require(device != null, "device must be set");
         p.throwIfAny("ibot4j config");
     }
@@ -194,11 +164,6 @@ public record IbotConfig(
         }
     }
 
-    /**
-     * A builder with the official code's defaults for ViT-S/16 at 224 px.
-     *
-     * @return a new builder
-     */
     private static Constructor<IbotConfig> canonical() {
         try {
             return IbotConfig.class.getDeclaredConstructor(Arrays.stream(COMPONENTS).map(RecordComponent::getType).toArray(Class<?>[]::new));
@@ -207,6 +172,11 @@ public record IbotConfig(
         }
     }
 
+    /**
+     * A builder with the official code's defaults for ViT-S/16 at 224 px.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -359,12 +329,6 @@ public record IbotConfig(
         public Builder forceBf16(boolean v) { forceBf16 = v; return this; }
 
         /**
-         * The configuration.
-         *
-         * @return a validated configuration
-         * @throws InvalidConfigException listing every problem
-         */
-        /**
          * Sets the component {@code name} (its Java name, e.g. {@code "koleoLossWeight"}) to {@code value},
          * converted from any number to the component's number type: for code that maps other option
          * objects onto a config by name.
@@ -386,11 +350,17 @@ public record IbotConfig(
             return this;
         }
 
+        /**
+         * The configuration, checked by the native library's rules (which loads it).
+         *
+         * @return a validated configuration
+         * @throws InvalidConfigException listing every problem
+         */
         public IbotConfig build() {
             Object[] values = new Object[COMPONENTS.length];
             try {
                 for (int i = 0; i < values.length; i++) values[i] = Builder.class.getDeclaredField(COMPONENTS[i].getName()).get(this);
-                return CANONICAL.newInstance(values);
+                return ConfigStruct.check(CANONICAL.newInstance(values));
             } catch (InvocationTargetException e) {
                 if (e.getCause() instanceof RuntimeException invalid) throw invalid;
                 throw new IllegalStateException(e.getCause());

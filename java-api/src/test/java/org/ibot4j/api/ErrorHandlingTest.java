@@ -2,11 +2,14 @@ package org.ibot4j.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -118,6 +121,28 @@ class ErrorHandlingTest {
         assertThatThrownBy(() -> new StepParams(-1, 0.04, 2.0, 0.04, 0.0, false, 3))
                 .isInstanceOf(InvalidConfigException.class)
                 .satisfies(e -> assertThat(((InvalidConfigException) e).problems()).hasSize(3));
+    }
+
+    @Test
+    void aConfigThatSkippedTheBuilderMeetsTheSameRulesAtModelCreation() throws ReflectiveOperationException {
+        // The record's constructor leaves the rules to the native library; a model (or encoder) created
+        // from an unchecked record is refused by the same rules, in the same words, before anything is built.
+        IbotConfig valid = TinyModels.config(0);
+        RecordComponent[] components = IbotConfig.class.getRecordComponents();
+        Object[] values = new Object[components.length];
+        for (int i = 0; i < components.length; i++) {
+            values[i] = switch (components[i].getName()) {
+                case "embedDim" -> 65;
+                case "studentTemp" -> 0.0;
+                default -> components[i].getAccessor().invoke(valid);
+            };
+        }
+        IbotConfig unchecked = IbotConfig.class.getDeclaredConstructor(
+                Arrays.stream(components).map(RecordComponent::getType).toArray(Class<?>[]::new)).newInstance(values);
+        String fromBuilder = catchThrowable(() -> unchecked.toBuilder().build()).getMessage();
+        assertThat(fromBuilder).contains("embed_dim (65) must be a multiple of num_heads").contains("student_temp must be > 0, got 0");
+        assertThatThrownBy(() -> IbotModel.create(unchecked)).isInstanceOf(Ibot4jException.class)
+                .hasMessageContaining(fromBuilder);
     }
 
     @Test

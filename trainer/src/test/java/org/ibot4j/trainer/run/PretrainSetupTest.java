@@ -73,6 +73,12 @@ class PretrainSetupTest {
         assertThat(s.model().outDim()).isEqualTo(1024);
         assertThat(s.model().hiddenDim()).isEqualTo(1024);
         assertThat(s.augmentation().options().nLocal()).isEqualTo(4);
+        // The defaults land in the setup's copy; the options given stay as given.
+        assertThat(s.options().patchSize).isEqualTo(8);
+        assertThat(o.patchSize).isEqualTo(new PretrainOptions().patchSize);
+        assertThat(o.localCropSize).isEqualTo(24);
+        assertThat(s.options().isExplicit("local_crop_size")).isTrue();
+        assertThat(s.options().isExplicit("patch_size")).isFalse();
         assertThat(s.batchSize()).isEqualTo(64);
         PretrainSetup chosen = PretrainSetup.of(new PretrainOptions().given(Map.of("out_dim", 4096, "patch_out_dim", 4096,
                 "local_crops_number", 6, "batch_size_per_gpu", 32, "patch_size", 4, "local_crops_scale", List.of(0.05, 0.25))),
@@ -121,7 +127,7 @@ class PretrainSetupTest {
         assertThatThrownBy(() -> PretrainSetup.of(new PretrainOptions(), 50, new int[] {32, 32}))
                 .hasMessageContaining("50 images, fewer than one batch of 64");
         assertThatThrownBy(() -> setup(Map.of("koleo_loss_weight", -1, "collapse_warn_steps", 0)))
-                .hasMessageContaining("koleo_loss_weight must be >= 0, got -1.0").hasMessageContaining("collapse_warn_steps must be > 0, got 0");
+                .hasMessageContaining("koleo_loss_weight must be >= 0, got -1").hasMessageContaining("collapse_warn_steps must be > 0, got 0");
         assertThatThrownBy(() -> setup(Map.of("koleo_loss_weight", 0.1, "batch_size_per_gpu", 1)))
                 .hasMessageContaining("koleo_loss_weight 0.1 needs batch_size_per_gpu >= 2");
         PretrainOptions sk = new PretrainOptions().given(Map.of("centering", "sinkhorn_knopp"));
