@@ -227,6 +227,15 @@ public final class PretrainOptions {
     }
 
     /**
+     * An independent copy: the same values and the same record of which were given.
+     *
+     * @return a new options object
+     */
+    public PretrainOptions copy() {
+        return JSON.convertValue(JSON.valueToTree(this), PretrainOptions.class).markExplicit(explicit);
+    }
+
+    /**
      * These options with values the user chose (as flags or a config file would give them), by snake_case name.
      *
      * @param values option name to value

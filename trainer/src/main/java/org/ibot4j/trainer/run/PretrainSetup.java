@@ -51,7 +51,10 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         if (!o.isExplicit("batch_size_per_gpu")) o.batchSizePerGpu = 64;
     }
 
-    /** Fills the defaults that depend on the data (crop and patch sizes for small images) and checks everything. */
+    /**
+     * Fills the defaults that depend on the data (crop and patch sizes for small images) into a copy of
+     * {@code o}, {@link #options()} of the result, and checks everything; {@code o} itself is left as given.
+     */
     public static PretrainSetup of(PretrainOptions o, int datasetSize, int[] imageSize) {
         return of(o, datasetSize, imageSize, 1);
     }
@@ -60,7 +63,8 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
      * The same for one of {@code worldSize} data-parallel processes: each takes batch_size_per_gpu images
      * per step, an epoch has floor(images / (batch * world)) steps and the lr scales with the global batch.
      */
-    public static PretrainSetup of(PretrainOptions o, int datasetSize, int[] imageSize, int worldSize) {
+    public static PretrainSetup of(PretrainOptions given, int datasetSize, int[] imageSize, int worldSize) {
+        PretrainOptions o = given.copy();
         if (Math.max(imageSize[0], imageSize[1]) <= SMALL_IMAGE) applySmallImageDefaults(o);
         List<String> problems = valueProblems(o);
         ModelOptions.problems(o, true, problems);

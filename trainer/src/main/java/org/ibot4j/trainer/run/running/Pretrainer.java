@@ -137,7 +137,7 @@ final class Pretrainer {
 
     private Pretraining.Result run(CheckpointFigures figures) throws IOException {
         ResumePlan plan = prep.plan();
-        PretrainOptions options = plan.options();
+        PretrainOptions options = setup.options();  // the plan's, with the data's defaults filled in
         long start = plan.start();
         KnnMonitor monitor = writer ? KnnMonitor.of(setup, prep.all(), hooks, output) : null;
         listener = writer ? TensorBoardLog.attach(options.tensorboard, output, start, hooks.listener()) : hooks.listener();

@@ -49,8 +49,8 @@ class ExtendScheduleTest {
         assertThat(Files.readAllLines(dir.resolve("metrics.jsonl"))).hasSize(16);
 
         // Steps 12..15 follow the official schedules of a 4-epoch run (global batch 8, 4 steps per epoch), not the 3-epoch ones.
-        PretrainOptions four = PretrainerTest.tiny(dir, Map.of("epochs", 4));
-        PretrainSetup.of(four, 32, new int[] {28, 28});  // the small-image defaults, as the run resolved them
+        // With the small-image defaults, as the run resolved them.
+        PretrainOptions four = PretrainSetup.of(PretrainerTest.tiny(dir, Map.of("epochs", 4)), 32, new int[] {28, 28}).options();
         Schedules expected = PretrainSetup.schedules(four, 8, 4);
         for (Map<String, String> row : rows.subList(12, 16)) {
             long it = Long.parseLong(row.get("iteration"));
