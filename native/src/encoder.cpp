@@ -9,16 +9,56 @@
 
 namespace ibot4j {
 
+namespace {
+// Parameters of the modules autocast runs in bf16 (linear layers, convolutions), by their full name.
+std::vector<std::string> matrix_product_parameters(VisionTransformerImpl& vit) {
+  std::vector<std::string> out;
+  for (const auto& item : vit.named_modules()) {
+    const auto& module = item.value();
+    if (module->as<torch::nn::LinearImpl>() == nullptr && module->as<torch::nn::Conv2dImpl>() == nullptr) continue;
+    for (const auto& p : module->named_parameters(/*recurse=*/false)) out.push_back(item.key() + "." + p.key());
+  }
+  return out;
+}
+
+void freeze(VisionTransformerImpl& vit, const torch::Device& device) {
+  vit.eval();
+  for (auto& p : vit.parameters()) p.set_requires_grad(false);
+  vit.to(device);
+}
+}  // namespace
+
 Encoder::Encoder(const Config& c) : config_((validate(c), c)), device_(device_of(c)) {
   // The teacher's layout: no mask token and no stochastic depth; the weights come from load or write.
   backbone_ = VisionTransformer(c, /*student=*/false);
-  backbone_->eval();
-  for (auto& p : backbone_->parameters()) p.set_requires_grad(false);
-  backbone_->to(device_);
+  freeze(*backbone_, device_);
   for (const auto& item : backbone_->named_parameters()) {
     named_[item.key()] = item.value();
     names_.push_back(item.key());
   }
+  if (c.bf16_autocast == 0) {
+    compute_ = backbone_;
+    return;
+  }
+  compute_ = VisionTransformer(c, /*student=*/false);
+  freeze(*compute_, device_);
+  torch::NoGradGuard no_grad;
+  for (const auto& name : matrix_product_parameters(*compute_)) {
+    auto p = compute_->named_parameters()[name];
+    p.set_data(p.to(at::kBFloat16));
+  }
+  for (const auto& item : compute_->named_parameters()) compute_named_[item.key()] = item.value();
+  refresh_compute();
+}
+
+void Encoder::refresh_compute(const std::string& name) {
+  if (compute_named_.empty()) return;
+  torch::NoGradGuard no_grad;
+  compute_named_.at(name).copy_(named_.at(name));  // to bf16 with autocast's rounding (nearest even)
+}
+
+void Encoder::refresh_compute() {
+  for (const auto& name : names_) refresh_compute(name);
 }
 
 torch::Tensor Encoder::forward(const torch::Tensor& images) const {
@@ -26,7 +66,7 @@ torch::Tensor Encoder::forward(const torch::Tensor& images) const {
   c10::InferenceMode inference;
   check_images(config_, images);
   AutocastScope autocast(config_.bf16_autocast != 0, device_.type());
-  return backbone_->forward(images.to(device_), std::nullopt, nullptr);
+  return compute_->forward(images.to(device_), std::nullopt, nullptr);
 }
 
 void Encoder::load_checkpoint(const std::string& path, bool teacher) {
@@ -41,6 +81,7 @@ void Encoder::load_checkpoint(const std::string& path, bool teacher) {
   torch::NoGradGuard no_grad;
   for (const auto& name : names_) named_.at(name).copy_(loaded.at(name));
   loaded.clear();
+  refresh_compute();
 #if defined(__GLIBC__)
   // LibTorch's reader held the whole checkpoint (both networks, heads, optimiser state); glibc keeps
   // such freed blocks in the process unless asked, which would leave the encoder as large as the model.
@@ -56,6 +97,7 @@ void Encoder::write(const std::string& name, const torch::Tensor& value) {
           it->second.sizes());
   torch::NoGradGuard no_grad;
   it->second.copy_(value);
+  refresh_compute(name);
 }
 
 void Encoder::export_torchscript(const std::string& path) const { save_torchscript(*backbone_, config_, path); }

@@ -36,9 +36,20 @@ class Encoder {
  private:
   Config config_;
   torch::Device device_;
+  // Copies weight `name` (or all) from backbone_ into compute_ when they differ.
+  void refresh_compute(const std::string& name);
+  void refresh_compute();
+
   // mutable: LibTorch modules have no const forward; forward only reads the weights.
   mutable VisionTransformer backbone_{nullptr};
+  // What forward runs: backbone_ itself, or with bf16 autocast a copy whose matrix-product weights
+  // (linear layers, the patch embedding's convolution) are stored in bf16. Autocast casts a weight
+  // only into a thread-local cache that ends with the call (and not at all for weights that need no
+  // gradient), so every call cast every weight again; stored once, the call skips those casts. The same
+  // rounding, so the same features. backbone_ keeps fp32 for names, export and later writes.
+  mutable VisionTransformer compute_{nullptr};
   std::map<std::string, torch::Tensor> named_;
+  std::map<std::string, torch::Tensor> compute_named_;
   std::vector<std::string> names_;
 };
 

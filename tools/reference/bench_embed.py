@@ -28,6 +28,7 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--bf16", action="store_true")
+    p.add_argument("--profile", metavar="TRACE", help="write one batch's op trace (torch.profiler, Chrome format) instead of timing")
     p.add_argument("--dinov3", action="store_true", help="timm's vit_small_patch16_dinov3 instead of ibot4j's exported ViT-S/16")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -50,6 +51,15 @@ def main():
         model.load_state_dict(torch.load(os.path.join(a.dir, "vit_s16.pth"), weights_only=True), strict=True)
     n = images.shape[0] // a.batch * a.batch
     best = 0.0
+    if a.profile:
+        # One batch under PyTorch's profiler after a warm-up one, as EmbedBench's IBOT4J_TRACE records the Encoder's.
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            model.forward_features(images[:a.batch])
+            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+                model.forward_features(images[:a.batch])[:, 0]
+        prof.export_chrome_trace(a.profile)
+        print(f"op trace of one batch written to {a.profile}")
+        return 0
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
         for r in range(a.rounds + 1):
             start = time.perf_counter()

@@ -25,6 +25,7 @@ import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.NativeLibrary;
 import org.ibot4j.api.Network;
+import org.ibot4j.api.OpTrace;
 import org.ibot4j.api.image.EvalTransform;
 import org.ibot4j.api.image.ImageReading;
 import org.ibot4j.api.io.AtomicFiles;
@@ -115,6 +116,16 @@ final class EmbedBench {
                 }
                 out.printf(Locale.ROOT, "encoder: %.2f images/s (%d callers, %d LibTorch threads, batch %d, %s, peak RSS %d MiB)%n", best, callers,
                         threads, batch, bf16 ? "bf16" : "fp32", RunEstimate.peakResidentBytes() >> 20);
+                String trace = System.getenv("IBOT4J_TRACE");
+                if (trace != null && !trace.isBlank()) {
+                    // One batch under LibTorch's profiler, outside the timed passes; begun and run on this thread,
+                    // so on the one compute thread the profiler follows.
+                    try (Arena scratch = Arena.ofConfined(); OpTrace t = OpTrace.begin(Path.of(trace))) {
+                        encoder.forward(input.asSlice(0, batch * per * Float.BYTES), batch, SIZE, SIZE,
+                                scratch.allocate(ValueLayout.JAVA_FLOAT, (long) batch * encoder.dim()), MemorySegment.NULL);
+                    }
+                    out.println("op trace of one batch written to " + trace);
+                }
             } finally {
                 pool.shutdown();
             }

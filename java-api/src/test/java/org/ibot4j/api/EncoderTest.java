@@ -157,6 +157,33 @@ class EncoderTest {
     }
 
     @Test
+    void bf16WeightsAreTheSameHoweverTheyAreLoaded() throws IOException {
+        // With bf16 the encoder keeps a bf16 copy of its matrix-product weights (autocast's casts, made once:
+        // bit-identical to autocast over the fp32 weights, checked in PyTorch, docs/benchmarks.md). A checkpoint
+        // fills it at once, a timm-named file tensor by tensor: both must reach it, to the bit.
+        Assumptions.assumeTrue(NativeLibrary.load().cpuNativeBf16(), "this CPU has no native bf16");
+        Path st = dir.resolve("teacher-bf16.safetensors");
+        try (IbotModel fp32 = IbotModel.open(checkpoint, 2)) {
+            WeightExchange.export(fp32, Network.TEACHER, WeightExchange.Format.SAFETENSORS, st);
+        }
+        try (Encoder ckpt = Encoder.open(checkpoint, Encoder.Options.defaults().threads(2).bf16(true));
+                Encoder timm = Encoder.open(st, Encoder.Options.defaults().threads(2).numHeads(4).bf16(true));
+                Encoder fp32 = Encoder.open(checkpoint, Encoder.Options.defaults().threads(2));
+                Arena arena = Arena.ofConfined()) {
+            EvalTransform t = ckpt.transform();
+            MemorySegment pixels = arena.allocate(ValueLayout.JAVA_FLOAT, 8 * t.floatsPerImage());
+            for (int i = 0; i < 8; i++) t.write(ImageReading.pixels(images.get(i)), pixels, i * t.floatsPerImage());
+            MemorySegment a = arena.allocate(ValueLayout.JAVA_FLOAT, 8 * 64), b = arena.allocate(ValueLayout.JAVA_FLOAT, 8 * 64);
+            MemorySegment c = arena.allocate(ValueLayout.JAVA_FLOAT, 8 * 64);
+            ckpt.forward(pixels, 8, 32, 32, a, MemorySegment.NULL);
+            timm.forward(pixels, 8, 32, 32, b, MemorySegment.NULL);
+            fp32.forward(pixels, 8, 32, 32, c, MemorySegment.NULL);
+            assertThat(b.toArray(ValueLayout.JAVA_FLOAT)).containsExactly(a.toArray(ValueLayout.JAVA_FLOAT));
+            assertThat(a.toArray(ValueLayout.JAVA_FLOAT)).isNotEqualTo(c.toArray(ValueLayout.JAVA_FLOAT));  // bf16 did run
+        }
+    }
+
+    @Test
     void badInputsAreRefusedInWords() throws IOException {
         assertThatThrownBy(() -> Encoder.open(dir.resolve("nothing-here.pth")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not exist");
