@@ -59,12 +59,21 @@ torch::Tensor RopeImpl::embed(int64_t grid_h, int64_t grid_w) const {
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& rope, int64_t prefix) {
-  auto head = x.narrow(2, 0, prefix);
-  auto patches = x.narrow(2, prefix, x.size(2) - prefix);
-  auto halves = patches.chunk(2, -1);
-  auto rotated = torch::cat({-halves[1], halves[0]}, -1);
-  auto out = patches * rope[1] + rotated * rope[0];
-  return torch::cat({head, out.to(x.scalar_type())}, 2);
+  // timm's x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1], with the halves written out: the
+  // angles are tiled (both halves of sin and cos are equal), so the first half is x1 c - x2 s and the
+  // second x2 c + x1 s, the same products and sums, rounded alike (a - b is a + (-b) exactly). In the
+  // rope's dtype (fp32) like timm's, then one cast into x's dtype; no negated or rotated copy, no full-width
+  // products and one output buffer instead of two concatenations.
+  const auto n = x.size(2), half = x.size(3) / 2;
+  auto patches = x.narrow(2, prefix, n - prefix);
+  auto x1 = patches.narrow(-1, 0, half), x2 = patches.narrow(-1, half, half);
+  auto sin = rope[0].narrow(-1, 0, half), cos = rope[1].narrow(-1, 0, half);
+  auto out = torch::empty_like(x, at::MemoryFormat::Contiguous);
+  out.narrow(2, 0, prefix).copy_(x.narrow(2, 0, prefix));
+  auto rotated = out.narrow(2, prefix, n - prefix);
+  rotated.narrow(-1, 0, half).copy_(x1 * cos - x2 * sin);
+  rotated.narrow(-1, half, half).copy_(x2 * cos + x1 * sin);
+  return out;
 }
 
 AttentionImpl::AttentionImpl(const Config& c) : num_heads(c.num_heads), num_prefix(1 + c.num_register_tokens) {
