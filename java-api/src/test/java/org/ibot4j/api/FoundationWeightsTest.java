@@ -63,6 +63,35 @@ class FoundationWeightsTest {
         }
     }
 
+    /**
+     * Hugging Face transformers' files (tools/reference/make_transformers_layouts.py, random-weight transformers 5.18
+     * models): transformers 5's names and the hub's transformers 4 names (.legacy) of the same weights must open
+     * as their family and reproduce transformers' own last_hidden_state (registers left out).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"hf_dinov2.safetensors", "hf_dinov2.legacy.safetensors", "hf_dinov2_swiglu.safetensors", "hf_dinov2_swiglu.legacy.safetensors",
+        "hf_dinov2_reg4.safetensors", "hf_dinov3.safetensors",
+        "hf_dinov3.legacy.safetensors", "hf_dinov3_swiglu.safetensors"})
+    void transformersFilesOpenAsTheirFamilyAndMatchTransformers(String file) throws IOException {
+        String model = file.substring(0, file.indexOf('.'));
+        try (SafeTensors expected = SafeTensors.open(DIR.resolve("expected_transformers.safetensors")); Arena arena = Arena.ofConfined();
+                Encoder encoder = Encoder.open(DIR.resolve(file), Encoder.Options.defaults().threads(2).numHeads(2))) {
+            JsonNode m = new ObjectMapper().readTree(expected.metadata().get(model));
+            IbotConfig c = encoder.config();
+            assertThat(c.family()).isEqualTo(Family.of(m.get("family").asText()));
+            assertThat(c.numRegisterTokens()).isEqualTo(m.get("registers").asInt());
+            assertThat(c.swiglu()).isEqualTo(m.get("swiglu").asBoolean());
+            SafeTensors.Entry images = expected.entry(model + ".images");
+            int n = (int) images.shape()[0], size = (int) images.shape()[2], d = c.embedDim();
+            int patches = (size / c.patchSize()) * (size / c.patchSize());
+            MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
+            MemorySegment patch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * patches * d);
+            encoder.forward(images.data(), n, size, size, cls, patch);
+            check(file, "CLS", cls.toArray(ValueLayout.JAVA_FLOAT), expected.floats(model + ".cls"));
+            check(file, "patches", patch.toArray(ValueLayout.JAVA_FLOAT), expected.floats(model + ".patches"));
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"timm_dinov2_reg4.safetensors", "timm_dinov3.pth", "meta_dinov2.pth", "meta_dinov3_qkvb.pth"})
     void theTorchScriptModuleComputesTheEncodersClsFeatures(String file, @TempDir Path tmp) throws IOException {

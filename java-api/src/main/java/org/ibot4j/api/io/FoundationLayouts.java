@@ -15,6 +15,8 @@ import org.ibot4j.api.IbotConfig;
  * families; docs/interop.md lists the maps):
  * <ul>
  * <li>timm / Hugging Face files of timm models ({@code model.safetensors}, {@code .pth}): already timm's names;
+ * <li>Hugging Face transformers' files (facebook/dinov2-*, facebook/dinov3-vit*): {@link TransformersNames} to Meta's
+ * names, then as Meta's;
  * <li>Meta's hub checkpoints ({@code dinov2_vits14_pretrain.pth}, {@code dinov2_vits14_reg4_pretrain.pth},
  * {@code dinov3_vits16_pretrain_*.pth}): renamed as timm's own checkpoint filters do, DINOv3's RoPE periods
  * (stored in bf16) kept as {@code rope.periods}.
@@ -35,7 +37,8 @@ public final class FoundationLayouts {
     }
 
     /**
-     * Meta's names to timm's, for a backbone-only file (no prefix); other files come back as they are.
+     * Meta's names (or transformers', through {@link TransformersNames}) to timm's, for a backbone-only file (no
+     * prefix); other files come back as they are.
      * DINOv2: {@code register_tokens} -> {@code reg_token} with the [CLS] position folded into {@code cls_token}
      * (timm's layout of a model with registers gives positions to the patches only), {@code mlp.w12/w3} ->
      * {@code mlp.fc1/fc2}. DINOv3: {@code storage_tokens} -> {@code reg_token}, {@code rope_embed.periods} ->
@@ -45,9 +48,15 @@ public final class FoundationLayouts {
      * {@code mask_token} -> {@code masked_embed}.
      */
     public static Map<String, PthReader.FloatTensor> toTimmNames(Map<String, PthReader.FloatTensor> file) {
+        if (TransformersNames.applies(file)) return fromMeta(TransformersNames.toMetaNames(file), TransformersNames.isDinov3(file));
         boolean dinov3 = file.containsKey("storage_tokens") || file.containsKey("rope_embed.periods");
         boolean dinov2 = !dinov3 && file.containsKey("mask_token") && file.containsKey("pos_embed");
         if (!dinov2 && !dinov3) return file;
+        return fromMeta(file, dinov3);
+    }
+
+    private static Map<String, PthReader.FloatTensor> fromMeta(Map<String, PthReader.FloatTensor> file, boolean dinov3) {
+        boolean dinov2 = !dinov3;
         Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, PthReader.FloatTensor> e : file.entrySet()) {
             String k = e.getKey();

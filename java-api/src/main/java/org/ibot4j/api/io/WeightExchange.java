@@ -204,7 +204,8 @@ public final class WeightExchange {
         List<String> cls = file.keySet().stream().filter(k -> k.equals("cls_token") || k.endsWith(".cls_token")).toList();
         if (cls.size() != 1) return file;
         String prefix = cls.get(0).substring(0, cls.get(0).length() - "cls_token".length());
-        prefix = stripSuffix(stripSuffix(prefix, "backbone."), "module.");
+        // transformers keeps [CLS] in its embeddings module: the prefix is what stands before it (dinov2. of a classifier).
+        prefix = stripSuffix(stripSuffix(stripSuffix(prefix, "embeddings."), "backbone."), "module.");
         if (prefix.isEmpty()) return file;
         Map<String, PthReader.FloatTensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, PthReader.FloatTensor> e : file.entrySet()) {
