@@ -51,14 +51,7 @@ class FoundationWeightsTest {
                 assertThat(c.qkvBias()).isEqualTo(arch.qkvBias());
                 assertThat(c.patchSize()).isEqualTo(arch.patchSize());
                 assertThat(c.numHeads()).isEqualTo(m.get("num_heads").asInt());
-                SafeTensors.Entry images = expected.entry(file + ".images");
-                int n = (int) images.shape()[0], size = (int) images.shape()[2], d = c.embedDim();
-                int patches = (size / c.patchSize()) * (size / c.patchSize());
-                MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
-                MemorySegment patch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * patches * d);
-                encoder.forward(images.data(), n, size, size, cls, patch);
-                check(file, "CLS", cls.toArray(ValueLayout.JAVA_FLOAT), expected.floats(file + ".cls"));
-                check(file, "patches", patch.toArray(ValueLayout.JAVA_FLOAT), expected.floats(file + ".patches"));
+                matchesExpected(encoder, expected, file, file, arena);
             }
         }
     }
@@ -81,15 +74,21 @@ class FoundationWeightsTest {
             assertThat(c.family()).isEqualTo(Family.of(m.get("family").asText()));
             assertThat(c.numRegisterTokens()).isEqualTo(m.get("registers").asInt());
             assertThat(c.swiglu()).isEqualTo(m.get("swiglu").asBoolean());
-            SafeTensors.Entry images = expected.entry(model + ".images");
-            int n = (int) images.shape()[0], size = (int) images.shape()[2], d = c.embedDim();
-            int patches = (size / c.patchSize()) * (size / c.patchSize());
-            MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
-            MemorySegment patch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * patches * d);
-            encoder.forward(images.data(), n, size, size, cls, patch);
-            check(file, "CLS", cls.toArray(ValueLayout.JAVA_FLOAT), expected.floats(model + ".cls"));
-            check(file, "patches", patch.toArray(ValueLayout.JAVA_FLOAT), expected.floats(model + ".patches"));
+            matchesExpected(encoder, expected, model, file, arena);
         }
+    }
+
+    /** The encoder's CLS and patch tokens of the fixture's images {@code key.images} against {@code key.cls} / {@code key.patches}. */
+    private static void matchesExpected(Encoder encoder, SafeTensors expected, String key, String file, Arena arena) throws IOException {
+        IbotConfig c = encoder.config();
+        SafeTensors.Entry images = expected.entry(key + ".images");
+        int n = (int) images.shape()[0], size = (int) images.shape()[2], d = c.embedDim();
+        int patches = (size / c.patchSize()) * (size / c.patchSize());
+        MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
+        MemorySegment patch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * patches * d);
+        encoder.forward(images.data(), n, size, size, cls, patch);
+        check(file, "CLS", cls.toArray(ValueLayout.JAVA_FLOAT), expected.floats(key + ".cls"));
+        check(file, "patches", patch.toArray(ValueLayout.JAVA_FLOAT), expected.floats(key + ".patches"));
     }
 
     @ParameterizedTest
