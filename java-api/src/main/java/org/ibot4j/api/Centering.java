@@ -2,7 +2,6 @@ package org.ibot4j.api;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
 import org.ibot4j.bindings.Ibot4jC;
 
 /**
@@ -28,7 +27,7 @@ public enum Centering {
      */
     @JsonValue
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return Labels.of(this);
     }
 
     /**
@@ -40,7 +39,6 @@ public enum Centering {
      */
     @JsonCreator
     public static Centering of(String name) {
-        for (Centering c : values()) if (c.label().equalsIgnoreCase(name)) return c;
-        throw new IllegalArgumentException("unknown centering '" + name + "' (known: centering, sinkhorn_knopp)");
+        return Labels.parse(values(), name, "centering");
     }
 }

@@ -2,7 +2,6 @@ package org.ibot4j.api;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
 import org.ibot4j.bindings.Ibot4jC;
 
 /** Where a model lives; codes are ibot4j.h's IBOT4J_DEVICE_*. */
@@ -25,7 +24,7 @@ public enum Device {
      */
     @JsonValue
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return Labels.of(this);
     }
 
     /**
@@ -37,7 +36,6 @@ public enum Device {
      */
     @JsonCreator
     public static Device of(String name) {
-        for (Device d : values()) if (d.label().equalsIgnoreCase(name)) return d;
-        throw new IllegalArgumentException("unknown device '" + name + "' (known: cpu, cuda)");
+        return Labels.parse(values(), name, "device");
     }
 }

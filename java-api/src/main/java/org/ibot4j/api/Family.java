@@ -2,7 +2,6 @@ package org.ibot4j.api;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
 import org.ibot4j.bindings.Ibot4jC;
 
 /**
@@ -30,7 +29,7 @@ public enum Family {
      */
     @JsonValue
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return Labels.of(this);
     }
 
     /**
@@ -42,7 +41,6 @@ public enum Family {
      */
     @JsonCreator
     public static Family of(String name) {
-        for (Family f : values()) if (f.label().equalsIgnoreCase(name)) return f;
-        throw new IllegalArgumentException("unknown family '" + name + "' (known: ibot, dinov2, dinov3)");
+        return Labels.parse(values(), name, "family");
     }
 }
