@@ -17,8 +17,12 @@ GROUPS = [
     ("SDPA flash backward", lambda n: n.startswith("aten::_scaled_dot_product") and "backward" in n),
     ("softmax forward + backward (attention and loss)",
      lambda n: n in ("aten::_softmax", "aten::_softmax_backward_data")),
+    ("GELU forward + backward", lambda n: n in ("aten::gelu", "aten::gelu_backward")),
+    ("layer norm forward + backward", lambda n: n in ("aten::native_layer_norm", "aten::native_layer_norm_backward")),
     ("copy_", lambda n: n == "aten::copy_"),
     ("add_", lambda n: n == "aten::add_"),
+    ("other element-wise (add, mul, sub, div, neg, where)",
+     lambda n: n in ("aten::add", "aten::mul", "aten::mul_", "aten::sub", "aten::div", "aten::div_", "aten::neg", "aten::where")),
 ]
 
 
@@ -65,6 +69,11 @@ def main(args):
             calls = sum(c for n, (_, c) in ops.items() if match(n))
             cells.append(f"{ms:,.0f} ({calls})" if calls else "-")
         print(f"| {label} | " + " | ".join(cells) + " |")
+    cells = []
+    for _, ops in columns:
+        rest = {n: v for n, v in ops.items() if not any(match(n) for _, match in GROUPS)}
+        cells.append(f"{sum(t for t, _ in rest.values()) / 1e3:,.0f} ({sum(c for _, c in rest.values())})")
+    print("| everything else | " + " | ".join(cells) + " |")
     cells = [f"{sum(t for t, _ in ops.values()) / 1e3:,.0f} ({sum(c for _, c in ops.values())})" for _, ops in columns]
     print("| total (all ops) | " + " | ".join(cells) + " |")
 
