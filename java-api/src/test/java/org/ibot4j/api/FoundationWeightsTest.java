@@ -10,12 +10,15 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import org.ibot4j.api.io.NamedTensor;
 import org.ibot4j.api.io.PthReader;
+import org.ibot4j.api.io.PthWriter;
 import org.ibot4j.api.io.SafeTensors;
 import org.ibot4j.api.io.SafeTensorsWriter;
 import org.ibot4j.api.io.WeightExchange;
@@ -53,6 +56,40 @@ class FoundationWeightsTest {
                 assertThat(c.numHeads()).isEqualTo(m.get("num_heads").asInt());
                 matchesExpected(encoder, expected, file, file, arena);
             }
+        }
+    }
+
+    /**
+     * A DINOv2 / DINOv3 training checkpoint as Meta's trainers write it ({"student": ..., "teacher": ...} with
+     * {@code backbone.*} in Meta's names beside the heads): made here from the Meta-named fixture, its teacher must
+     * open as the hub file does, to the bit, and its heads are not the backbone's business.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"meta_dinov2_reg4.pth", "meta_dinov3_qkvb.pth"})
+    void metaTrainingCheckpointsOpenTheirTeacherBackbone(String file, @TempDir Path tmp) throws IOException {
+        List<NamedTensor> tensors = new ArrayList<>();
+        for (Map.Entry<String, PthReader.FloatTensor> e : WeightExchange.read(DIR.resolve(file)).entrySet()) {
+            for (String net : List.of("student", "teacher")) {
+                tensors.add(new NamedTensor(net + ".backbone." + e.getKey(), e.getValue().shape(), e.getValue().data()));
+            }
+        }
+        tensors.add(new NamedTensor("teacher.dino_head.mlp.0.weight", new long[] {4, 2}, new float[8]));
+        tensors.add(new NamedTensor("student.ibot_head.last_layer.weight", new long[] {4, 2}, new float[8]));
+        Path training = tmp.resolve("teacher_checkpoint.pth");
+        PthWriter.write(training, tensors);
+        Encoder.Options options = Encoder.Options.defaults().threads(2).numHeads(2);
+        try (Encoder hub = Encoder.open(DIR.resolve(file), options); Encoder trained = Encoder.open(training, options);
+                Arena arena = Arena.ofConfined()) {
+            assertThat(trained.config()).isEqualTo(hub.config());
+            int size = 4 * hub.config().patchSize(), d = hub.dim();
+            float[] images = new float[2 * 3 * size * size];
+            Random random = new Random(5);
+            for (int i = 0; i < images.length; i++) images[i] = (float) random.nextGaussian();
+            MemorySegment input = arena.allocateFrom(ValueLayout.JAVA_FLOAT, images);
+            MemorySegment a = arena.allocate(ValueLayout.JAVA_FLOAT, 2L * d), b = arena.allocate(ValueLayout.JAVA_FLOAT, 2L * d);
+            hub.forward(input, 2, size, size, a, MemorySegment.NULL);
+            trained.forward(input, 2, size, size, b, MemorySegment.NULL);
+            assertThat(b.toArray(ValueLayout.JAVA_FLOAT)).containsExactly(a.toArray(ValueLayout.JAVA_FLOAT));
         }
     }
 

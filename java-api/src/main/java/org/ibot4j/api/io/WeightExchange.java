@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -135,6 +136,18 @@ public final class WeightExchange {
             if (key.startsWith("teacher.module.")) key = "teacher." + key.substring("teacher.module.".length());
             if (key.startsWith("ibot_loss.")) key = "loss." + key.substring("ibot_loss.".length());
             out.put(key, e.getValue());
+        }
+        // DINOv2 / DINOv3 training checkpoints (Meta's teacher_checkpoint.pth: {"teacher": {"backbone.*": ...}}) hold
+        // their backbones in Meta's names; the official iBOT ViT's come back unchanged.
+        for (String net : List.of("student.backbone.", "teacher.backbone.")) {
+            Map<String, PthReader.FloatTensor> backbone = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, PthReader.FloatTensor>> it = out.entrySet().iterator(); it.hasNext();) {
+                Map.Entry<String, PthReader.FloatTensor> e = it.next();
+                if (!e.getKey().startsWith(net)) continue;
+                backbone.put(e.getKey().substring(net.length()), e.getValue());
+                it.remove();
+            }
+            FoundationLayouts.toTimmNames(backbone).forEach((k, v) -> out.put(net + k, v));
         }
         return out;
     }
