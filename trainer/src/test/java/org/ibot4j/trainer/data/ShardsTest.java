@@ -129,7 +129,7 @@ class ShardsTest {
     }
 
     @Test
-    void parquetNullImagesAndAStructColumnAreRead(@TempDir Path dir) throws IOException {
+    void anUnlabelledParquetTableIsRead(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("t.parquet");
         byte[] png = Files.readAllBytes(ShardFixtures.folder(dir.resolve("images"), 2).resolve("class9/img0.png"));
         try (OutputStream out = Files.newOutputStream(file)) {
@@ -154,9 +154,10 @@ class ShardsTest {
         assertThatThrownBy(() -> ShardPaths.braces("x-{1..a}.tar")).hasMessageContaining("not a range of whole numbers");
     }
 
-    @Test
-    void aStreamSplitOverRanksIsTheOneRankStreamAndResumesExactly(@TempDir Path dir) throws IOException {
-        String data = ShardFixtures.shards(dir, 40, ShardPaths.Format.WEBDATASET, 5);
+    @ParameterizedTest
+    @EnumSource(ShardPaths.Format.class)
+    void aStreamSplitOverRanksIsTheOneRankStreamAndResumesExactly(ShardPaths.Format format, @TempDir Path dir) throws IOException {
+        String data = ShardFixtures.shards(dir, 40, format, 5);
         ShardedImageSource source = Datasets.openShards(data, new ShardOptions("", "", 8));
         int perEpoch = 40 / 8;
         // One rank, batch 8, over 2 epochs.

@@ -25,6 +25,8 @@ public final class ParquetReader implements Closeable {
     public static final int INT32 = 1, INT64 = 2, BYTE_ARRAY = 6;
     private static final byte[] MAGIC = "PAR1".getBytes(StandardCharsets.US_ASCII);
     private static final String[] TYPES = {"BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
+    private static final String[] ENCODINGS = {"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED", "DELTA_BINARY_PACKED",
+        "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY", "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
     private static final String[] CODECS = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
 
     /** A leaf column: its dotted path, physical type and level maxima. */
@@ -256,7 +258,8 @@ public final class ParquetReader implements Closeable {
                 dictionaryIndices = nonNull == 0 ? new int[0] : Rle.decode(page, at + 1, page.length - at - 1, width, nonNull);
                 dictionaryAt = 0;
             } else if (encoding != 0) {
-                throw new IOException(where() + " uses encoding " + encoding + "; ibot4j reads PLAIN and dictionary-encoded pages");
+                throw new IOException(where() + " uses the " + (encoding >= 0 && encoding < ENCODINGS.length ? ENCODINGS[encoding] : "unknown " + encoding)
+                        + " encoding; ibot4j reads PLAIN and dictionary-encoded pages (Parquet's v1 writer, Spark's default)");
             }
         }
 
