@@ -58,7 +58,7 @@ final class ShardStream implements AutoCloseable {
 
     /** The samples of this rank's batch {@code index} of {@code epoch}, in batch order. */
     List<ShardedImageSource.Sample> batch(int epoch, int index) throws IOException {
-        Lane[] epochLanes = epochs.computeIfAbsent(epoch, this::newEpoch);
+        Lane[] epochLanes = lanesOf(epoch);
         List<ShardedImageSource.Sample> samples = new ArrayList<>(batchSize);
         for (int i = 0; i < batchSize; i++) {
             long position = ((long) index * batchSize + i) * world + rank;
@@ -73,11 +73,20 @@ final class ShardStream implements AutoCloseable {
         return samples;
     }
 
-    private Lane[] newEpoch(int epoch) {
-        for (Integer old : List.copyOf(epochs.keySet())) {
-            if (old < epoch - keepEpochs) closeLanes(epochs.remove(old));
+    /** The lanes of {@code epoch}, made on first use; epochs no batch in flight can reach any more are closed. */
+    private Lane[] lanesOf(int epoch) {
+        Lane[] found = epochs.get(epoch);
+        if (found != null) return found;
+        synchronized (epochs) {
+            found = epochs.get(epoch);
+            if (found != null) return found;
+            for (Integer old : List.copyOf(epochs.keySet())) {
+                if (old < epoch - keepEpochs) closeLanes(epochs.remove(old));
+            }
+            found = new Lane[lanes];
+            epochs.put(epoch, found);
+            return found;
         }
-        return new Lane[lanes];
     }
 
     /** The shards lane {@code l} reads in {@code epoch}: every L-th of the epoch's shuffled order. */

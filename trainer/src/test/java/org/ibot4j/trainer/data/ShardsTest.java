@@ -159,14 +159,11 @@ class ShardsTest {
     void aStreamSplitOverRanksIsTheOneRankStreamAndResumesExactly(ShardPaths.Format format, @TempDir Path dir) throws IOException {
         String data = ShardFixtures.shards(dir, 40, format, 5);
         ShardedImageSource source = Datasets.openShards(data, new ShardOptions("", "", 8));
-        int perEpoch = 40 / 8;
-        // One rank, batch 8, over 2 epochs.
-        List<List<String>> one = new ArrayList<>();
-        try (ShardStream s = new ShardStream(source, 7, 0, 1, 8, perEpoch, 0, 3)) {
-            for (int b = 0; b < 2 * perEpoch; b++) one.add(where(s.batch(b / perEpoch, b % perEpoch)));
-        }
+        int perEpoch = 40 / 8, epochs = 5;
+        // One rank, batch 8, over 5 epochs (the stream keeps 3 epochs open: older ones are closed on the way).
+        List<List<String>> one = stream(source, 0, 1, 8, perEpoch, 0, epochs * perEpoch);
         // Each epoch shows every sample once: 8 shards of 5 over 8 lanes, one shard a lane.
-        for (int e = 0; e < 2; e++) {
+        for (int e = 0; e < epochs; e++) {
             List<String> epoch = one.subList(e * perEpoch, (e + 1) * perEpoch).stream().flatMap(List::stream).toList();
             assertThat(epoch).doesNotHaveDuplicates().hasSize(40);
         }
@@ -174,19 +171,33 @@ class ShardsTest {
         // Two ranks with batch 4 interleave into the one-rank batches; each rank reads its own shards only.
         Map<Integer, List<String>> shardsOfRank = new HashMap<>();
         for (int rank = 0; rank < 2; rank++) {
-            try (ShardStream s = new ShardStream(source, 7, rank, 2, 4, perEpoch, 0, 3)) {
-                for (int b = 0; b < 2 * perEpoch; b++) {
-                    List<String> mine = where(s.batch(b / perEpoch, b % perEpoch));
-                    for (int i = 0; i < 4; i++) assertThat(mine.get(i)).isEqualTo(one.get(b).get(i * 2 + rank));
-                    if (b < perEpoch) shardsOfRank.computeIfAbsent(rank, r -> new ArrayList<>()).addAll(mine.stream().map(w -> w.split(":")[0]).toList());
-                }
+            List<List<String>> mine = stream(source, rank, 2, 4, perEpoch, 0, 2 * perEpoch);
+            for (int b = 0; b < 2 * perEpoch; b++) {
+                for (int i = 0; i < 4; i++) assertThat(mine.get(b).get(i)).isEqualTo(one.get(b).get(i * 2 + rank));
             }
+            shardsOfRank.put(rank, mine.subList(0, perEpoch).stream().flatMap(List::stream).map(w -> w.split(":")[0]).toList());
         }
         assertThat(shardsOfRank.get(0)).doesNotContainAnyElementsOf(shardsOfRank.get(1));
-        // Started at batch 7 (mid-epoch 1), the stream goes on as the uninterrupted one.
-        try (ShardStream s = new ShardStream(source, 7, 0, 1, 8, perEpoch, 7, 3)) {
-            for (int b = 7; b < 2 * perEpoch; b++) assertThat(where(s.batch(b / perEpoch, b % perEpoch))).isEqualTo(one.get(b));
+        // Three ranks share the 8 lanes and still make the one-rank stream (global batch 6: 6 steps an epoch).
+        List<List<String>> six = stream(source, 0, 1, 6, 40 / 6, 0, 8);
+        for (int rank = 0; rank < 3; rank++) {
+            List<List<String>> mine = stream(source, rank, 3, 2, 40 / 6, 0, 8);
+            for (int b = 0; b < 8; b++) {
+                for (int i = 0; i < 2; i++) assertThat(mine.get(b).get(i)).isEqualTo(six.get(b).get(i * 3 + rank));
+            }
         }
+        // Started at batch 7 (mid-epoch 1), the stream goes on as the uninterrupted one.
+        assertThat(stream(source, 0, 1, 8, perEpoch, 7, 2 * perEpoch)).isEqualTo(one.subList(7, 2 * perEpoch));
+    }
+
+    /** The sample names of batches {@code from} to {@code to} of one rank's stream, started at {@code from}. */
+    private static List<List<String>> stream(ShardedImageSource source, int rank, int world, int batch, int perEpoch, int from, int to)
+            throws IOException {
+        List<List<String>> out = new ArrayList<>();
+        try (ShardStream s = new ShardStream(source, 7, rank, world, batch, perEpoch, from, 3)) {
+            for (int b = from; b < to; b++) out.add(where(s.batch(b / perEpoch, b % perEpoch)));
+        }
+        return out;
     }
 
     private static List<String> where(List<ShardedImageSource.Sample> samples) {
