@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.ibot4j.api.io.CountingOutputStream;
 
 /**
  * Writes a Parquet table of images in one row group: {@code image} (BYTE_ARRAY, the encoded file as
@@ -18,7 +19,7 @@ public final class ParquetWriter {
     private static final byte[] MAGIC = "PAR1".getBytes(StandardCharsets.US_ASCII);
     private static final int PAGE_BYTES = 1 << 20;
 
-    private final Counting out;
+    private final CountingOutputStream out;
     private final boolean labelled;
     private final ChunkWriter images;
     private final List<Integer> labels = new ArrayList<>();
@@ -27,10 +28,10 @@ public final class ParquetWriter {
 
     /** Starts a table on {@code out} (written to, not closed); with {@code labelled}, a label column. */
     public ParquetWriter(OutputStream out, boolean labelled) throws IOException {
-        this.out = new Counting(out);
+        this.out = new CountingOutputStream(out);
         this.labelled = labelled;
         this.out.write(MAGIC);
-        this.images = new ChunkWriter(ParquetReader.BYTE_ARRAY, this.out.count);
+        this.images = new ChunkWriter(ParquetReader.BYTE_ARRAY, this.out.count());
     }
 
     public void add(String key, byte[] image, int label) throws IOException {
@@ -47,12 +48,12 @@ public final class ParquetWriter {
         images.flush();
         List<ChunkWriter> chunks = new ArrayList<>(List.of(images));
         if (labelled) {
-            ChunkWriter c = new ChunkWriter(ParquetReader.INT32, out.count);
+            ChunkWriter c = new ChunkWriter(ParquetReader.INT32, out.count());
             for (int l : labels) c.add(new byte[] {(byte) l, (byte) (l >>> 8), (byte) (l >>> 16), (byte) (l >>> 24)});
             c.flush();
             chunks.add(c);
         }
-        ChunkWriter k = new ChunkWriter(ParquetReader.BYTE_ARRAY, out.count);
+        ChunkWriter k = new ChunkWriter(ParquetReader.BYTE_ARRAY, out.count());
         for (String key : keys) k.add(plainBinary(key.getBytes(StandardCharsets.UTF_8)));
         k.flush();
         chunks.add(k);
@@ -130,33 +131,6 @@ public final class ParquetWriter {
             bytes += header.length + page.size();
             page.reset();
             pageValues = 0;
-        }
-    }
-
-    /** Counts the bytes written, for the chunks' offsets. */
-    private static final class Counting extends OutputStream {
-        private final OutputStream out;
-        long count;
-
-        Counting(OutputStream out) {
-            this.out = out;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
-
-        @Override
-        public void flush() throws IOException {
-            out.flush();
         }
     }
 }
