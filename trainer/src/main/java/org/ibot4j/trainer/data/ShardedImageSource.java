@@ -137,9 +137,16 @@ public abstract class ShardedImageSource implements ImageSource {
         return ImageDecoder.open(s.image(), s.where());
     }
 
+    /** The sample's shard and member (row) when it was the last one read, as {@code embed} names it; else the shard and its place. */
     @Override
     public String describe(int index) {
         int shard = shardOf(index);
+        synchronized (this) {
+            if (index == lastIndex && last != null) {
+                Path folder = files.get(shard).getParent();
+                return folder == null ? last.where() : folder.resolve(last.where()).toString();
+            }
+        }
         return files.get(shard) + " sample " + (index - starts[shard]);
     }
 
