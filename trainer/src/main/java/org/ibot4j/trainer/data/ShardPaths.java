@@ -11,7 +11,8 @@ import java.util.stream.Stream;
 /**
  * Which shard files a {@code --data} argument names: a brace pattern as webdataset writes them
  * ({@code train-{000000..000099}.tar}: a numeric range, zero-padded to the width of its first bound;
- * or {@code {a,b,c}}; several braces multiply), one {@code .tar} or {@code .parquet} file, or a folder
+ * or {@code {a,b,c}}; several braces multiply), one {@code .tar} ({@code .tar.gz}, {@code .tgz}) or
+ * {@code .parquet} file, or a folder
  * whose files are shards (Spark's output folders included: hidden, {@code _SUCCESS} and {@code .crc}
  * files are passed over).
  */
@@ -52,8 +53,8 @@ public final class ShardPaths {
         Format format = null;
         for (Path f : files) {
             Format of = formatOf(f);
-            if (of == null) throw new IllegalArgumentException(spec + ": " + f + " is neither a .tar (WebDataset) nor a .parquet shard");
-            if (format != null && of != format) throw new IllegalArgumentException(spec + " mixes .tar and .parquet shards; give one format");
+            if (of == null) throw new IllegalArgumentException(spec + ": " + f + " is neither a .tar, .tar.gz or .tgz (WebDataset) nor a .parquet shard");
+            if (format != null && of != format) throw new IllegalArgumentException(spec + " mixes tar and .parquet shards; give one format");
             format = of;
         }
         return format;
@@ -61,7 +62,7 @@ public final class ShardPaths {
 
     static Format formatOf(Path file) {
         String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (name.endsWith(".tar")) return Format.WEBDATASET;
+        if (name.endsWith(".tar") || name.endsWith(".tar.gz") || name.endsWith(".tgz")) return Format.WEBDATASET;
         if (name.endsWith(".parquet")) return Format.PARQUET;
         return null;
     }

@@ -73,12 +73,22 @@ class ShardsTest {
                 "b.jpg", "b.json", "notes.txt").redirectErrorStream(true).start();
         assertThat(tar.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(tar.exitValue()).isZero();
-        WebDatasetSource source = new WebDatasetSource(List.of(gnu), 10);
-        assertThat(source.size()).isEqualTo(2);
-        assertThat(source.label(0)).isEqualTo(9);
-        assertThat(source.label(1)).isEqualTo(-1);
-        assertThat(source.numClasses()).isEqualTo(10);
-        assertThat(source.load(0).planes()).isDeepEqualTo(ImageDecoder.decode(dir.resolve("images/class9/img0.png")).planes());
+        Process gzip = new ProcessBuilder("gzip", "-k", gnu.toString()).redirectErrorStream(true).start();
+        assertThat(gzip.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        // GNU tar's archive, and the same gzipped (.tar.gz, as webdataset also reads)
+        for (String name : List.of("gnu.tar", "gnu.tar.gz")) {
+            WebDatasetSource source = (WebDatasetSource) Datasets.open(dir.resolve(name).toString(), Datasets.Split.TRAIN);
+            assertThat(source.size()).as(name).isEqualTo(2);
+            assertThat(source.label(0)).isEqualTo(9);
+            assertThat(source.label(1)).isEqualTo(-1);
+            assertThat(source.numClasses()).isEqualTo(10);
+            assertThat(source.load(0).planes()).isDeepEqualTo(ImageDecoder.decode(dir.resolve("images/class9/img0.png")).planes());
+        }
+        // Cut short, the gzipped tar keeps what it holds whole before the cut: the first sample.
+        byte[] gz = Files.readAllBytes(dir.resolve("gnu.tar.gz"));
+        Path cut = dir.resolve("cut.tar.gz");
+        Files.write(cut, Arrays.copyOf(gz, gz.length - 300));
+        assertThat(Datasets.open(cut.toString(), Datasets.Split.TRAIN).size()).isEqualTo(1);
     }
 
     @Test

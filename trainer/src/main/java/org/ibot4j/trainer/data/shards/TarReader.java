@@ -2,15 +2,18 @@ package org.ibot4j.trainer.data.shards;
 
 import java.io.BufferedInputStream;
 import java.io.Closeable;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
  * Reads the regular files of a tar archive front to back (POSIX ustar, with the pax and GNU long-name
- * extensions Python's tarfile and GNU tar write). Only what a WebDataset shard needs: names and bytes,
+ * extensions Python's tarfile and GNU tar write; gzipped or not). Only what a WebDataset shard needs: names and bytes,
  * no modes, links or times. A damaged archive (a header whose checksum does not add up, a member cut
  * off by the end of the file) ends the reading with {@link #damage()} saying where.
  */
@@ -29,11 +32,24 @@ public final class TarReader implements Closeable {
 
     public TarReader(Path file) throws IOException {
         this.file = file;
-        this.in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        raw.mark(2);
+        boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
+        raw.reset();
+        // A gzipped tar (.tar.gz, .tgz, as webdataset also reads) is read through the inflater, front to back all the same.
+        this.in = gzip ? new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 16) : raw;
     }
 
     /** The next regular file, or null at the archive's end or at damage (see {@link #damage()}). */
     public Member next() throws IOException {
+        try {
+            return nextMember();
+        } catch (EOFException | ZipException e) {
+            return damaged("its gzip stream " + (e instanceof EOFException ? "ends early" : "is damaged (" + e.getMessage() + ")"));
+        }
+    }
+
+    private Member nextMember() throws IOException {
         if (current != null && !currentRead && !skipBody(current.size)) {
             return damaged("the file ends inside " + current.name + " (" + current.size + " bytes from byte " + current.offset + ")");
         }
@@ -81,7 +97,12 @@ public final class TarReader implements Closeable {
             damaged("a member of " + current.size + " bytes (" + current.name + ")");
             return null;
         }
-        byte[] body = readBody(current.size);
+        byte[] body;
+        try {
+            body = readBody(current.size);
+        } catch (EOFException | ZipException e) {
+            body = null;
+        }
         if (body == null) damaged("the file ends inside " + current.name + " (" + current.size + " bytes from byte " + current.offset + ")");
         return body;
     }
