@@ -117,12 +117,13 @@ public abstract class ShardedImageSource implements ImageSource {
     @Override public int size() { return total; }
     @Override public int numClasses() { return numClasses; }
 
+    /** The sample's class; a shard that cannot be read here (it was counted whole) is an error, not an unlabelled sample. */
     @Override
     public int label(int index) {
         try {
             return sampleAt(index).label();
         } catch (IOException e) {
-            return -1;
+            throw new IllegalStateException("cannot read the class of " + describe(index) + ": " + e.getMessage(), e);
         }
     }
 
