@@ -2,6 +2,7 @@ package org.ibot4j.benchmarks;
 
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.DistConfig;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
 /** The benchmark programs ci/bench, ci/bench-data, ci/bench-malloc and ci/gpu-check run; not part of the shipped CLI. */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.AllReduce.class, Bench.Embed.class})
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.Shards.class, Bench.AllReduce.class, Bench.Embed.class})
 public final class Bench {
     private static final String FASHION_MNIST = "/usr/share/datasets/fashion-mnist";
 
@@ -127,6 +128,27 @@ public final class Bench {
         @Override
         public Integer call() throws Exception {
             DataBench.run(data, jpegDir, official, System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "shards", mixinStandardHelpOptions = true, showDefaultValues = true,
+            description = "loader throughput on shards vs the same JPEG folder, and peak RSS over N sharded images")
+    static final class Shards implements Callable<Integer> {
+        @Option(names = "--data", description = "folder of the Fashion-MNIST IDX files")
+        Path data = Path.of(FASHION_MNIST);
+        @Option(names = {"--jpeg_dir", "--jpeg-dir"}, description = "where the 256 px JPEG copies are made (shared with bench data)")
+        Path jpegDir = Path.of("build/bench-jpegs");
+        @Option(names = {"--shard_dir", "--shard-dir"}, description = "where the shards are made (kept for the next run)")
+        Path shardDir = Path.of("build/bench-shards");
+        @Option(names = "--batches", description = "timed batches a row")
+        int batches = 20;
+        @Option(names = "--rss", split = ",", description = "image counts for the RSS rows (each a set of WebDataset shards of copies of one JPEG)")
+        List<Integer> rss = List.of(10_000, 100_000, 1_000_000);
+
+        @Override
+        public Integer call() throws Exception {
+            ShardBench.run(data, jpegDir, shardDir, batches, rss, System.out);
             return 0;
         }
     }

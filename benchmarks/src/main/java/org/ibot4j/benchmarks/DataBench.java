@@ -60,7 +60,7 @@ public final class DataBench {
         }
     }
 
-    private static double measure(PrintStream out, String name, ImageSource source, MultiCropAugmentation aug, IbotConfig config,
+    static double measure(PrintStream out, String name, ImageSource source, MultiCropAugmentation aug, IbotConfig config,
             int batch, int workers, int batches) {
         try (MultiCropLoader loader = new MultiCropLoader(source, aug, MaskingPolicy.published(), config, batch, workers, 4, 0, 0)) {
             for (int i = 0; i < 3; i++) loader.next();  // warm-up: JIT and the first fills
@@ -73,7 +73,7 @@ public final class DataBench {
     }
 
     /** Writes the first 512 images as 256x256 JPEGs once (bicubic upscale), and reads the folder back. */
-    private static FileImageSource jpegFolder(IdxDataset data, Path dir, int size) throws IOException {
+    static FileImageSource jpegFolder(IdxDataset data, Path dir, int size) throws IOException {
         Path cls = dir.resolve("all");
         // tools/reference/bench_data_reference.py reads (or writes, with PIL) the same folder.
         if (!Files.isDirectory(cls) || Files.list(cls).count() < 512) {

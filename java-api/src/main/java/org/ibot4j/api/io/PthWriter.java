@@ -1,7 +1,6 @@
 package org.ibot4j.api.io;
 
 import java.io.ByteArrayOutputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -48,7 +47,7 @@ public final class PthWriter {
     }
 
     private static void write(OutputStream out, List<NamedTensor> tensors, String metadata) throws IOException {
-        try (CountingStream counting = new CountingStream(out);
+        try (CountingOutputStream counting = new CountingOutputStream(out);
                 ZipOutputStream zip = new ZipOutputStream(counting)) {
             zip.setLevel(0);
             stored(zip, counting, ARCHIVE + "/data.pkl", pickle(tensors));
@@ -99,7 +98,7 @@ public final class PthWriter {
         return strides;
     }
 
-    private static void stored(ZipOutputStream zip, CountingStream counting, String name, byte[] data) throws IOException {
+    private static void stored(ZipOutputStream zip, CountingOutputStream counting, String name, byte[] data) throws IOException {
         ZipEntry entry = new ZipEntry(name);
         // Otherwise the entry carries the current time and equal weights give different files.
         entry.setTimeLocal(FIXED_TIME);
@@ -110,7 +109,7 @@ public final class PthWriter {
         crc.update(data);
         entry.setCrc(crc.getValue());
         // Pad the local header's extra field so the data starts on a 64-byte boundary.
-        long headerEnd = counting.count + 30 + name.getBytes(StandardCharsets.UTF_8).length + 4;
+        long headerEnd = counting.count() + 30 + name.getBytes(StandardCharsets.UTF_8).length + 4;
         int pad = (int) ((ALIGNMENT - headerEnd % ALIGNMENT) % ALIGNMENT);
         byte[] extra = new byte[4 + pad];
         extra[0] = 'F';
@@ -121,32 +120,6 @@ public final class PthWriter {
         zip.putNextEntry(entry);
         zip.write(data);
         zip.closeEntry();
-    }
-
-    /** Tracks the byte offset in the zip file, for alignment; closing it leaves the caller's stream open. */
-    private static final class CountingStream extends FilterOutputStream {
-        long count;
-
-        CountingStream(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
-
-        @Override
-        public void close() throws IOException {
-            out.flush();
-        }
     }
 
     /** The few pickle opcodes a state_dict needs. */

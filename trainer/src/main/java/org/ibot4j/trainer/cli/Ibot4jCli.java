@@ -31,7 +31,7 @@ import picocli.CommandLine;
 @Command(name = "ibot4j", mixinStandardHelpOptions = true, versionProvider = Ibot4jCli.Version.class,
         description = "iBOT self-supervised pretraining of Vision Transformers on LibTorch.",
         subcommands = {DemoCommand.class, PretrainCommand.class, EvalKnnCommand.class, EvalLinearCommand.class, EmbedCommand.class, VisualizeCommand.class, ExportCommand.class,
-                ImportCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+                ImportCommand.class, ShardCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Ibot4jCli implements Runnable {
     /** Exit code of a command whose input was wrong (a flag, a value, a file): as picocli's usage errors. */
     static final int BAD_INPUT = 2;

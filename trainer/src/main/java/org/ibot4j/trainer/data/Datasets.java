@@ -3,6 +3,7 @@ package org.ibot4j.trainer.data;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.ibot4j.api.io.SpecialFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +25,16 @@ public final class Datasets {
     private Datasets() {}
 
     public static ImageSource open(String spec, Split split) throws IOException {
+        return open(spec, split, ShardOptions.DEFAULT);
+    }
+
+    /** As {@link #open(String, Split)}, with the options for sharded data ({@link ShardPaths}). */
+    public static ImageSource open(String spec, Split split, ShardOptions shards) throws IOException {
         if (spec == null || spec.isBlank()) throw new IllegalArgumentException("no data given (--data PATH or --data fashion-mnist)");
+        if (ShardPaths.namesShards(spec)) {
+            if (split == Split.TEST) throw new IllegalArgumentException(spec + " names shards: they have no test split; give the labelled evaluation images separately");
+            return openShards(spec, shards);
+        }
         Path path = resolve(spec);
         if (Files.isRegularFile(path)) {
             if (split == Split.TEST) throw new IllegalArgumentException(path + " is a list file: it has no test split; give a labelled folder");
@@ -46,6 +56,15 @@ public final class Datasets {
             throw new IllegalArgumentException(path + " has no val/ folder: give the labelled evaluation images separately");
         }
         return FileImageSource.folder(path);
+    }
+
+    /** WebDataset or Parquet shards, streamed. */
+    public static ShardedImageSource openShards(String spec, ShardOptions options) throws IOException {
+        List<Path> files = ShardPaths.expand(spec);
+        return switch (ShardPaths.format(files, spec)) {
+            case WEBDATASET -> new WebDatasetSource(files, options.shuffleBuffer());
+            case PARQUET -> new ParquetSource(files, options);
+        };
     }
 
     /** The path a {@code --data} argument means, without opening it. */

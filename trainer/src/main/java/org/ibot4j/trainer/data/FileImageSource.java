@@ -120,6 +120,11 @@ public final class FileImageSource implements ImageSource {
         return regular;
     }
 
+    /** The file of item {@code index}. */
+    public Path path(int index) {
+        return files.get(index);
+    }
+
     public List<String> classes() {
         return classes;
     }

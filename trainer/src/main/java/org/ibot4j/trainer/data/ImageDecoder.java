@@ -44,6 +44,16 @@ public final class ImageDecoder {
         return EncodedImage.of(decodeWithImageIo(file));
     }
 
+    /**
+     * An image held in memory (a member of a shard), as {@link #open(Path)} opens a file; {@code name}
+     * says where it came from in messages.
+     */
+    public static EncodedImage open(byte[] bytes, String name) throws IOException {
+        if (bytes == null || bytes.length == 0) throw new IOException(name + ": no image bytes" + (bytes == null ? " (null)" : " (empty)"));
+        if (TurboJpeg.isJpeg(bytes) && TurboJpeg.usable()) return openJpeg(bytes, name);
+        return EncodedImage.of(RgbImage.of(ImageReading.decode(bytes, name)));
+    }
+
     private static boolean startsLikeJpeg(Path file) throws IOException {
         byte[] start = new byte[3];
         try (var in = Files.newInputStream(file)) {
@@ -54,10 +64,12 @@ public final class ImageDecoder {
     private static EncodedImage openJpeg(Path file) throws IOException {
         long size = Files.size(file);
         if (size > Integer.MAX_VALUE - 16) throw new IOException(file + ": " + size + " bytes is too large for a JPEG");
-        byte[] bytes = Files.readAllBytes(file);
-        String name = file.toString();
+        return openJpeg(Files.readAllBytes(file), file.toString());
+    }
+
+    private static EncodedImage openJpeg(byte[] bytes, String name) throws IOException {
         TurboJpeg.Header header = TurboJpeg.header(bytes, name);
-        checkPixels(file, header.width(), header.height());
+        ImageReading.checkPixels(name, header.width(), header.height());
         return new EncodedImage() {
             @Override public int width() { return header.width(); }
             @Override public int height() { return header.height(); }
@@ -69,10 +81,6 @@ public final class ImageDecoder {
                 return TurboJpeg.decode(bytes, header, denominator, name);
             }
         };
-    }
-
-    private static void checkPixels(Path file, int width, int height) throws IOException {
-        ImageReading.checkPixels(file.toString(), width, height);
     }
 
     static RgbImage decodeWithImageIo(Path file) throws IOException {

@@ -1,6 +1,7 @@
 package org.ibot4j.trainer.data;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.lang.foreign.Arena;
@@ -44,6 +45,9 @@ public final class MultiCropLoader implements AutoCloseable {
     private final ExecutorService workers;
     private final ConcurrentHashMap<Integer, int[]> orders = new ConcurrentHashMap<>();
     private final Set<Integer> unreadable = ConcurrentHashMap.newKeySet();
+    /** The streamed order of sharded data (null for other sources), and its unreadable samples by name. */
+    private final ShardStream stream;
+    private final Set<String> unreadableSamples = ConcurrentHashMap.newKeySet();
     private final long firstBatch;
     private long held = -1;
     private boolean closed;
@@ -99,6 +103,8 @@ public final class MultiCropLoader implements AutoCloseable {
         int depth = Math.max(1, prefetch);
         slots = new TrainBatch[depth];
         pending = new CompletableFuture[depth];
+        stream = source instanceof ShardedImageSource sharded
+                ? new ShardStream(sharded, seed, shard.rank(), shard.worldSize(), batchSize, batchesPerEpoch(), firstBatch, depth) : null;
         for (int i = 0; i < depth; i++) {
             slots[i] = TrainBatch.allocate(arena, config, batchSize, o.nGlobal(), o.nLocal(), o.globalSize(), o.localSize());
         }
@@ -122,7 +128,7 @@ public final class MultiCropLoader implements AutoCloseable {
 
     /** Distinct images skipped as unreadable so far. */
     public long skippedImages() {
-        return unreadable.size();
+        return unreadable.size() + unreadableSamples.size();
     }
 
     /** The next batch, waiting for it if needed; a worker's failure is rethrown here. */
@@ -153,12 +159,18 @@ public final class MultiCropLoader implements AutoCloseable {
     private void fill(TrainBatch batch, long number) {
         int perEpoch = batchesPerEpoch();
         int epoch = (int) (number / perEpoch), index = (int) (number % perEpoch);
-        int[] order = orders.computeIfAbsent(epoch, this::shuffled);
+        int[] order = stream == null ? orders.computeIfAbsent(epoch, this::shuffled) : null;
+        List<ShardedImageSource.Sample> samples;
+        try {
+            samples = stream == null ? null : stream.batch(epoch, index);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         MultiCropAugmentation.Options o = augmentation.options();
         int grid = o.globalSize() / patchSize;
         for (int i = 0; i < batchSize; i++) {
             int position = (index * batchSize + i) * shard.worldSize() + shard.rank();
-            Prepared p = readable(order, epoch, position, grid);
+            Prepared p = stream == null ? readable(order, epoch, position, grid) : readable(samples, i, epoch, position, grid);
             for (int c = 0; c < o.nGlobal(); c++) {
                 long row = (long) c * batchSize + i;
                 augmentation.render(p.image, p.denominator, p.plans.get(c), batch.globalCrops(), row * 3 * o.globalSize() * o.globalSize());
@@ -181,22 +193,11 @@ public final class MultiCropLoader implements AutoCloseable {
      * then the local crops) before the pixels are decoded.
      */
     private Prepared readable(int[] order, int epoch, int position, int grid) {
-        MultiCropAugmentation.Options o = augmentation.options();
         for (int k = 0; k < order.length; k++) {
             int index = order[(position + k) % order.length];
             if (unreadable.contains(index)) continue;
             try {
-                EncodedImage encoded = source.open(index);
-                SplittableRandom random = new SplittableRandom(mix(seed, epoch, position));
-                List<CropPlan> plans = new ArrayList<>(o.nGlobal() + o.nLocal());
-                boolean[][] masks = new boolean[o.nGlobal()][grid * grid];
-                for (int c = 0; c < o.nGlobal(); c++) {
-                    plans.add(augmentation.planGlobal(encoded.width(), encoded.height(), c, random));
-                    masking.fill(masks[c], grid, epoch, random);
-                }
-                for (int c = 0; c < o.nLocal(); c++) plans.add(augmentation.planLocal(encoded.width(), encoded.height(), random));
-                int denominator = encoded.scalable() ? MultiCropAugmentation.decodeDenominator(plans) : 1;
-                return new Prepared(encoded.decode(denominator), denominator, plans, masks);
+                return prepare(source.open(index), epoch, position, grid);
             } catch (IOException e) {
                 if (unreadable.add(index)) {
                     LOG.warn("skipping unreadable image {}: {}", source.describe(index), e.getMessage());
@@ -204,6 +205,37 @@ public final class MultiCropLoader implements AutoCloseable {
             }
         }
         throw new IllegalStateException("no readable image in the dataset (" + source.size() + " items, e.g. " + source.describe(0) + ")");
+    }
+
+    /**
+     * Sample {@code i} of a streamed batch, or when it cannot be read the next readable sample of the same
+     * batch (so the choice depends on the batch's samples only), with crops and masks as above.
+     */
+    private Prepared readable(List<ShardedImageSource.Sample> samples, int i, int epoch, int position, int grid) {
+        for (int k = 0; k < samples.size(); k++) {
+            ShardedImageSource.Sample s = samples.get((i + k) % samples.size());
+            if (unreadableSamples.contains(s.where())) continue;
+            try {
+                return prepare(ImageDecoder.open(s.image(), s.where()), epoch, position, grid);
+            } catch (IOException e) {
+                if (unreadableSamples.add(s.where())) LOG.warn("skipping unreadable image {}: {}", s.where(), e.getMessage());
+            }
+        }
+        throw new IllegalStateException("no readable image in a whole batch of " + samples.size() + " samples (e.g. " + samples.get(0).where() + ")");
+    }
+
+    private Prepared prepare(EncodedImage encoded, int epoch, int position, int grid) throws IOException {
+        MultiCropAugmentation.Options o = augmentation.options();
+        SplittableRandom random = new SplittableRandom(mix(seed, epoch, position));
+        List<CropPlan> plans = new ArrayList<>(o.nGlobal() + o.nLocal());
+        boolean[][] masks = new boolean[o.nGlobal()][grid * grid];
+        for (int c = 0; c < o.nGlobal(); c++) {
+            plans.add(augmentation.planGlobal(encoded.width(), encoded.height(), c, random));
+            masking.fill(masks[c], grid, epoch, random);
+        }
+        for (int c = 0; c < o.nLocal(); c++) plans.add(augmentation.planLocal(encoded.width(), encoded.height(), random));
+        int denominator = encoded.scalable() ? MultiCropAugmentation.decodeDenominator(plans) : 1;
+        return new Prepared(encoded.decode(denominator), denominator, plans, masks);
     }
 
     private int[] shuffled(int epoch) {
@@ -239,6 +271,7 @@ public final class MultiCropLoader implements AutoCloseable {
         for (CompletableFuture<Void> f : pending) {
             if (f != null) f.cancel(true);
         }
+        if (stream != null) stream.close();
         arena.close();
     }
 }

@@ -147,8 +147,15 @@ public final class PretrainOptions {
     @Option(names = "--std", arity = "1..*", split = ",", description = "normalisation std per channel (one value: all channels)")
     public double[] std = {0.229, 0.224, 0.225};
     // Run
-    @Option(names = {"--data_path", "--data"}, description = "image folder, IDX or CIFAR-10 folder, list file, or 'fashion-mnist'")
+    @Option(names = {"--data_path", "--data"}, description = "image folder, IDX or CIFAR-10 folder, list file, 'fashion-mnist', or shards "
+            + "(WebDataset .tar or Parquet files: 'dir/train-{000000..000099}.tar', one file, or a folder of them)")
     public String dataPath = "";
+    @Option(names = "--shuffle_buffer", description = "sharded data: samples held to shuffle the stream, over all its lanes")
+    public int shuffleBuffer = 1000;
+    @Option(names = "--image_column", description = "Parquet shards: the column of image bytes (empty: image, or image.bytes)")
+    public String imageColumn = "";
+    @Option(names = "--label_column", description = "Parquet shards: the column of integer classes (empty: label when present)")
+    public String labelColumn = "";
     @Option(names = "--subset", description = "train on the first N images only (0: all)")
     public int subset = 0;
     @Option(names = {"--output_dir", "--output"}, description = "folder for checkpoints, metrics and the loss curve")
@@ -367,6 +374,9 @@ public final class PretrainOptions {
         public Builder mean(double... v) { o.mean = v.clone(); return given("mean"); }
         public Builder std(double... v) { o.std = v.clone(); return given("std"); }
         public Builder dataPath(String v) { o.dataPath = v; return given("data_path"); }
+        public Builder shuffleBuffer(int v) { o.shuffleBuffer = v; return given("shuffle_buffer"); }
+        public Builder imageColumn(String v) { o.imageColumn = v; return given("image_column"); }
+        public Builder labelColumn(String v) { o.labelColumn = v; return given("label_column"); }
         public Builder subset(int v) { o.subset = v; return given("subset"); }
         public Builder outputDir(String v) { o.outputDir = v; return given("output_dir"); }
         public Builder seed(int v) { o.seed = v; return given("seed"); }

@@ -5,13 +5,21 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.ibot4j.api.io.SafeTensors;
 import org.ibot4j.trainer.data.FashionPngs;
+import org.ibot4j.trainer.data.FileImageSource;
+import org.ibot4j.trainer.data.ShardFixtures;
+import org.ibot4j.trainer.data.ShardPaths;
+import org.ibot4j.trainer.data.ShardWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,6 +41,33 @@ class EmbedOutputTest {
         assertThat(made.code()).as(made.err()).isZero();
         checkpoint = output;
         images = FashionPngs.write(dir.resolve("images"), 3);
+    }
+
+    @Test
+    void shardsEmbedAsTheirFolderDoesNamingShardAndMember() throws Exception {
+        Path folder = ShardFixtures.folder(dir.resolve("shard-images"), 6);
+        String data = ShardWriter.write(FileImageSource.folder(folder), ShardPaths.Format.WEBDATASET, 4, dir.resolve("shards")).data();
+        Map<String, float[]> fromFolder = embedded(folder.toString(), dir.resolve("folder.safetensors"));
+        Map<String, float[]> fromShards = embedded(data, dir.resolve("shards.safetensors"));
+        assertThat(fromShards.keySet()).allMatch(name -> name.matches(".*/shards/shard-00000[01]\\.tar:class\\d/img\\d\\.(png|jpg)"));
+        Map<String, float[]> byMember = new HashMap<>();
+        fromShards.forEach((name, row) -> byMember.put(name.substring(name.indexOf(':') + 1), row));
+        assertThat(byMember).hasSize(6);
+        fromFolder.forEach((name, row) -> assertThat(byMember.get(folder.relativize(Path.of(name)).toString())).as(name).containsExactly(row));
+    }
+
+    /** embed's features of {@code images}, by the name it gives each. */
+    private static Map<String, float[]> embedded(String images, Path out) throws IOException {
+        CliTest.Result r = CliTest.run("embed", "--checkpoint", checkpoint.toString(), "--images", images, "--output", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Map<String, float[]> rows = new HashMap<>();
+        try (SafeTensors st = SafeTensors.open(out)) {
+            List<?> files = new ObjectMapper().readValue(st.metadata().get("files"), List.class);
+            float[] all = st.floats("features");
+            int dim = all.length / files.size();
+            for (int i = 0; i < files.size(); i++) rows.put(files.get(i).toString(), Arrays.copyOfRange(all, i * dim, (i + 1) * dim));
+        }
+        return rows;
     }
 
     @Test

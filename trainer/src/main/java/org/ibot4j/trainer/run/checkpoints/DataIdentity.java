@@ -9,6 +9,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import org.ibot4j.trainer.data.ImageSource;
+import org.ibot4j.trainer.data.ShardedImageSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +28,9 @@ public record DataIdentity(String path, int images, String fingerprint) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             sha.update((source.size() + "\n" + source.numClasses() + "\n").getBytes(StandardCharsets.UTF_8));
-            for (int i = 0; i < source.size(); i++) {
+            // Shards are not read again to fingerprint them: their names, sizes and counts stand for the items.
+            if (source instanceof ShardedImageSource sharded) sha.update(sharded.fingerprint().getBytes(StandardCharsets.UTF_8));
+            for (int i = 0; i < source.size() && !(source instanceof ShardedImageSource); i++) {
                 sha.update((source.label(i) + " " + source.identify(i) + "\n").getBytes(StandardCharsets.UTF_8));
             }
             return new DataIdentity(path, source.size(), HexFormat.of().formatHex(sha.digest(), 0, 8));

@@ -22,6 +22,8 @@ import org.ibot4j.api.io.SpecialFiles;
 import org.ibot4j.trainer.data.Datasets;
 import org.ibot4j.trainer.data.ImageSource;
 import org.ibot4j.trainer.data.MultiCropLoader;
+import org.ibot4j.trainer.data.ShardOptions;
+import org.ibot4j.trainer.data.ShardedImageSource;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.ibot4j.trainer.run.PretrainSetup;
 import org.ibot4j.trainer.run.RunMemory;
@@ -112,7 +114,12 @@ final class Pretrainer {
         CheckpointStore store = new CheckpointStore(output.resolve("checkpoints"), requested.keepCheckpoints);
         ResumePlan plan = ResumePlan.of(requested, store, world);
         PretrainOptions options = plan.options();
-        ImageSource all = hooks.data() != null ? hooks.data() : Datasets.open(options.dataPath, Datasets.Split.TRAIN);
+        ImageSource all = hooks.data() != null ? hooks.data()
+                : Datasets.open(options.dataPath, Datasets.Split.TRAIN, new ShardOptions(options.imageColumn, options.labelColumn, options.shuffleBuffer));
+        if (all instanceof ShardedImageSource && options.subset > 0) {
+            throw new IllegalArgumentException("--subset " + options.subset + ": shards are streamed, not indexed; to train on part of them, "
+                    + "name fewer shards in --data (e.g. a shorter {000000..000009} range)");
+        }
         String dataName = hooks.data() != null ? "images of " + hooks.data().getClass().getName() : options.dataPath;
         DataIdentity data = DataIdentity.of(dataName, all);
         plan.requireSameData(data);
