@@ -64,6 +64,11 @@ void validate(const Config& c) {
         "centering must be 0 (centering, the official EMA centre) or 1 (sinkhorn_knopp), got ", c.centering);
   check(c.koleo_loss_weight >= 0 && std::isfinite(c.koleo_loss_weight), "koleo_loss_weight must be >= 0, got ",
         c.koleo_loss_weight);
+  check(c.layer_decay > 0 && c.layer_decay <= 1, "layer_decay must be in (0, 1] (1 = off), got ", c.layer_decay);
+  check(c.backbone_lr_multiplier >= 0 && std::isfinite(c.backbone_lr_multiplier),
+        "backbone_lr_multiplier must be >= 0 (1 = off), got ", c.backbone_lr_multiplier);
+  check(c.gram_loss_weight >= 0 && std::isfinite(c.gram_loss_weight), "gram_loss_weight must be >= 0, got ",
+        c.gram_loss_weight);
   check(c.num_threads >= 0, "num_threads must be >= 0");
   check(c.device == IBOT4J_DEVICE_CPU || c.device == IBOT4J_DEVICE_CUDA, "device must be CPU (0) or CUDA (1)");
   check(c.bf16_autocast == 0 || c.device != IBOT4J_DEVICE_CPU || c.force_bf16 != 0 || cpu_has_native_bf16(),

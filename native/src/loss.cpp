@@ -89,6 +89,21 @@ torch::Tensor koleo_loss(const torch::Tensor& x_in) {
   return -torch::log(distances + 1e-8).mean();
 }
 
+torch::Tensor gram_loss(const torch::Tensor& student, const torch::Tensor& teacher) {
+  namespace F = torch::nn::functional;
+  auto normalize = [](const torch::Tensor& x) {
+    return F::normalize(x.to(torch::kFloat32), F::NormalizeFuncOptions().p(2).dim(-1).eps(1e-12));
+  };
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    auto t = normalize(teacher);
+    target = torch::bmm(t, t.transpose(1, 2));
+  }
+  auto s = normalize(student);
+  return torch::mse_loss(torch::bmm(s, s.transpose(1, 2)), target);
+}
+
 namespace {
 // center <- m*center + (1-m)*batch_center, in place (the tensors stay the ones exposed by name); a
 // skipped step keeps the old values even where batch_center is not finite.

@@ -45,6 +45,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double eps;
  *     int32_t centering;
  *     double koleo_loss_weight;
+ *     double layer_decay;
+ *     double backbone_lr_multiplier;
+ *     double gram_loss_weight;
  *     int64_t seed;
  *     int32_t num_threads;
  *     int32_t device;
@@ -94,6 +97,9 @@ public class ibot4j_config {
         Ibot4jC.C_INT.withName("centering"),
         MemoryLayout.paddingLayout(4),
         Ibot4jC.C_DOUBLE.withName("koleo_loss_weight"),
+        Ibot4jC.C_DOUBLE.withName("layer_decay"),
+        Ibot4jC.C_DOUBLE.withName("backbone_lr_multiplier"),
+        Ibot4jC.C_DOUBLE.withName("gram_loss_weight"),
         Ibot4jC.C_LONG.withName("seed"),
         Ibot4jC.C_INT.withName("num_threads"),
         Ibot4jC.C_INT.withName("device"),
@@ -1426,6 +1432,138 @@ public class ibot4j_config {
      */
     public static void koleo_loss_weight(MemorySegment struct, double fieldValue) {
         struct.set(koleo_loss_weight$LAYOUT, koleo_loss_weight$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble layer_decay$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("layer_decay"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double layer_decay
+     * }
+     */
+    public static final OfDouble layer_decay$layout() {
+        return layer_decay$LAYOUT;
+    }
+
+    private static final long layer_decay$OFFSET = $LAYOUT.byteOffset(groupElement("layer_decay"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double layer_decay
+     * }
+     */
+    public static final long layer_decay$offset() {
+        return layer_decay$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double layer_decay
+     * }
+     */
+    public static double layer_decay(MemorySegment struct) {
+        return struct.get(layer_decay$LAYOUT, layer_decay$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double layer_decay
+     * }
+     */
+    public static void layer_decay(MemorySegment struct, double fieldValue) {
+        struct.set(layer_decay$LAYOUT, layer_decay$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble backbone_lr_multiplier$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("backbone_lr_multiplier"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double backbone_lr_multiplier
+     * }
+     */
+    public static final OfDouble backbone_lr_multiplier$layout() {
+        return backbone_lr_multiplier$LAYOUT;
+    }
+
+    private static final long backbone_lr_multiplier$OFFSET = $LAYOUT.byteOffset(groupElement("backbone_lr_multiplier"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double backbone_lr_multiplier
+     * }
+     */
+    public static final long backbone_lr_multiplier$offset() {
+        return backbone_lr_multiplier$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double backbone_lr_multiplier
+     * }
+     */
+    public static double backbone_lr_multiplier(MemorySegment struct) {
+        return struct.get(backbone_lr_multiplier$LAYOUT, backbone_lr_multiplier$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double backbone_lr_multiplier
+     * }
+     */
+    public static void backbone_lr_multiplier(MemorySegment struct, double fieldValue) {
+        struct.set(backbone_lr_multiplier$LAYOUT, backbone_lr_multiplier$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble gram_loss_weight$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("gram_loss_weight"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double gram_loss_weight
+     * }
+     */
+    public static final OfDouble gram_loss_weight$layout() {
+        return gram_loss_weight$LAYOUT;
+    }
+
+    private static final long gram_loss_weight$OFFSET = $LAYOUT.byteOffset(groupElement("gram_loss_weight"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double gram_loss_weight
+     * }
+     */
+    public static final long gram_loss_weight$offset() {
+        return gram_loss_weight$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double gram_loss_weight
+     * }
+     */
+    public static double gram_loss_weight(MemorySegment struct) {
+        return struct.get(gram_loss_weight$LAYOUT, gram_loss_weight$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double gram_loss_weight
+     * }
+     */
+    public static void gram_loss_weight(MemorySegment struct, double fieldValue) {
+        struct.set(gram_loss_weight$LAYOUT, gram_loss_weight$OFFSET, fieldValue);
     }
 
     private static final OfLong seed$LAYOUT = (OfLong)$LAYOUT.select(groupElement("seed"));

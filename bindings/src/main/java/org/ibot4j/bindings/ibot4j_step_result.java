@@ -26,6 +26,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double teacher_patch_entropy;
  *     int32_t prototypes_used;
  *     double effective_rank;
+ *     double gram_loss;
  * }
  * }
  */
@@ -48,7 +49,8 @@ public class ibot4j_step_result {
         Ibot4jC.C_DOUBLE.withName("teacher_patch_entropy"),
         Ibot4jC.C_INT.withName("prototypes_used"),
         MemoryLayout.paddingLayout(4),
-        Ibot4jC.C_DOUBLE.withName("effective_rank")
+        Ibot4jC.C_DOUBLE.withName("effective_rank"),
+        Ibot4jC.C_DOUBLE.withName("gram_loss")
     ).withName("ibot4j_step_result");
 
     /**
@@ -540,6 +542,50 @@ public class ibot4j_step_result {
      */
     public static void effective_rank(MemorySegment struct, double fieldValue) {
         struct.set(effective_rank$LAYOUT, effective_rank$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble gram_loss$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("gram_loss"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double gram_loss
+     * }
+     */
+    public static final OfDouble gram_loss$layout() {
+        return gram_loss$LAYOUT;
+    }
+
+    private static final long gram_loss$OFFSET = $LAYOUT.byteOffset(groupElement("gram_loss"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double gram_loss
+     * }
+     */
+    public static final long gram_loss$offset() {
+        return gram_loss$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double gram_loss
+     * }
+     */
+    public static double gram_loss(MemorySegment struct) {
+        return struct.get(gram_loss$LAYOUT, gram_loss$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double gram_loss
+     * }
+     */
+    public static void gram_loss(MemorySegment struct, double fieldValue) {
+        struct.set(gram_loss$LAYOUT, gram_loss$OFFSET, fieldValue);
     }
 
     /**

@@ -56,6 +56,10 @@ import java.util.List;
  * @param eps AdamW epsilon
  * @param centering how the teacher's outputs become targets: the official EMA centre, or DINOv2's Sinkhorn-Knopp (opt-in)
  * @param koleoLossWeight weight of DINOv2's KoLeo regulariser on the student's global [CLS] tokens; 0 (official) turns it off
+ * @param layerDecay layer-wise learning-rate decay in (0, 1] (BEiT / DINOv2 fine-tuning): block i's lr is multiplied by
+ *        layerDecay^(depth - i), the patch embedding's and tokens' by layerDecay^(depth + 1); 1 (default) turns it off
+ * @param backboneLrMultiplier the backbone's learning rate relative to the heads', >= 0; 1 (default) turns it off
+ * @param gramLossWeight weight of DINOv3's Gram anchoring of the student's patch tokens to a Gram teacher's; 0 (default) turns it off
  * @param seed seed of initialisation and drop-path
  * @param numThreads LibTorch intra-op threads (process-wide); 0 keeps the current setting
  * @param device where the model lives
@@ -95,6 +99,9 @@ public record IbotConfig(
         double eps,
         Centering centering,
         double koleoLossWeight,
+        double layerDecay,
+        double backboneLrMultiplier,
+        double gramLossWeight,
         long seed,
         int numThreads,
         Device device,
@@ -143,6 +150,10 @@ public record IbotConfig(
         p.positive("eps", eps);
         p.require(centering != null, "centering must be set (centering or sinkhorn_knopp)");
         p.require(koleoLossWeight >= 0 && Double.isFinite(koleoLossWeight), "koleo_loss_weight must be >= 0, got " + koleoLossWeight);
+        p.require(layerDecay > 0 && layerDecay <= 1, "layer_decay must be in (0, 1] (1 = off), got " + layerDecay);
+        p.require(backboneLrMultiplier >= 0 && Double.isFinite(backboneLrMultiplier),
+                "backbone_lr_multiplier must be >= 0 (1 = off), got " + backboneLrMultiplier);
+        p.require(gramLossWeight >= 0 && Double.isFinite(gramLossWeight), "gram_loss_weight must be >= 0 (0 = off), got " + gramLossWeight);
         p.require(numThreads >= 0, "num_threads must be >= 0 (0 keeps LibTorch's default), got " + numThreads);
         p.require(device != null, "device must be set");
         p.throwIfAny("ibot4j config");
@@ -242,6 +253,9 @@ public record IbotConfig(
         private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
         private Centering centering = Centering.CENTERING;
         private double koleoLossWeight = 0;
+        private double layerDecay = 1;
+        private double backboneLrMultiplier = 1;
+        private double gramLossWeight = 0;
         private long seed = 0;
         private int numThreads = 0;
         private Device device = Device.CPU;
@@ -347,6 +361,12 @@ public record IbotConfig(
         public Builder centering(Centering v) { centering = v; return this; }
         /** @param v KoLeo weight on the student's global [CLS] tokens, 0 = off @return this builder */
         public Builder koleoLossWeight(double v) { koleoLossWeight = v; return this; }
+        /** @param v layer-wise lr decay in (0, 1], 1 = off @return this builder */
+        public Builder layerDecay(double v) { layerDecay = v; return this; }
+        /** @param v the backbone's lr relative to the heads', 1 = off @return this builder */
+        public Builder backboneLrMultiplier(double v) { backboneLrMultiplier = v; return this; }
+        /** @param v Gram anchoring weight on the student's patch tokens, 0 = off @return this builder */
+        public Builder gramLossWeight(double v) { gramLossWeight = v; return this; }
         /** @param v seed @return this builder */
         public Builder seed(long v) { seed = v; return this; }
         /** @param v LibTorch threads, 0 keeps the current @return this builder */

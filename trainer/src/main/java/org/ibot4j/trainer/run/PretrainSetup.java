@@ -74,6 +74,12 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 "warmup_teacher_temp_epochs (" + o.warmupTeacherTempEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
         check(problems, o.koleoLossWeight == 0 || batch >= 2,
                 "koleo_loss_weight " + o.koleoLossWeight + " needs batch_size_per_gpu >= 2 (a nearest neighbour in the batch), got " + batch);
+        check(problems, o.freezeBackboneEpochs <= o.epochs,
+                "freeze_backbone_epochs (" + o.freezeBackboneEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
+        int gramSide = o.globalCropSize / Math.max(1, ModelOptions.patchSize(o));
+        check(problems, o.gramLossWeight == 0 || gramSide * gramSide >= 2, "gram_loss_weight " + o.gramLossWeight + " needs patch tokens to "
+                + "anchor: a global crop of " + o.globalCropSize + " px at patch " + ModelOptions.patchSize(o) + " has " + gramSide * gramSide
+                + " (at least 2; a Gram matrix of one normalised token is always 1)");
         check(problems, o.centering != Centering.SINKHORN_KNOPP || worldSize == 1,
                 "centering sinkhorn_knopp is not supported data-parallel yet (" + worldSize + " processes); use --centering centering");
         check(problems, batch <= 0 || perEpoch > 0, "the dataset has " + images + " images, fewer than one batch of " + globalBatch
@@ -166,6 +172,15 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 "global_crops_scale and local_crops_scale take two values 0 < min <= max <= 1");
         check(problems, o.localCropsNumber >= 0, "local_crops_number must be >= 0");
         check(problems, o.collapseWarnSteps > 0, "collapse_warn_steps must be > 0, got " + o.collapseWarnSteps);
+        check(problems, o.initBackbone.isBlank() || o.loadFrom.isBlank(),
+                "init_backbone and load_from both name starting weights; give one (init_backbone: a backbone with new heads, "
+                        + "load_from: a whole model)");
+        check(problems, o.freezeBackboneEpochs >= 0, "freeze_backbone_epochs must be >= 0, got " + o.freezeBackboneEpochs);
+        check(problems, o.gramRefreshEpochs >= 0, "gram_refresh_epochs must be >= 0, got " + o.gramRefreshEpochs);
+        check(problems, o.gramLossWeight == 0 || o.gramTeacher != PretrainOptions.GramTeacher.ema || o.gramRefreshEpochs > 0,
+                "gram_teacher ema needs gram_refresh_epochs > 0 (the epochs between snapshots of the EMA teacher)");
+        check(problems, o.gramTeacher != PretrainOptions.GramTeacher.initial || o.gramRefreshEpochs == 0,
+                "gram_refresh_epochs " + o.gramRefreshEpochs + " applies to --gram_teacher ema; the initial Gram teacher is never refreshed");
         return problems;
     }
 
@@ -191,7 +206,8 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 new CosineSchedule(o.momentumTeacher, 1.0, total, 0, 0),
                 new TeacherTemperature(o.warmupTeacherTemp, o.teacherTemp, o.warmupTeacherTempEpochs, 0),
                 new TeacherTemperature(o.warmupTeacherPatchTemp, o.teacherPatchTemp, o.warmupTeacherTempEpochs, predStart),
-                o.freezeLastLayer, perEpoch, o.clipGrad);
+                o.freezeLastLayer, perEpoch, o.clipGrad, o.freezeBackboneEpochs,
+                o.gramLossWeight == 0 ? -1 : o.gramTeacher == PretrainOptions.GramTeacher.ema ? o.gramRefreshEpochs * perEpoch : 0);
     }
 
     static MaskingPolicy masking(PretrainOptions o) {

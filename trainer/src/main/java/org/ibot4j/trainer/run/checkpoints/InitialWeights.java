@@ -65,12 +65,26 @@ public final class InitialWeights {
 
     /**
      * A new run's model: initialised from the seed, then given the weights of {@code --load_from} when
-     * set (the schedules, the step count and the optimiser state stay new). {@code out} is null on
-     * ranks that do not report.
+     * set, or the backbone of {@code --init_backbone} ({@code backbone}, read when the run was prepared; null
+     * without) (the schedules, the step count and the optimiser state stay new). {@code out} is null on ranks that
+     * do not report.
      */
-    public static IbotModel newModel(PretrainSetup setup, PrintStream out) throws IOException {
+    public static IbotModel newModel(PretrainSetup setup, InitialBackbone backbone, PrintStream out) throws IOException {
         IbotModel model = IbotModel.create(setup.model());
         String from = setup.options().loadFrom;
+        if (backbone != null) {
+            try {
+                int written = backbone.applyTo(model);
+                if (out != null) {
+                    out.printf(Locale.ROOT, "init_backbone: %d tensors from %s (%s backbone) into student and teacher; new heads, step 0%n",
+                            written, backbone.file(), backbone.family().label());
+                }
+                return model;
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        }
         if (from.isBlank()) return model;
         try {
             Loaded loaded = apply(model, Path.of(from));
