@@ -224,6 +224,26 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         return new MaskingPolicy(new BlockMaskGenerator(shape, 0.3, 1 / 0.3), new MaskRatio(ratio, var), o.predStartEpoch);
     }
 
+    /**
+     * The image size of the run's own evaluations (k-NN monitor, probe figures): its global crops, which is also the
+     * model's image size unless an {@code --init_backbone} file brought learned positions for another grid.
+     */
+    public int evalSize() {
+        return augmentation.options().globalSize();
+    }
+
+    /**
+     * This setup with the model's learned positions for {@code imgSize} px, as a file's (DINOv2's own files: 518): the
+     * model interpolates them for the crops, as DINOv2 trains at 224 with positions for 518.
+     *
+     * @param imgSize the size the file's position embedding is for
+     * @return a new setup
+     */
+    public PretrainSetup withPositionsFor(int imgSize) {
+        return new PretrainSetup(options, model.toBuilder().imgSize(imgSize).build(), augmentation, masking, schedules, batchSize, itersPerEpoch,
+                totalIters, workers, worldSize);
+    }
+
     /** Iterations this run trains in total: the schedule, or fewer with max_steps. */
     public long lastIteration() {
         int max = options.maxSteps;

@@ -27,8 +27,9 @@ import org.ibot4j.api.io.WeightExchange;
  * @param file the file read
  * @param family the file's backbone family
  * @param tensors the backbone's tensors by timm name (no prefix), the student's mask token among them when the file has one
+ * @param positionsFor the image size the file's learned position embedding is for; 0 for RoPE (DINOv3)
  */
-public record InitialBackbone(Path file, Family family, Map<String, PthReader.FloatTensor> tensors) {
+public record InitialBackbone(Path file, Family family, Map<String, PthReader.FloatTensor> tensors, int positionsFor) {
     private static final String MASK_TOKEN = "masked_embed";
 
     /**
@@ -61,7 +62,7 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
         IbotConfig found = WeightExchange.inferConfig(named, target.numHeads()).build();
         requireSameBackbone(given, found, target);
         if (mask != null) backbone.put(MASK_TOKEN, mask);
-        return new InitialBackbone(given, family, backbone);
+        return new InitialBackbone(given, family, backbone, family == Family.DINOV3 ? 0 : found.imgSize());
     }
 
     private static InitialBackbone fromCheckpoint(Path checkpoint, IbotConfig target, String arch) {
@@ -81,11 +82,12 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
             backbone.put(MASK_TOKEN, new PthReader.FloatTensor(source.tensorShape("student.backbone." + MASK_TOKEN),
                     source.readTensor("student.backbone." + MASK_TOKEN)));
         }
-        return new InitialBackbone(checkpoint, stored.family(), backbone);
+        return new InitialBackbone(checkpoint, stored.family(), backbone, stored.family() == Family.DINOV3 ? 0 : stored.imgSize());
     }
 
     /**
-     * Writes the backbone into both networks of {@code model}, a new run's: every backbone tensor of the model must be in
+     * Writes the backbone into both networks of {@code model}, a new run's (with learned positions: made for
+     * {@link #positionsFor} px, {@code PretrainSetup.withPositionsFor}): every backbone tensor of the model must be in
      * the file (DINOv3's RoPE periods excepted: timm's files carry none, the model's are timm's) and none left over.
      *
      * @return the number of tensors written
@@ -143,10 +145,6 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
         differ(differences, "num_register_tokens", found.numRegisterTokens(), target.numRegisterTokens(), "--arch: a _reg4 name or not");
         differ(differences, "swiglu", found.swiglu(), target.swiglu(), "--arch");
         differ(differences, "mlp_ratio", found.mlpRatio(), target.mlpRatio(), "--arch");
-        if (found.family() != Family.DINOV3) {
-            // Learned positions are for one grid: the run's global crops must be that size (the model interpolates for the local ones).
-            differ(differences, "img_size", found.imgSize(), target.imgSize(), "--global_crop_size: the file's positions are for this many px");
-        }
         if (!differences.isEmpty()) {
             throw new IllegalArgumentException("--init_backbone " + file + ": the backbone differs from --arch's; give the file's values:\n  "
                     + String.join("\n  ", differences));

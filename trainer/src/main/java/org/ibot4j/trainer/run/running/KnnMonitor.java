@@ -85,7 +85,7 @@ final class KnnMonitor implements StepObserver {
     }
 
     private void measure(long done) throws IOException {
-        KnnClassifier.Accuracy a = KnnEvaluation.network(model, Network.TEACHER, memory, queries, setup.augmentation(), setup.model().imgSize());
+        KnnClassifier.Accuracy a = KnnEvaluation.network(model, Network.TEACHER, memory, queries, setup.augmentation(), setup.evalSize());
         results.add(new Pretraining.Knn(done, (int) (done / setup.itersPerEpoch()), a));
         listener.onKnn(results.getLast());
         LOG.info("k-NN after epoch {} (iteration {}): top-1 {} %, top-5 {} %", done / setup.itersPerEpoch(), done,

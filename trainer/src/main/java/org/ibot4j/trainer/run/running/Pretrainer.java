@@ -126,6 +126,11 @@ final class Pretrainer {
         // --init_backbone is read and checked now, before the run writes anything; a resumed run has its weights already.
         InitialBackbone backbone = plan.from().isEmpty() && !options.initBackbone.isBlank()
                 ? InitialBackbone.read(Path.of(options.initBackbone), setup.model(), options.arch.name()) : null;
+        if (backbone != null && backbone.positionsFor() > 0 && backbone.positionsFor() != setup.model().imgSize()) {
+            LOG.info("--init_backbone {}: its positions are for {} px; the model keeps them and interpolates them for the {}-px crops",
+                    options.initBackbone, backbone.positionsFor(), setup.evalSize());
+            setup = setup.withPositionsFor(backbone.positionsFor());
+        }
         return new Prepared(store, plan, all, train, setup, data, backbone);
     }
 

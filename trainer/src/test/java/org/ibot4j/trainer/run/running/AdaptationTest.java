@@ -121,6 +121,24 @@ class AdaptationTest {
     }
 
     /**
+     * DINOv2's files carry positions for one size (timm's: 518 px); a run on other crops keeps them and interpolates,
+     * as DINOv2 trains at 224 px: here positions for 32-px crops (4 x 4 patches of 8) and a run on 48-px crops.
+     */
+    @Test
+    void learnedPositionsForAnotherSizeAreKeptAndInterpolated(@TempDir Path dir) throws IOException {
+        Map<String, Object> dinov2 = Map.of("arch", "vit_small_patch14_dinov2", "patch_size", 8);
+        Path file = foundation(dir, PretrainerTest.tiny(dir.resolve("source"), with(dinov2, "max_steps", 2)));
+        Map<String, Object> adapt = new HashMap<>(dinov2);
+        adapt.putAll(Map.of("init_backbone", file.toString(), "global_crop_size", 48, "freeze_backbone_epochs", 1, "max_steps", 2));
+        Pretraining.Result run = PretrainerTest.run(PretrainerTest.tiny(dir.resolve("adapted"), adapt), PretrainerTest.QUIET);
+        assertThat(run.iteration()).isEqualTo(2);
+        try (IbotModel model = IbotModel.open(run.checkpoint(), 2)) {
+            assertThat(model.config().imgSize()).isEqualTo(32);
+            assertThat(model.readTensor("teacher.backbone.pos_embed")).containsExactly(WeightExchange.read(file).get("pos_embed").data());
+        }
+    }
+
+    /**
      * Two warm-up epochs of four steps, then one of training, with Gram anchoring against the initial backbone: the
      * backbones stay the file's bit for bit up to iteration 8 while the heads move; stopping at iteration 5 and resuming
      * gives the uninterrupted run's weights (Gram teacher included) and metrics exactly.
