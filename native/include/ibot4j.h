@@ -114,6 +114,18 @@ typedef struct ibot4j_build_info {
     X(double, layer_decay, TRAIN)         /* layer-wise lr decay (BEiT / DINOv2): block i's lr x D^(depth-i), 1 = off */ \
     X(double, backbone_lr_multiplier, TRAIN) /* the backbone's lr x this (heads x 1); 1 = off */ \
     X(double, gram_loss_weight, TRAIN)    /* DINOv3 Gram anchoring of the student's patch tokens; 0 = off */ \
+    X(double, distill_loss_weight, TRAIN) /* feature distillation from a frozen teacher backbone (distill_*); 0 = off */ \
+    X(int32_t, distill_family, TRAIN)     /* the distillation teacher's backbone, as the fields above: IBOT4J_FAMILY_* */ \
+    X(int32_t, distill_img_size, TRAIN) \
+    X(int32_t, distill_patch_size, TRAIN) \
+    X(int32_t, distill_embed_dim, TRAIN) \
+    X(int32_t, distill_depth, TRAIN) \
+    X(int32_t, distill_num_heads, TRAIN) \
+    X(double, distill_mlp_ratio, TRAIN) \
+    X(int32_t, distill_qkv_bias, TRAIN)   /* bool */ \
+    X(int32_t, distill_num_register_tokens, TRAIN) \
+    X(double, distill_layer_scale_init, TRAIN) \
+    X(int32_t, distill_swiglu, TRAIN)     /* bool */ \
     X(int64_t, seed, RUNTIME) \
     X(int32_t, num_threads, RUNTIME)      /* LibTorch intra-op threads (process-wide); 0 keeps the current */ \
     X(int32_t, device, RUNTIME)           /* IBOT4J_DEVICE_* */ \
@@ -162,7 +174,7 @@ typedef struct ibot4j_step_params {
 } ibot4j_step_params;
 
 typedef struct ibot4j_step_result {
-    double loss;                  /* cls_loss + patch_loss + koleo_loss + gram_loss */
+    double loss;                  /* cls_loss + patch_loss + koleo_loss + gram_loss + distill_loss */
     double cls_loss;
     double patch_loss;
     double grad_norm;             /* L2 norm of all gradients before clipping */
@@ -178,6 +190,7 @@ typedef struct ibot4j_step_result {
     double effective_rank;        /* exp(entropy of the normalised singular values) of the teacher's backbone
                                    * [CLS] tokens [G*B, embed_dim] (RankMe); 1 = all crops on one line */
     double gram_loss;             /* gram_loss_weight x Gram anchoring loss (0 when off); part of loss */
+    double distill_loss;          /* distill_loss_weight x feature distillation loss (0 when off); part of loss */
 } ibot4j_step_result;
 
 int32_t ibot4j_build_info_get(ibot4j_build_info* out, char* err, size_t err_len);

@@ -174,6 +174,7 @@ void fill_result(ibot4j_step_result& out, const ibot4j::StepResult& r) {
   out.prototypes_used = static_cast<int32_t>(r.prototypes_used);
   out.effective_rank = r.effective_rank;
   out.gram_loss = r.gram_loss;
+  out.distill_loss = r.distill_loss;
 }
 
 }  // namespace

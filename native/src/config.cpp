@@ -75,6 +75,15 @@ void validate(const Config& c) {
         "bf16_autocast on this CPU: it has no native bf16 instructions (avx512_bf16 or AMX-BF16), so bf16 matrix "
         "products "
         "would be emulated and run slower than fp32; leave bf16 off, or set force_bf16 to use it anyway");
+  check(c.distill_loss_weight >= 0 && std::isfinite(c.distill_loss_weight), "distill_loss_weight must be >= 0, got ",
+        c.distill_loss_weight);
+  if (c.distill_loss_weight > 0) {
+    try {
+      validate(distill_teacher_config(c));
+    } catch (const InvalidArgument& e) {
+      check(false, "the distillation teacher's backbone (distill_*): ", e.what());
+    }
+  }
   const auto listed = problems.str();
   if (!listed.empty()) fail("invalid ibot4j config:", listed);
   if (c.device == IBOT4J_DEVICE_CUDA && !torch::cuda::is_available()) {
@@ -97,6 +106,25 @@ std::string architecture_fingerprint(const Config& c) {
   IBOT4J_CONFIG_FIELDS(IBOT4J_ARCH_FIELD)
 #undef IBOT4J_ARCH_FIELD
   return s.str();
+}
+
+Config distill_teacher_config(const Config& c) {
+  Config t = c;
+  t.family = c.distill_family;
+  t.img_size = c.distill_img_size;
+  t.patch_size = c.distill_patch_size;
+  t.embed_dim = c.distill_embed_dim;
+  t.depth = c.distill_depth;
+  t.num_heads = c.distill_num_heads;
+  t.mlp_ratio = c.distill_mlp_ratio;
+  t.qkv_bias = c.distill_qkv_bias;
+  t.num_register_tokens = c.distill_num_register_tokens;
+  t.layer_scale_init = c.distill_layer_scale_init;
+  t.swiglu = c.distill_swiglu;
+  t.drop_path_rate = 0;
+  t.distill_loss_weight = 0;
+  t.gram_loss_weight = 0;
+  return t;
 }
 
 torch::Device device_of(const Config& c) {

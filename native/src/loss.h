@@ -46,6 +46,12 @@ torch::Tensor koleo_loss(const torch::Tensor& x);
 // needs no gradient.
 torch::Tensor gram_loss(const torch::Tensor& student, const torch::Tensor& teacher);
 
+// Feature distillation as lightly-train's: the student's tokens [n, 1+N, D_t] (already projected to the teacher's
+// width) against the teacher's [n, 1+M, D_t], both L2-normalised; a teacher grid M of another size is resized to
+// the student's N (bilinear over the patch grid, the [CLS] kept); the mean over tokens of the squared distance
+// (2 - 2 cos). fp32, no gradient on the teacher's side.
+torch::Tensor distill_loss(const torch::Tensor& student, const torch::Tensor& teacher);
+
 class IbotLoss {
  public:
   IbotLoss(const Config& config, torch::Device device);

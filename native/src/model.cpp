@@ -33,6 +33,9 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 NetworkImpl::NetworkImpl(const Config& c, bool student) {
   backbone = register_module("backbone", VisionTransformer(c, student));
   head = register_module("head", IbotHead(c, student ? c.shared_head != 0 : c.shared_head_teacher != 0));
+  if (student && c.distill_loss_weight > 0) {
+    distill_proj = register_module("distill_proj", torch::nn::Linear(c.embed_dim, c.distill_embed_dim));
+  }
 }
 
 Model::Model(const Config& c)
@@ -44,6 +47,12 @@ Model::Model(const Config& c)
   teacher_ = Network(c, /*student=*/false);
   student_->backbone->init_weights(gen_);
   student_->head->init_weights(gen_);
+  if (!student_->distill_proj.is_empty()) {
+    // As the heads' linear layers: small weights from the model's own generator, zero bias.
+    torch::NoGradGuard no_grad;
+    student_->distill_proj->weight.normal_(0.0, 0.02, gen_);
+    student_->distill_proj->bias.zero_();
+  }
   copy_student_into_teacher();
   for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
   student_->to(device_);
@@ -84,6 +93,17 @@ Model::Model(const Config& c)
       gram_sources_.push_back(sources[item.key()]);
     }
     refresh_gram_teacher();
+  }
+  if (c.distill_loss_weight > 0) {
+    // The teacher of feature distillation: another backbone, frozen; its weights are written by name (distill.*).
+    distill_teacher_ = VisionTransformer(distill_teacher_config(c), /*student=*/false);
+    distill_teacher_->to(device_);
+    distill_teacher_->eval();
+    for (auto& item : distill_teacher_->named_parameters()) {
+      item.value().set_requires_grad(false);
+      named_["distill.backbone." + item.key()] = item.value();
+      names_.push_back("distill.backbone." + item.key());
+    }
   }
   build_optimizer();
 }
@@ -211,6 +231,10 @@ int64_t check_step(const Config& c, const Batch& batch, const StepParams& params
   require(params.teacher_momentum >= 0 && params.teacher_momentum <= 1, "teacher_momentum must be in [0, 1], got ",
           params.teacher_momentum);
   require(
+      c.distill_loss_weight == 0 || (gc.size(2) % c.distill_patch_size == 0 && gc.size(3) % c.distill_patch_size == 0),
+      "global crop size ", gc.size(2), "x", gc.size(3), " is not a multiple of the distillation teacher's patch size ",
+      c.distill_patch_size);
+  require(
       c.gram_loss_weight == 0 || gh * gw >= 2,
       "gram_loss_weight > 0 needs at least 2 patch tokens per global crop (a Gram matrix of one normalised token is "
       "always 1), got ",
@@ -257,6 +281,12 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     AutocastScope autocast_scope(autocast, device.type());
     gram_targets = gram_teacher_->forward(global, std::nullopt, nullptr).narrow(1, 1, n_patches);
   }
+  torch::Tensor distill_targets;  // [G*B, 1+M, D_t], the distillation teacher's tokens
+  if (!distill_teacher_.is_empty()) {
+    torch::NoGradGuard no_grad;
+    AutocastScope autocast_scope(autocast, device.type());
+    distill_targets = distill_teacher_->forward(global, std::nullopt, nullptr);
+  }
   torch::Tensor teacher_cls, teacher_patch, teacher_embedding;
   {
     torch::NoGradGuard no_grad;
@@ -271,6 +301,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   LossValues loss;
   torch::Tensor student_global_cls;      // [G*B, D], for KoLeo
   torch::Tensor student_global_patches;  // [G*B, N, D], for Gram anchoring
+  torch::Tensor student_global_tokens;   // [G*B, 1+N, D], for distillation
   {
     AutocastScope autocast_scope(autocast, device.type());
     // A frozen backbone runs without a graph: only the heads receive gradients, and none is computed for it.
@@ -279,6 +310,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     auto student_global = student_->backbone->forward(global, masks, drop_path_gen);
     student_global_cls = student_global.select(1, 0);
     if (!gram_teacher_.is_empty()) student_global_patches = student_global.narrow(1, 1, n_patches);
+    if (!distill_teacher_.is_empty()) student_global_tokens = student_global;
     std::vector<torch::Tensor> cls_tokens{student_global.select(1, 0)};
     if (l > 0) {
       auto student_local = student_->backbone->forward(batch.local_crops.to(device), std::nullopt, drop_path_gen);
@@ -317,6 +349,12 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     gram = gram_loss(student_global_patches, gram_targets) * config_.gram_loss_weight;
     loss.total = loss.total + gram;
   }
+  torch::Tensor distill = torch::zeros({}, loss.total.options().dtype(torch::kFloat32));
+  if (!distill_teacher_.is_empty()) {
+    auto projected = student_->distill_proj->forward(student_global_tokens.to(torch::kFloat32));
+    distill = distill_loss(projected, distill_targets) * config_.distill_loss_weight;
+    loss.total = loss.total + distill;
+  }
 
   // From here on nothing waits for the device: whether the step counts (finite loss and gradient
   // norm) is a device tensor that gates the optimiser, the EMA and the centres, and the step's
@@ -324,10 +362,11 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   torch::Tensor reduced;  // in a group: the losses' and centres' sums over the ranks
   torch::Tensor losses;
   if (comm_) {
-    reduced = reduce_step_values(loss, koleo, gram, teacher_cls, teacher_patch);
-    losses = reduced.narrow(0, 0, 5) / static_cast<double>(comm_->size());
+    reduced = reduce_step_values(loss, {koleo, gram, distill}, teacher_cls, teacher_patch);
+    losses = reduced.narrow(0, 0, 6) / static_cast<double>(comm_->size());
   } else {
-    losses = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach(), gram.detach()})
+    losses = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach(), gram.detach(),
+                           distill.detach()})
                  .to(torch::kFloat64);
   }
   // Collapse metrics from what the step already holds (no extra forward pass), read back with the losses.
@@ -352,7 +391,7 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     // The official loss all-reduces the batch's centre sums and divides by the global batch.
     const int64_t k = loss_.center.size(1), kp = loss_.center2.size(2);
     const double crops = static_cast<double>(teacher_cls.size(0)) * comm_->size();
-    loss_.update_centers_from_sums(reduced.narrow(0, 5, k).view({1, k}), reduced.narrow(0, 5 + k, kp).view({1, 1, kp}),
+    loss_.update_centers_from_sums(reduced.narrow(0, 6, k).view({1, k}), reduced.narrow(0, 6 + k, kp).view({1, 1, kp}),
                                    crops, skip);
   } else {
     loss_.update_centers(teacher_cls, teacher_patch, skip);
@@ -368,12 +407,13 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   result.patch_loss = v[2];
   result.koleo_loss = v[3];
   result.gram_loss = v[4];
-  result.finite = v[6] == 0.0;
-  result.grad_norm = result.finite ? v[5] : 0.0;
-  result.teacher_cls_entropy = v[7];
-  result.teacher_patch_entropy = v[8];
-  result.prototypes_used = static_cast<int64_t>(v[9]);
-  result.effective_rank = v[10];
+  result.distill_loss = v[5];
+  result.finite = v[7] == 0.0;
+  result.grad_norm = result.finite ? v[6] : 0.0;
+  result.teacher_cls_entropy = v[8];
+  result.teacher_patch_entropy = v[9];
+  result.prototypes_used = static_cast<int64_t>(v[10]);
+  result.effective_rank = v[11];
   if (result.finite) ++step_;
   result.step = step_;
   return result;
@@ -480,15 +520,16 @@ void Model::average_gradients() {
   }
 }
 
-torch::Tensor Model::reduce_step_values(const LossValues& loss, const torch::Tensor& koleo, const torch::Tensor& gram,
+torch::Tensor Model::reduce_step_values(const LossValues& loss, const std::vector<torch::Tensor>& extra,
                                         const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch) {
-  // One small all-reduce: the loss terms (total, cls, patch, koleo, gram), then the centre sums of the official loss.
+  // One small all-reduce: the loss terms (total, cls, patch, then koleo, gram, distill), then the centre sums of the
+  // official loss.
   auto t_cls = teacher_cls.to(torch::kFloat64);
   auto t_patch = teacher_patch.to(torch::kFloat64);
-  auto packed = torch::cat(
-      {torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach(), gram.detach()})
-           .to(torch::kFloat64),
-       torch::sum(t_cls, 0), torch::sum(t_patch.mean(1), 0)});
+  std::vector<torch::Tensor> terms{loss.total.detach(), loss.cls.detach(), loss.patch.detach()};
+  for (const auto& t : extra) terms.push_back(t.detach());
+  auto packed =
+      torch::cat({torch::stack(terms).to(torch::kFloat64), torch::sum(t_cls, 0), torch::sum(t_patch.mean(1), 0)});
   comm_->all_reduce(packed, Communicator::Op::Sum, "the loss and centre all-reduce");
   return packed;
 }

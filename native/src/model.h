@@ -23,6 +23,8 @@ class NetworkImpl : public torch::nn::Module {
   NetworkImpl(const Config& c, bool student);
   VisionTransformer backbone{nullptr};
   IbotHead head{nullptr};
+  // Feature distillation (distill_loss_weight > 0), the student only: its tokens to the teacher's width.
+  torch::nn::Linear distill_proj{nullptr};
 };
 TORCH_MODULE(Network);
 
@@ -43,7 +45,7 @@ struct LossArguments {
 };
 
 struct StepResult {
-  double loss = 0, cls_loss = 0, patch_loss = 0, grad_norm = 0, koleo_loss = 0, gram_loss = 0;
+  double loss = 0, cls_loss = 0, patch_loss = 0, grad_norm = 0, koleo_loss = 0, gram_loss = 0, distill_loss = 0;
   bool finite = true;
   int64_t step = 0;
   // Collapse metrics (collapse.h), train_step only.
@@ -98,7 +100,7 @@ class Model {
   // Clips each gradient in place; returns the L2 norm of all gradients before clipping (device, fp64).
   torch::Tensor clip_gradients(double clip);
   void average_gradients();
-  torch::Tensor reduce_step_values(const LossValues& loss, const torch::Tensor& koleo, const torch::Tensor& gram,
+  torch::Tensor reduce_step_values(const LossValues& loss, const std::vector<torch::Tensor>& extra,
                                    const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch);
   // frozen_backbone: only the heads follow (the backbone pairs come first in the lists).
   void ema_update(double momentum, const torch::Tensor& skip, bool frozen_backbone);
@@ -122,6 +124,7 @@ class Model {
   size_t ema_backbone_pairs_ = 0;                          // the first pairs of the EMA lists are the backbone's
   VisionTransformer gram_teacher_{nullptr};                // with gram_loss_weight > 0: a frozen backbone, no grad
   std::vector<torch::Tensor> gram_params_, gram_sources_;  // its parameters and the teacher backbone's, paired
+  VisionTransformer distill_teacher_{nullptr};             // with distill_loss_weight > 0: frozen, of distill_* shape
   std::map<std::string, torch::Tensor> named_;
   std::vector<std::string> names_;
   int64_t step_ = 0;

@@ -60,6 +60,19 @@ import java.util.List;
  *        layerDecay^(depth - i), the patch embedding's and tokens' by layerDecay^(depth + 1); 1 (default) turns it off
  * @param backboneLrMultiplier the backbone's learning rate relative to the heads', >= 0; 1 (default) turns it off
  * @param gramLossWeight weight of DINOv3's Gram anchoring of the student's patch tokens to a Gram teacher's; 0 (default) turns it off
+ * @param distillLossWeight weight of feature distillation from a frozen teacher backbone (the {@code distill*} fields, see
+ *        {@link #distillTeacher()}); 0 (default) turns it off
+ * @param distillFamily the distillation teacher's family
+ * @param distillImgSize the distillation teacher's image size (its learned positions)
+ * @param distillPatchSize the distillation teacher's patch size
+ * @param distillEmbedDim the distillation teacher's width
+ * @param distillDepth the distillation teacher's blocks
+ * @param distillNumHeads the distillation teacher's attention heads
+ * @param distillMlpRatio the distillation teacher's MLP ratio
+ * @param distillQkvBias whether the distillation teacher has qkv biases
+ * @param distillNumRegisterTokens the distillation teacher's registers / storage tokens
+ * @param distillLayerScaleInit the distillation teacher's LayerScale initial value (0: none)
+ * @param distillSwiglu whether the distillation teacher's MLP is a SwiGLU
  * @param seed seed of initialisation and drop-path
  * @param numThreads LibTorch intra-op threads (process-wide); 0 keeps the current setting
  * @param device where the model lives
@@ -102,6 +115,18 @@ public record IbotConfig(
         double layerDecay,
         double backboneLrMultiplier,
         double gramLossWeight,
+        double distillLossWeight,
+        Family distillFamily,
+        int distillImgSize,
+        int distillPatchSize,
+        int distillEmbedDim,
+        int distillDepth,
+        int distillNumHeads,
+        double distillMlpRatio,
+        boolean distillQkvBias,
+        int distillNumRegisterTokens,
+        double distillLayerScaleInit,
+        boolean distillSwiglu,
         long seed,
         int numThreads,
         Device device,
@@ -154,9 +179,26 @@ public record IbotConfig(
         p.require(backboneLrMultiplier >= 0 && Double.isFinite(backboneLrMultiplier),
                 "backbone_lr_multiplier must be >= 0 (1 = off), got " + backboneLrMultiplier);
         p.require(gramLossWeight >= 0 && Double.isFinite(gramLossWeight), "gram_loss_weight must be >= 0 (0 = off), got " + gramLossWeight);
+        p.require(distillLossWeight >= 0 && Double.isFinite(distillLossWeight), "distill_loss_weight must be >= 0 (0 = off), got " + distillLossWeight);
+        p.require(distillLossWeight == 0 || (distillFamily != null && distillEmbedDim > 0 && distillDepth > 0 && distillNumHeads > 0
+                && distillEmbedDim % distillNumHeads == 0 && distillPatchSize > 0 && distillImgSize > 0 && distillImgSize % distillPatchSize == 0
+                && distillMlpRatio > 0), "the distillation teacher (distill_*) needs a family, embed_dim a positive multiple of num_heads, depth > 0, "
+                        + "mlp_ratio > 0 and img_size a positive multiple of patch_size");
         p.require(numThreads >= 0, "num_threads must be >= 0 (0 keeps LibTorch's default), got " + numThreads);
         p.require(device != null, "device must be set");
         p.throwIfAny("ibot4j config");
+    }
+
+    /**
+     * The feature-distillation teacher's backbone as a configuration of its own: this one with the {@code distill*}
+     * fields in place of the backbone's (the native side builds the same, {@code distill_teacher_config}).
+     *
+     * @return the teacher's configuration (no distillation of its own)
+     */
+    public IbotConfig distillTeacher() {
+        return toBuilder().family(distillFamily).imgSize(distillImgSize).patchSize(distillPatchSize).embedDim(distillEmbedDim).depth(distillDepth)
+                .numHeads(distillNumHeads).mlpRatio(distillMlpRatio).qkvBias(distillQkvBias).numRegisterTokens(distillNumRegisterTokens)
+                .layerScaleInit(distillLayerScaleInit).swiglu(distillSwiglu).dropPathRate(0).distillLossWeight(0).gramLossWeight(0).build();
     }
 
     /**
@@ -256,6 +298,14 @@ public record IbotConfig(
         private double layerDecay = 1;
         private double backboneLrMultiplier = 1;
         private double gramLossWeight = 0;
+        private double distillLossWeight = 0;
+        private Family distillFamily = Family.IBOT;
+        private int distillImgSize = 0, distillPatchSize = 0, distillEmbedDim = 0, distillDepth = 0, distillNumHeads = 0;
+        private double distillMlpRatio = 0;
+        private boolean distillQkvBias = false;
+        private int distillNumRegisterTokens = 0;
+        private double distillLayerScaleInit = 0;
+        private boolean distillSwiglu = false;
         private long seed = 0;
         private int numThreads = 0;
         private Device device = Device.CPU;
@@ -367,6 +417,44 @@ public record IbotConfig(
         public Builder backboneLrMultiplier(double v) { backboneLrMultiplier = v; return this; }
         /** @param v Gram anchoring weight on the student's patch tokens, 0 = off @return this builder */
         public Builder gramLossWeight(double v) { gramLossWeight = v; return this; }
+        /** @param v feature distillation weight, 0 = off @return this builder */
+        public Builder distillLossWeight(double v) { distillLossWeight = v; return this; }
+        /** @param v the distillation teacher's family @return this builder */
+        public Builder distillFamily(Family v) { distillFamily = v; return this; }
+        /** @param v the distillation teacher's image size @return this builder */
+        public Builder distillImgSize(int v) { distillImgSize = v; return this; }
+        /** @param v the distillation teacher's patch size @return this builder */
+        public Builder distillPatchSize(int v) { distillPatchSize = v; return this; }
+        /** @param v the distillation teacher's width @return this builder */
+        public Builder distillEmbedDim(int v) { distillEmbedDim = v; return this; }
+        /** @param v the distillation teacher's depth @return this builder */
+        public Builder distillDepth(int v) { distillDepth = v; return this; }
+        /** @param v the distillation teacher's heads @return this builder */
+        public Builder distillNumHeads(int v) { distillNumHeads = v; return this; }
+        /** @param v the distillation teacher's MLP ratio @return this builder */
+        public Builder distillMlpRatio(double v) { distillMlpRatio = v; return this; }
+        /** @param v whether the distillation teacher has qkv biases @return this builder */
+        public Builder distillQkvBias(boolean v) { distillQkvBias = v; return this; }
+        /** @param v the distillation teacher's registers @return this builder */
+        public Builder distillNumRegisterTokens(int v) { distillNumRegisterTokens = v; return this; }
+        /** @param v the distillation teacher's LayerScale init @return this builder */
+        public Builder distillLayerScaleInit(double v) { distillLayerScaleInit = v; return this; }
+        /** @param v whether the distillation teacher's MLP is a SwiGLU @return this builder */
+        public Builder distillSwiglu(boolean v) { distillSwiglu = v; return this; }
+
+        /**
+         * Feature distillation from a frozen teacher of {@code teacher}'s backbone (its backbone fields; heads unused).
+         *
+         * @param teacher the teacher's architecture
+         * @param weight the loss weight, > 0
+         * @return this builder
+         */
+        public Builder distillFrom(IbotConfig teacher, double weight) {
+            return distillLossWeight(weight).distillFamily(teacher.family()).distillImgSize(teacher.imgSize()).distillPatchSize(teacher.patchSize())
+                    .distillEmbedDim(teacher.embedDim()).distillDepth(teacher.depth()).distillNumHeads(teacher.numHeads())
+                    .distillMlpRatio(teacher.mlpRatio()).distillQkvBias(teacher.qkvBias()).distillNumRegisterTokens(teacher.numRegisterTokens())
+                    .distillLayerScaleInit(teacher.layerScaleInit()).distillSwiglu(teacher.swiglu());
+        }
         /** @param v seed @return this builder */
         public Builder seed(long v) { seed = v; return this; }
         /** @param v LibTorch threads, 0 keeps the current @return this builder */

@@ -311,7 +311,8 @@ public final class IbotModel implements AutoCloseable {
                 ibot4j_step_result.finite(resultStruct) != 0, ibot4j_step_result.step(resultStruct),
                 ibot4j_step_result.koleo_loss(resultStruct), ibot4j_step_result.teacher_cls_entropy(resultStruct),
                 ibot4j_step_result.teacher_patch_entropy(resultStruct), ibot4j_step_result.prototypes_used(resultStruct),
-                ibot4j_step_result.effective_rank(resultStruct), ibot4j_step_result.gram_loss(resultStruct));
+                ibot4j_step_result.effective_rank(resultStruct), ibot4j_step_result.gram_loss(resultStruct),
+                ibot4j_step_result.distill_loss(resultStruct));
     }
 
     /**

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  * The step options of adapting a foundation model (docs/adaptation.md): DINOv3's Gram anchoring loss against a
  * PyTorch fixture (tools/reference/make_gram_fixture.py, whose function agrees with dinov3's own GramLoss to the
  * last bit) and inside a step, the Gram teacher's refresh, the frozen backbone of a head warm-up, and layer-wise lr
- * decay with the backbone multiplier, each read off the weights a step leaves.
+ * decay with the backbone multiplier, each read off the weights a step leaves; feature distillation's term against the
+ * formula.
  */
 class AdaptationStepTest {
     private static final Path FIXTURE = ParityTest.fixture("gram");
@@ -132,6 +133,100 @@ class AdaptationStepTest {
                 assertThat(counted).as(e.getKey()).isGreaterThan(0);
             }
         }
+    }
+
+    /**
+     * Feature distillation on a 64-wide student (patch 4: 8 x 8 tokens a 32-px crop) from a 32-wide teacher of patch 8
+     * (4 x 4): the step's term equals the formula computed here from the student's masked tokens, its projection and the
+     * teacher's tokens (an Encoder holding the teacher's weights), the teacher's patch grid resized bilinearly (PyTorch's
+     * align_corners=False) to the student's; the teacher never moves, the projection does.
+     */
+    @Test
+    void aDistillationStepRegressesTheProjectedStudentOnTheFrozenTeachersNormalisedTokens() {
+        IbotConfig teacher = IbotConfig.builder().imgSize(32).patchSize(8).embedDim(32).depth(1).numHeads(2).numThreads(2).build();
+        IbotConfig config = TinyModels.config(8).toBuilder().dropPathRate(0).distillFrom(teacher, 0.7).build();
+        try (Arena arena = Arena.ofConfined(); IbotModel model = IbotModel.create(config); Encoder encoder = Encoder.withoutWeights(teacher)) {
+            List<String> names = model.tensorNames().stream().filter(s -> s.startsWith("distill.backbone.")).toList();
+            assertThat(names).contains("distill.backbone.cls_token", "distill.backbone.blocks.0.attn.qkv.weight");
+            assertThat(model.tensorNames()).contains("student.distill_proj.weight").doesNotContain("teacher.distill_proj.weight");
+            for (String name : names) {
+                encoder.writeTensor(name.substring("distill.backbone.".length()), model.tensorShape(name), model.readTensor(name));
+            }
+            TrainBatch batch = TinyModels.fixedBatch(arena, config);
+            int n = TinyModels.BATCH * TinyModels.N_GLOBAL, size = TinyModels.GLOBAL, d = config.embedDim(), dt = 32;
+            int tokens = config.numPatches(size) + 1, teacherTokens = teacher.numPatches(size) + 1;
+            MemorySegment studentCls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
+            MemorySegment studentPatch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * (tokens - 1) * d);
+            model.embed(Network.STUDENT, batch.globalCrops(), n, size, size, batch.masks(), studentCls, studentPatch);
+            MemorySegment teacherCls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * dt);
+            MemorySegment teacherPatch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * (teacherTokens - 1) * dt);
+            encoder.forward(batch.globalCrops(), n, size, size, teacherCls, teacherPatch);
+            float[] w = model.readTensor("student.distill_proj.weight"), b = model.readTensor("student.distill_proj.bias");
+            float[] sc = studentCls.toArray(ValueLayout.JAVA_FLOAT), sp = studentPatch.toArray(ValueLayout.JAVA_FLOAT);
+            float[] tc = teacherCls.toArray(ValueLayout.JAVA_FLOAT), tp = teacherPatch.toArray(ValueLayout.JAVA_FLOAT);
+            int grid = (int) Math.sqrt(tokens - 1), teacherGrid = (int) Math.sqrt(teacherTokens - 1);
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                for (int t = 0; t < tokens; t++) {
+                    double[] s = new double[dt];
+                    for (int o = 0; o < dt; o++) {
+                        double v = b[o];
+                        for (int k = 0; k < d; k++) v += w[o * d + k] * (t == 0 ? sc[i * d + k] : sp[(i * (tokens - 1) + t - 1) * d + k]);
+                        s[o] = v;
+                    }
+                    double[] target = t == 0 ? slice(tc, i * dt, dt) : bilinear(tp, i, teacherGrid, dt, grid, (t - 1) / grid, (t - 1) % grid);
+                    sum += squaredDistance(unit(s), unit(target));
+                }
+            }
+            double expected = 0.7 * sum / (n * tokens);
+            float[] teacherBefore = model.readTensor("distill.backbone.blocks.0.attn.qkv.weight");
+            float[] projBefore = model.readTensor("student.distill_proj.weight");
+            StepResult r = model.trainStep(batch, TinyModels.params(0.9));
+            assertThat(r.distillLoss()).isGreaterThan(0);
+            assertThat(Math.abs(r.distillLoss() - expected)).isLessThan(1e-5 * expected);
+            assertThat(r.loss()).isCloseTo(r.clsLoss() + r.patchLoss() + r.koleoLoss() + r.gramLoss() + r.distillLoss(), within(1e-5));
+            assertThat(model.readTensor("distill.backbone.blocks.0.attn.qkv.weight")).containsExactly(teacherBefore);
+            assertThat(model.readTensor("student.distill_proj.weight")).isNotEqualTo(projBefore);
+        }
+    }
+
+    /** PyTorch's bilinear resize (align_corners=False) of image i's [g x g x dim] grid, at output cell (y, x) of an [out x out] grid. */
+    private static double[] bilinear(float[] grid, int i, int g, int dim, int out, int y, int x) {
+        double scale = (double) g / out;
+        double sy = Math.max(0, (y + 0.5) * scale - 0.5), sx = Math.max(0, (x + 0.5) * scale - 0.5);
+        int y0 = (int) sy, x0 = (int) sx, y1 = Math.min(y0 + 1, g - 1), x1 = Math.min(x0 + 1, g - 1);
+        double ly = sy - y0, lx = sx - x0;
+        double[] v = new double[dim];
+        for (int c = 0; c < dim; c++) {
+            v[c] = (1 - ly) * ((1 - lx) * at(grid, i, g, dim, y0, x0, c) + lx * at(grid, i, g, dim, y0, x1, c))
+                    + ly * ((1 - lx) * at(grid, i, g, dim, y1, x0, c) + lx * at(grid, i, g, dim, y1, x1, c));
+        }
+        return v;
+    }
+
+    private static double at(float[] grid, int i, int g, int dim, int y, int x, int c) {
+        return grid[((i * g + y) * g + x) * dim + c];
+    }
+
+    private static double[] slice(float[] a, int from, int n) {
+        double[] out = new double[n];
+        for (int k = 0; k < n; k++) out[k] = a[from + k];
+        return out;
+    }
+
+    private static double[] unit(double[] v) {
+        double norm = 0;
+        for (double x : v) norm += x * x;
+        norm = Math.max(Math.sqrt(norm), 1e-12);
+        double[] out = new double[v.length];
+        for (int k = 0; k < v.length; k++) out[k] = v[k] / norm;
+        return out;
+    }
+
+    private static double squaredDistance(double[] a, double[] b) {
+        double s = 0;
+        for (int k = 0; k < a.length; k++) s += (a[k] - b[k]) * (a[k] - b[k]);
+        return s;
     }
 
     private static StepParams refreshing(StepParams p) {

@@ -197,6 +197,22 @@ public final class PretrainOptions {
     public GramTeacher gramTeacher = GramTeacher.initial;
     @Option(names = "--gram_refresh_epochs", description = "with --gram_teacher ema: epochs between snapshots of the EMA teacher")
     public int gramRefreshEpochs = 0;
+    @Option(names = "--distill_from", paramLabel = "FILE", description = "feature distillation: a frozen teacher backbone of --distill_arch "
+            + "(any layout --init_backbone reads) whose normalised tokens the student's, through a learned projection, regress on "
+            + "(docs/adaptation.md)")
+    public String distillFrom = "";
+    @Option(names = "--distill_arch", description = "the --distill_from teacher's architecture (a timm name, as --arch)")
+    public String distillArch = "";
+    @Option(names = "--distill_embed_dim", description = "the teacher's width when not the arch's (0: the arch's)")
+    public int distillEmbedDim = 0;
+    @Option(names = "--distill_depth", description = "the teacher's blocks when not the arch's (0: the arch's)")
+    public int distillDepth = 0;
+    @Option(names = "--distill_num_heads", description = "the teacher's attention heads when not the arch's (0: the arch's)")
+    public int distillNumHeads = 0;
+    @Option(names = "--distill_patch_size", description = "the teacher's patch size when not the arch's (0: the arch's)")
+    public int distillPatchSize = 0;
+    @Option(names = "--distill_loss_weight", description = "weight of the distillation loss (with --distill_from)")
+    public double distillLossWeight = 1.0;
     @Option(names = {"--num_workers", "--workers"}, description = "loader threads (0: half the cores)")
     public int numWorkers = 0;
     @Option(names = "--threads", description = "LibTorch intra-op threads (0: the physical cores, not hyperthreads: faster for matrix products, see docs/reliability.md)")
@@ -399,6 +415,13 @@ public final class PretrainOptions {
         public Builder gramLossWeight(double v) { o.gramLossWeight = v; return given("gram_loss_weight"); }
         public Builder gramTeacher(GramTeacher v) { o.gramTeacher = v; return given("gram_teacher"); }
         public Builder gramRefreshEpochs(int v) { o.gramRefreshEpochs = v; return given("gram_refresh_epochs"); }
+        public Builder distillFrom(String v) { o.distillFrom = v; return given("distill_from"); }
+        public Builder distillArch(String v) { o.distillArch = v; return given("distill_arch"); }
+        public Builder distillEmbedDim(int v) { o.distillEmbedDim = v; return given("distill_embed_dim"); }
+        public Builder distillDepth(int v) { o.distillDepth = v; return given("distill_depth"); }
+        public Builder distillNumHeads(int v) { o.distillNumHeads = v; return given("distill_num_heads"); }
+        public Builder distillPatchSize(int v) { o.distillPatchSize = v; return given("distill_patch_size"); }
+        public Builder distillLossWeight(double v) { o.distillLossWeight = v; return given("distill_loss_weight"); }
         public Builder numWorkers(int v) { o.numWorkers = v; return given("num_workers"); }
         public Builder threads(int v) { o.threads = v; return given("threads"); }
         public Builder device(Device v) { o.device = v; return given("device"); }

@@ -3,6 +3,7 @@ package org.ibot4j.trainer.run;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.ibot4j.api.Arch;
 import org.ibot4j.api.Centering;
 import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
@@ -179,6 +180,14 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         check(problems, o.gramRefreshEpochs >= 0, "gram_refresh_epochs must be >= 0, got " + o.gramRefreshEpochs);
         check(problems, o.gramLossWeight == 0 || o.gramTeacher != PretrainOptions.GramTeacher.ema || o.gramRefreshEpochs > 0,
                 "gram_teacher ema needs gram_refresh_epochs > 0 (the epochs between snapshots of the EMA teacher)");
+        check(problems, o.distillFrom.isBlank() == o.distillArch.isBlank(),
+                "distill_from and distill_arch go together: the teacher's file and its architecture (a timm name, as --arch)");
+        check(problems, o.distillArch.isBlank() || Arrays.asList(Arch.names()).contains(o.distillArch),
+                "distill_arch '" + o.distillArch + "' is not an arch (" + String.join(", ", Arch.names()) + ")");
+        check(problems, o.distillEmbedDim >= 0 && o.distillDepth >= 0 && o.distillNumHeads >= 0 && o.distillPatchSize >= 0,
+                "distill_embed_dim, distill_depth, distill_num_heads and distill_patch_size must be >= 0 (0: the arch's)");
+        check(problems, o.distillFrom.isBlank() || (o.distillLossWeight > 0 && Double.isFinite(o.distillLossWeight)),
+                "distill_loss_weight must be > 0 with --distill_from, got " + o.distillLossWeight);
         check(problems, o.gramTeacher != PretrainOptions.GramTeacher.initial || o.gramRefreshEpochs == 0,
                 "gram_refresh_epochs " + o.gramRefreshEpochs + " applies to --gram_teacher ema; the initial Gram teacher is never refreshed");
         return problems;
@@ -240,8 +249,16 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
      * @return a new setup
      */
     public PretrainSetup withPositionsFor(int imgSize) {
-        return new PretrainSetup(options, model.toBuilder().imgSize(imgSize).build(), augmentation, masking, schedules, batchSize, itersPerEpoch,
-                totalIters, workers, worldSize);
+        return withModel(model.toBuilder().imgSize(imgSize).build());
+    }
+
+    /** This setup with the distillation teacher's learned positions for {@code imgSize} px, as {@link #withPositionsFor}. */
+    public PretrainSetup withTeacherPositionsFor(int imgSize) {
+        return withModel(model.toBuilder().distillImgSize(imgSize).build());
+    }
+
+    private PretrainSetup withModel(IbotConfig changed) {
+        return new PretrainSetup(options, changed, augmentation, masking, schedules, batchSize, itersPerEpoch, totalIters, workers, worldSize);
     }
 
     /** Iterations this run trains in total: the schedule, or fewer with max_steps. */

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
@@ -40,13 +41,34 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
      * @throws IOException when the file cannot be read
      */
     public static InitialBackbone read(Path given, IbotConfig target, String arch) throws IOException {
-        if (!Files.exists(given)) throw new IllegalArgumentException("--init_backbone " + given + ": no such file or folder");
-        if (Files.isDirectory(given) || CheckpointFiles.isLibTorchArchive(given)) return fromCheckpoint(CheckpointStore.resolve(given), target, arch);
+        return read(given, target, new Flags("--init_backbone", "--arch", arch));
+    }
+
+    /**
+     * The same for the frozen teacher of feature distillation ({@code --distill_from}), checked against {@code target}'s
+     * {@link IbotConfig#distillTeacher()}: a teacher narrower or shallower than {@code --distill_arch} asks is refused.
+     */
+    public static InitialBackbone readDistillationTeacher(Path given, IbotConfig target, String arch) throws IOException {
+        return read(given, target.distillTeacher(), new Flags("--distill_from", "--distill_arch", arch));
+    }
+
+    /** The options the messages name: the file's, the architecture's, and the architecture given. */
+    private record Flags(String file, String archOption, String arch) {
+        /** The option of a size: --embed_dim or --distill_embed_dim. */
+        String size(String name) {
+            return archOption + " / " + archOption.replace("arch", name);
+        }
+    }
+
+    private static InitialBackbone read(Path given, IbotConfig target, Flags flags) throws IOException {
+        String option = flags.file();
+        if (!Files.exists(given)) throw new IllegalArgumentException(option + " " + given + ": no such file or folder");
+        if (Files.isDirectory(given) || CheckpointFiles.isLibTorchArchive(given)) return fromCheckpoint(CheckpointStore.resolve(given), target, flags);
         Map<String, PthReader.FloatTensor> named;
         try {
             named = WeightExchange.toIbot4jNames(WeightExchange.read(given));
         } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("--init_backbone " + given + " is not a PyTorch .pth, .safetensors or ibot4j checkpoint "
+            throw new IllegalArgumentException(option + " " + given + " is not a PyTorch .pth, .safetensors or ibot4j checkpoint "
                     + "that ibot4j can read (" + e.getMessage() + ")", e);
         }
         Map<String, PthReader.FloatTensor> backbone = new LinkedHashMap<>();
@@ -55,20 +77,20 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
         });
         PthReader.FloatTensor mask = named.get("student.backbone." + MASK_TOKEN);
         if (!backbone.containsKey("cls_token")) {
-            throw new IllegalArgumentException("--init_backbone " + given + " holds no ViT backbone (no cls_token among its tensors)");
+            throw new IllegalArgumentException(option + " " + given + " holds no ViT backbone (no cls_token among its tensors)");
         }
         Family family = FoundationLayouts.family(backbone).orElse(Family.IBOT);
-        requireFamily(given, family, target, arch);
+        requireFamily(given, family, target, flags);
         IbotConfig found = WeightExchange.inferConfig(named, target.numHeads()).build();
-        requireSameBackbone(given, found, target);
+        requireSameBackbone(given, found, target, flags);
         if (mask != null) backbone.put(MASK_TOKEN, mask);
         return new InitialBackbone(given, family, backbone, family == Family.DINOV3 ? 0 : found.imgSize());
     }
 
-    private static InitialBackbone fromCheckpoint(Path checkpoint, IbotConfig target, String arch) {
+    private static InitialBackbone fromCheckpoint(Path checkpoint, IbotConfig target, Flags flags) {
         IbotConfig stored = IbotModel.readConfig(checkpoint);
-        requireFamily(checkpoint, stored.family(), target, arch);
-        requireSameBackbone(checkpoint, stored, target);
+        requireFamily(checkpoint, stored.family(), target, flags);
+        requireSameBackbone(checkpoint, stored, target, flags);
         IbotConfig here = stored.toBuilder().numThreads(target.numThreads()).device(target.device()).bf16Autocast(false).forceBf16(false)
                 .build();
         Map<String, PthReader.FloatTensor> backbone = new LinkedHashMap<>();
@@ -93,16 +115,26 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
      * @return the number of tensors written
      */
     public int applyTo(IbotModel model) {
+        return write(model, List.of("student.backbone.", "teacher.backbone."), FoundationLayouts.archName(model.config()));
+    }
+
+    /** Writes the backbone into the frozen teacher of feature distillation ({@code distill.backbone.*}); returns the tensors written. */
+    public int applyAsDistillationTeacher(IbotModel model) {
+        return write(model, List.of("distill.backbone."), FoundationLayouts.archName(model.config().distillTeacher()));
+    }
+
+    private int write(IbotModel model, List<String> prefixes, Optional<String> arch) {
         List<String> names = model.tensorNames();
         List<String> expected = new ArrayList<>();
-        for (String name : names) if (name.startsWith("teacher.backbone.")) expected.add(name.substring("teacher.backbone.".length()));
+        String last = prefixes.getLast();
+        for (String name : names) if (name.startsWith(last)) expected.add(name.substring(last.length()));
         Map<String, PthReader.FloatTensor> withoutMask = new LinkedHashMap<>(tensors);
         PthReader.FloatTensor mask = withoutMask.remove(MASK_TOKEN);
-        String what = "--init_backbone " + file + " does not fit --arch " + FoundationLayouts.archName(model.config()).orElse(family.label() + " ViT");
+        String what = file + " does not fit " + arch.orElse(family.label() + " ViT");
         Map<String, PthReader.FloatTensor> fitted = FoundationLayouts.fit(expected, withoutMask, what);
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, PthReader.FloatTensor> e : fitted.entrySet()) {
-            long[] shape = model.tensorShape("teacher.backbone." + e.getKey());
+            long[] shape = model.tensorShape(last + e.getKey());
             if (!Arrays.equals(shape, e.getValue().shape())) {
                 problems.add(e.getKey() + ": file " + Arrays.toString(e.getValue().shape()) + ", model " + Arrays.toString(shape));
             }
@@ -110,11 +142,12 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
         if (!problems.isEmpty()) throw new IllegalArgumentException(what + ": shapes differ\n  " + String.join("\n  ", problems));
         int written = 0;
         for (Map.Entry<String, PthReader.FloatTensor> e : fitted.entrySet()) {
-            model.writeTensor("student.backbone." + e.getKey(), e.getValue().data());
-            model.writeTensor("teacher.backbone." + e.getKey(), e.getValue().data());
-            written += 2;
+            for (String prefix : prefixes) {
+                model.writeTensor(prefix + e.getKey(), e.getValue().data());
+                written++;
+            }
         }
-        String maskName = "student.backbone." + MASK_TOKEN;
+        String maskName = prefixes.getFirst() + MASK_TOKEN;
         if (mask != null && names.contains(maskName) && Arrays.equals(model.tensorShape(maskName), mask.shape())) {
             model.writeTensor(maskName, mask.data());
             written++;
@@ -122,10 +155,11 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
         return written;
     }
 
-    private static void requireFamily(Path file, Family found, IbotConfig target, String arch) {
+    private static void requireFamily(Path file, Family found, IbotConfig target, Flags flags) {
         if (found == target.family()) return;
-        throw new IllegalArgumentException(String.format(Locale.ROOT, "--init_backbone %s holds a %s backbone, but --arch %s is a %s one; "
-                + "name an arch of the file's family (%s)", file, found.label(), arch, target.family().label(), examples(found)));
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "%s %s holds a %s backbone, but %s %s is a %s one; "
+                + "name an arch of the file's family (%s)", flags.file(), file, found.label(), flags.archOption(), flags.arch(),
+                target.family().label(), examples(found)));
     }
 
     private static String examples(Family family) {
@@ -137,16 +171,17 @@ public record InitialBackbone(Path file, Family family, Map<String, PthReader.Fl
     }
 
     /** The backbone fields of the two configurations, each difference named with the option that sets it. */
-    private static void requireSameBackbone(Path file, IbotConfig found, IbotConfig target) {
+    private static void requireSameBackbone(Path file, IbotConfig found, IbotConfig target, Flags flags) {
         List<String> differences = new ArrayList<>();
-        differ(differences, "embed_dim", found.embedDim(), target.embedDim(), "--arch / --embed_dim");
-        differ(differences, "depth", found.depth(), target.depth(), "--arch / --depth");
-        differ(differences, "patch_size", found.patchSize(), target.patchSize(), "--patch_size");
-        differ(differences, "num_register_tokens", found.numRegisterTokens(), target.numRegisterTokens(), "--arch: a _reg4 name or not");
-        differ(differences, "swiglu", found.swiglu(), target.swiglu(), "--arch");
-        differ(differences, "mlp_ratio", found.mlpRatio(), target.mlpRatio(), "--arch");
+        String arch = flags.archOption();
+        differ(differences, "embed_dim", found.embedDim(), target.embedDim(), flags.size("embed_dim"));
+        differ(differences, "depth", found.depth(), target.depth(), flags.size("depth"));
+        differ(differences, "patch_size", found.patchSize(), target.patchSize(), arch.replace("arch", "patch_size"));
+        differ(differences, "num_register_tokens", found.numRegisterTokens(), target.numRegisterTokens(), arch + ": a _reg4 name or not");
+        differ(differences, "swiglu", found.swiglu(), target.swiglu(), arch);
+        differ(differences, "mlp_ratio", found.mlpRatio(), target.mlpRatio(), arch);
         if (!differences.isEmpty()) {
-            throw new IllegalArgumentException("--init_backbone " + file + ": the backbone differs from --arch's; give the file's values:\n  "
+            throw new IllegalArgumentException(flags.file() + " " + file + ": the backbone differs from " + arch + "'s; give the file's values:\n  "
                     + String.join("\n  ", differences));
         }
     }

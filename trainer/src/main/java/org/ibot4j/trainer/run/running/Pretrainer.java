@@ -55,7 +55,7 @@ final class Pretrainer {
 
     /** What a run needs before it writes anything: the resume plan, the data, the setup. */
     private record Prepared(CheckpointStore store, ResumePlan plan, ImageSource all, ImageSource train, PretrainSetup setup, DataIdentity data,
-            InitialBackbone backbone) {}
+            InitialBackbone backbone, InitialBackbone distillationTeacher) {}
 
     private final Prepared prep;
     private final PretrainSetup setup;
@@ -131,7 +131,12 @@ final class Pretrainer {
                     options.initBackbone, backbone.positionsFor(), setup.evalSize());
             setup = setup.withPositionsFor(backbone.positionsFor());
         }
-        return new Prepared(store, plan, all, train, setup, data, backbone);
+        InitialBackbone teacher = plan.from().isEmpty() && !options.distillFrom.isBlank()
+                ? InitialBackbone.readDistillationTeacher(Path.of(options.distillFrom), setup.model(), options.distillArch) : null;
+        if (teacher != null && teacher.positionsFor() > 0 && teacher.positionsFor() != setup.model().distillImgSize()) {
+            setup = setup.withTeacherPositionsFor(teacher.positionsFor());
+        }
+        return new Prepared(store, plan, all, train, setup, data, backbone, teacher);
     }
 
     /** A run refused before it started: the folder this command created for it goes again (its lock file, an empty checkpoints/). */
@@ -164,7 +169,7 @@ final class Pretrainer {
 
         try (ProcessGroup group = dist == null ? null : ProcessGroup.join(dist);
                 IbotModel model = plan.from().isPresent() ? IbotModel.open(plan.from().get(), setup.model().numThreads())
-                        : InitialWeights.newModel(setup, prep.backbone(), writer ? out : null)) {
+                        : InitialWeights.newModel(setup, prep.backbone(), prep.distillationTeacher(), writer ? out : null)) {
             if (group != null) {
                 DistSetup.requireSameRun(group, options, prep.train().size());
                 model.join(group);

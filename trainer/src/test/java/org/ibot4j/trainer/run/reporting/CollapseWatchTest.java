@@ -12,7 +12,7 @@ class CollapseWatchTest {
     private static final int K = 1024;
 
     private static StepResult step(double clsEntropy, int prototypes) {
-        return new StepResult(7, 6.9, 0.1, 1, true, 1, 0, clsEntropy, 3.0, prototypes, 4.2, 0);
+        return new StepResult(7, 6.9, 0.1, 1, true, 1, 0, clsEntropy, 3.0, prototypes, 4.2, 0, 0);
     }
 
     @Test
@@ -47,7 +47,7 @@ class CollapseWatchTest {
     void onePrototypeIsItsOwnConditionAndSkippedStepsDoNotCount() {
         CollapseWatch watch = new CollapseWatch(K, 128, 3);
         assertThat(watch.observe(0, step(0.01, 1))).isEmpty();
-        assertThat(watch.observe(1, new StepResult(Double.NaN, Double.NaN, Double.NaN, 0, false, 1, 0, 0.01, 0, 1, 1, 0))).isEmpty();
+        assertThat(watch.observe(1, new StepResult(Double.NaN, Double.NaN, Double.NaN, 0, false, 1, 0, 0.01, 0, 1, 1, 0, 0))).isEmpty();
         assertThat(watch.observe(2, step(0.01, 1))).isEmpty();
         Optional<String> warning = watch.observe(3, step(0.01, 1));
         assertThat(warning).hasValueSatisfying(w -> assertThat(w).contains("one prototype for 4 steps (iterations 0 to 3)")

@@ -186,6 +186,40 @@ class AdaptationTest {
         assertThat(Double.parseDouble(gram.get(11))).isGreaterThan(0);
     }
 
+    /**
+     * Feature distillation: a DINOv3-style teacher file (patch 16, 2 x 2 tokens a 32-px crop) teaches the official ViT
+     * (patch 8, 4 x 4); the result is an ordinary checkpoint an Encoder opens, the teacher frozen in it. A teacher
+     * narrower than --distill_arch asks is refused before anything is written.
+     */
+    @Test
+    void distillationFromAFileGivesAnOrdinaryCheckpointAndANarrowerTeacherIsRefused(@TempDir Path dir) throws IOException {
+        Path file = foundation(dir, PretrainerTest.tiny(dir.resolve("source"), Map.of("arch", ARCH, "max_steps", 2)));
+        Map<String, Object> distill = Map.of("distill_from", file.toString(), "distill_arch", ARCH, "distill_embed_dim", 32, "distill_depth", 1,
+                "distill_num_heads", 2, "max_steps", 2);
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        Pretraining.Result run = PretrainerTest.run(PretrainerTest.tiny(dir.resolve("student"), distill), new PrintStream(text, true, StandardCharsets.UTF_8));
+        assertThat(text.toString(StandardCharsets.UTF_8)).contains("distill_from: ").contains("(dinov3 backbone), a frozen teacher");
+        assertThat(run.iteration()).isEqualTo(2);
+        assertThat(PretrainerTest.column(dir.resolve("student/metrics.csv"), "distill_loss")).allSatisfy(v -> assertThat(Double.parseDouble(v)).isPositive());
+        Map<String, PthReader.FloatTensor> tensors = WeightExchange.read(file);
+        try (IbotModel model = IbotModel.open(run.checkpoint(), 2)) {
+            for (Map.Entry<String, PthReader.FloatTensor> e : tensors.entrySet()) {
+                assertThat(model.readTensor("distill.backbone." + e.getKey())).as(e.getKey()).containsExactly(e.getValue().data());
+            }
+        }
+        try (Encoder encoder = Encoder.open(dir.resolve("student"), Encoder.Options.defaults().threads(2))) {
+            assertThat(encoder.dim()).isEqualTo(32);
+            assertThat(encoder.config().patchSize()).isEqualTo(8);
+        }
+        Map<String, Object> wider = new HashMap<>(distill);
+        wider.put("distill_embed_dim", 64);
+        assertThatThrownBy(() -> PretrainerTest.run(PretrainerTest.tiny(dir.resolve("wider"), wider), PretrainerTest.QUIET))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--distill_from " + file + ": the backbone differs from --distill_arch's")
+                .hasMessageContaining("embed_dim: 32 in the file, 64 in this run (--distill_arch / --distill_embed_dim)");
+        assertThat(dir.resolve("wider")).doesNotExist();
+    }
+
     private static Map<String, Object> with(Map<String, Object> base, String key, Object value) {
         Map<String, Object> m = new HashMap<>(base);
         m.put(key, value);
