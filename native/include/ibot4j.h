@@ -69,7 +69,7 @@ typedef struct ibot4j_build_info {
     int32_t cpu_native_bf16;      /* whether this CPU has bf16 instructions (avx512_bf16 or AMX-BF16) */
 } ibot4j_build_info;
 
-#define IBOT4J_ABI_VERSION 8
+#define IBOT4J_ABI_VERSION 9
 
 /*
  * The model configuration, one row per field: X(type, name, role). This list is the single
@@ -112,6 +112,21 @@ typedef struct ibot4j_build_info {
     X(double, eps, TRAIN) \
     X(int32_t, centering, TRAIN)          /* IBOT4J_CENTERING_*: teacher targets (official: CENTER) */ \
     X(double, koleo_loss_weight, WEIGHT)  /* DINOv2 KoLeo on the student's global [CLS] tokens; 0 = off (official) */ \
+    X(double, layer_decay, TRAIN)         /* layer-wise lr decay (BEiT / DINOv2): block i's lr x D^(depth-i), 1 = off */ \
+    X(double, backbone_lr_multiplier, TRAIN) /* the backbone's lr x this (heads x 1); 1 = off */ \
+    X(double, gram_loss_weight, WEIGHT)   /* DINOv3 Gram anchoring of the student's patch tokens; 0 = off */ \
+    X(double, distill_loss_weight, WEIGHT) /* feature distillation from a frozen teacher backbone (distill_*); 0 = off */ \
+    X(int32_t, distill_family, TRAIN)     /* the distillation teacher's backbone, as the fields above: IBOT4J_FAMILY_* */ \
+    X(int32_t, distill_img_size, TRAIN) \
+    X(int32_t, distill_patch_size, TRAIN) \
+    X(int32_t, distill_embed_dim, TRAIN) \
+    X(int32_t, distill_depth, TRAIN) \
+    X(int32_t, distill_num_heads, TRAIN) \
+    X(double, distill_mlp_ratio, TRAIN) \
+    X(int32_t, distill_qkv_bias, TRAIN)   /* bool */ \
+    X(int32_t, distill_num_register_tokens, TRAIN) \
+    X(double, distill_layer_scale_init, TRAIN) \
+    X(int32_t, distill_swiglu, TRAIN)     /* bool */ \
     X(int64_t, seed, RUNTIME) \
     X(int32_t, num_threads, RUNTIME)      /* LibTorch intra-op threads (process-wide); 0 keeps the current */ \
     X(int32_t, device, RUNTIME)           /* IBOT4J_DEVICE_* */ \
@@ -155,10 +170,12 @@ typedef struct ibot4j_step_params {
     double teacher_patch_temp;
     int32_t freeze_last_layer;    /* bool: no update of the last layer(s) this step */
     double clip_grad;             /* per-parameter norm clip; 0 disables */
+    int32_t freeze_backbone;      /* bool: the heads alone learn this step (student and teacher backbones unchanged) */
+    int32_t gram_refresh;         /* bool: the Gram teacher becomes a copy of the EMA teacher's backbone first */
 } ibot4j_step_params;
 
 typedef struct ibot4j_step_result {
-    double loss;                  /* cls_loss + patch_loss + koleo_loss */
+    double loss;                  /* cls_loss + patch_loss + koleo_loss + gram_loss + distill_loss */
     double cls_loss;
     double patch_loss;
     double grad_norm;             /* L2 norm of all gradients before clipping */
@@ -173,6 +190,8 @@ typedef struct ibot4j_step_result {
     int32_t prototypes_used;      /* distinct argmax of the teacher's [CLS] targets over the G*B global crops */
     double effective_rank;        /* exp(entropy of the normalised singular values) of the teacher's backbone
                                    * [CLS] tokens [G*B, embed_dim] (RankMe); 1 = all crops on one line */
+    double gram_loss;             /* gram_loss_weight x Gram anchoring loss (0 when off); part of loss */
+    double distill_loss;          /* distill_loss_weight x feature distillation loss (0 when off); part of loss */
 } ibot4j_step_result;
 
 int32_t ibot4j_build_info_get(ibot4j_build_info* out, char* err, size_t err_len);
@@ -229,6 +248,13 @@ int32_t ibot4j_loss(ibot4j_model* model, const float* student_cls, const float* 
                     int32_t n_global, int32_t n_local, int64_t num_patches, double teacher_temp,
                     double teacher_patch_temp, int32_t update_center, ibot4j_step_result* out, char* err,
                     size_t err_len);
+
+/* DINOv3's Gram anchoring loss (dinov3/loss/gram_loss.py with normalized, img_level, no negative removal):
+ * per image, the Gram matrices of the L2-normalised patch features of the student [n, tokens, dim] and of the
+ * Gram teacher (the same shape), their mean squared difference over n x tokens x tokens. Writes the loss and,
+ * when out_grad is not NULL, its gradient with respect to student [n, tokens, dim]. No model needed. */
+int32_t ibot4j_gram_loss(const float* student, const float* teacher, int64_t n, int64_t tokens, int64_t dim,
+                         double* out_loss, float* out_grad, char* err, size_t err_len);
 
 /* Joins the process group described by config (c10d: TCPStore rendezvous and ProcessGroupGloo or
  * ProcessGroupNCCL), then checks it: the backend's rank and size, and an all-reduce of a known

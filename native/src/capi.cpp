@@ -173,6 +173,8 @@ void fill_result(ibot4j_step_result& out, const ibot4j::StepResult& r) {
   out.teacher_patch_entropy = r.teacher_patch_entropy;
   out.prototypes_used = static_cast<int32_t>(r.prototypes_used);
   out.effective_rank = r.effective_rank;
+  out.gram_loss = r.gram_loss;
+  out.distill_loss = r.distill_loss;
 }
 
 }  // namespace
@@ -313,6 +315,22 @@ int32_t ibot4j_loss(ibot4j_model* model, const float* student_cls, const float* 
     a.teacher_patch_temp = teacher_patch_temp;
     result = ibot4j_step_result{};
     fill_result(result, m.loss(a, update_center != 0));
+  });
+}
+
+int32_t ibot4j_gram_loss(const float* student, const float* teacher, int64_t n, int64_t tokens, int64_t dim,
+                         double* out_loss, float* out_grad, char* err, size_t err_len) {
+  return guarded(err, err_len, [&] {
+    auto& result = deref(out_loss, "out_loss");
+    require(n > 0 && tokens > 0 && dim > 0, "n, tokens and dim must be > 0, got ", n, ", ", tokens, " and ", dim);
+    auto s = wrap(student, {n, tokens, dim}, torch::kFloat32, "student").clone().requires_grad_(out_grad != nullptr);
+    auto t = wrap(teacher, {n, tokens, dim}, torch::kFloat32, "teacher");
+    auto loss = ibot4j::gram_loss(s, t);
+    result = loss.item<double>();
+    if (out_grad != nullptr) {
+      loss.backward();
+      write_out(out_grad, s.grad());
+    }
   });
 }
 

@@ -80,6 +80,14 @@ std::vector<std::string> config_problems(const Config& c) {
     check(c.name >= 0 && std::isfinite(static_cast<double>(c.name)), #name, " must be >= 0, got ", c.name);
   IBOT4J_CONFIG_FIELDS(IBOT4J_WEIGHT_RULE)
 #undef IBOT4J_WEIGHT_RULE
+  check(c.layer_decay > 0 && c.layer_decay <= 1, "layer_decay must be in (0, 1] (1 = off), got ", c.layer_decay);
+  check(c.backbone_lr_multiplier >= 0 && std::isfinite(c.backbone_lr_multiplier),
+        "backbone_lr_multiplier must be >= 0 (1 = off), got ", c.backbone_lr_multiplier);
+  if (c.distill_loss_weight > 0) {
+    for (const auto& p : config_problems(distill_teacher_config(c))) {
+      check(false, "the distillation teacher's backbone (distill_*): ", p);
+    }
+  }
   check(c.num_threads >= 0, "num_threads must be >= 0 (0 keeps LibTorch's default), got ", c.num_threads);
   check(c.device == IBOT4J_DEVICE_CPU || c.device == IBOT4J_DEVICE_CUDA, "device must be 0 (CPU) or 1 (CUDA), got ",
         c.device);
@@ -119,6 +127,25 @@ std::string architecture_fingerprint(const Config& c) {
   IBOT4J_CONFIG_FIELDS(IBOT4J_ARCH_FIELD)
 #undef IBOT4J_ARCH_FIELD
   return s.str();
+}
+
+Config distill_teacher_config(const Config& c) {
+  Config t = c;
+  t.family = c.distill_family;
+  t.img_size = c.distill_img_size;
+  t.patch_size = c.distill_patch_size;
+  t.embed_dim = c.distill_embed_dim;
+  t.depth = c.distill_depth;
+  t.num_heads = c.distill_num_heads;
+  t.mlp_ratio = c.distill_mlp_ratio;
+  t.qkv_bias = c.distill_qkv_bias;
+  t.num_register_tokens = c.distill_num_register_tokens;
+  t.layer_scale_init = c.distill_layer_scale_init;
+  t.swiglu = c.distill_swiglu;
+  t.drop_path_rate = 0;
+  t.distill_loss_weight = 0;
+  t.gram_loss_weight = 0;
+  return t;
 }
 
 torch::Device device_of(const Config& c) {

@@ -28,6 +28,10 @@ std::string architecture_fingerprint(const Config& c);
 
 torch::Device device_of(const Config& c);
 
+// The distillation teacher's backbone as a configuration of its own: c with the distill_* fields in place of the
+// backbone's (no drop-path); its head fields are c's and unused.
+Config distill_teacher_config(const Config& c);
+
 // Whether bf16 matrix products run natively here (avx512_bf16 or AMX-BF16) rather than emulated.
 bool cpu_has_native_bf16();
 

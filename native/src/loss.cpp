@@ -1,5 +1,7 @@
 #include "loss.h"
 
+#include <cmath>
+
 #include "common.h"
 
 namespace ibot4j {
@@ -87,6 +89,45 @@ torch::Tensor koleo_loss(const torch::Tensor& x_in) {
   }
   auto distances = torch::pairwise_distance(x, x.index_select(0, nearest), 2, 1e-8);
   return -torch::log(distances + 1e-8).mean();
+}
+
+torch::Tensor gram_loss(const torch::Tensor& student, const torch::Tensor& teacher) {
+  namespace F = torch::nn::functional;
+  auto normalize = [](const torch::Tensor& x) {
+    return F::normalize(x.to(torch::kFloat32), F::NormalizeFuncOptions().p(2).dim(-1).eps(1e-12));
+  };
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    auto t = normalize(teacher);
+    target = torch::bmm(t, t.transpose(1, 2));
+  }
+  auto s = normalize(student);
+  return torch::mse_loss(torch::bmm(s, s.transpose(1, 2)), target);
+}
+
+torch::Tensor distill_loss(const torch::Tensor& student, const torch::Tensor& teacher) {
+  namespace F = torch::nn::functional;
+  auto normalize = [](const torch::Tensor& x) {
+    return F::normalize(x.to(torch::kFloat32), F::NormalizeFuncOptions().p(2).dim(-1).eps(1e-12));
+  };
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    auto t = teacher.to(torch::kFloat32);
+    const int64_t n = t.size(0), d = t.size(2), m = t.size(1) - 1, tokens = student.size(1) - 1;
+    if (m != tokens) {
+      const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(m))));
+      const auto to = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(tokens))));
+      auto grid = t.narrow(1, 1, m).reshape({n, side, side, d}).permute({0, 3, 1, 2});
+      auto resized = F::interpolate(
+          grid,
+          F::InterpolateFuncOptions().size(std::vector<int64_t>{to, to}).mode(torch::kBilinear).align_corners(false));
+      t = torch::cat({t.narrow(1, 0, 1), resized.flatten(2).transpose(1, 2)}, 1);
+    }
+    target = normalize(t);
+  }
+  return (normalize(student) - target).square().sum(-1).mean();
 }
 
 namespace {

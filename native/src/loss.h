@@ -40,6 +40,18 @@ torch::Tensor sinkhorn_knopp(const torch::Tensor& logits, double temp, int64_t i
 // row's nearest other row by inner product, -mean(log(pairwise_distance(x, nearest, eps 1e-8) + 1e-8)).
 torch::Tensor koleo_loss(const torch::Tensor& x);
 
+// DINOv3's GramLoss (normalized, img_level, neither negative removal) on patch features [n, N, D] (fp32,
+// outside autocast): per image the N x N Gram matrix of the L2-normalised rows (F.normalize's eps 1e-12),
+// student against teacher, mean squared difference over every entry of every image. The teacher's side
+// needs no gradient.
+torch::Tensor gram_loss(const torch::Tensor& student, const torch::Tensor& teacher);
+
+// Feature distillation as lightly-train's: the student's tokens [n, 1+N, D_t] (already projected to the teacher's
+// width) against the teacher's [n, 1+M, D_t], both L2-normalised; a teacher grid M of another size is resized to
+// the student's N (bilinear over the patch grid, the [CLS] kept); the mean over tokens of the squared distance
+// (2 - 2 cos). fp32, no gradient on the teacher's side.
+torch::Tensor distill_loss(const torch::Tensor& student, const torch::Tensor& teacher);
+
 class IbotLoss {
  public:
   IbotLoss(const Config& config, torch::Device device);

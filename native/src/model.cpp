@@ -33,6 +33,9 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 NetworkImpl::NetworkImpl(const Config& c, bool student) {
   backbone = register_module("backbone", VisionTransformer(c, student));
   head = register_module("head", IbotHead(c, student ? c.shared_head != 0 : c.shared_head_teacher != 0));
+  if (student && c.distill_loss_weight > 0) {
+    distill_proj = register_module("distill_proj", torch::nn::Linear(c.embed_dim, c.distill_embed_dim));
+  }
 }
 
 Model::Model(const Config& c)
@@ -44,6 +47,12 @@ Model::Model(const Config& c)
   teacher_ = Network(c, /*student=*/false);
   student_->backbone->init_weights(gen_);
   student_->head->init_weights(gen_);
+  if (!student_->distill_proj.is_empty()) {
+    // As the heads' linear layers: small weights from the model's own generator, zero bias.
+    torch::NoGradGuard no_grad;
+    student_->distill_proj->weight.normal_(0.0, 0.02, gen_);
+    student_->distill_proj->bias.zero_();
+  }
   copy_student_into_teacher();
   for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
   student_->to(device_);
@@ -59,6 +68,9 @@ Model::Model(const Config& c)
     named_["teacher." + item.key()] = item.value();
     names_.push_back("teacher." + item.key());
     if (student_names.count(item.key()) > 0) {
+      TORCH_CHECK(item.key().rfind("backbone.", 0) != 0 || ema_backbone_pairs_ == ema_teacher_.size(),
+                  "the teacher's backbone parameters must come before its head's");
+      if (item.key().rfind("backbone.", 0) == 0) ++ema_backbone_pairs_;
       ema_teacher_.push_back(item.value());
       ema_student_.push_back(named_["student." + item.key()]);
     }
@@ -67,7 +79,38 @@ Model::Model(const Config& c)
   named_["loss.center2"] = loss_.center2;
   names_.push_back("loss.center");
   names_.push_back("loss.center2");
+  if (c.gram_loss_weight > 0) {
+    // DINOv3's Gram teacher: a third backbone, never trained; refresh_gram_teacher sets it (step params).
+    gram_teacher_ = VisionTransformer(c, /*student=*/false);
+    gram_teacher_->to(device_);
+    gram_teacher_->eval();
+    auto sources = teacher_->backbone->named_parameters();
+    for (auto& item : gram_teacher_->named_parameters()) {
+      item.value().set_requires_grad(false);
+      named_["gram.backbone." + item.key()] = item.value();
+      names_.push_back("gram.backbone." + item.key());
+      gram_params_.push_back(item.value());
+      gram_sources_.push_back(sources[item.key()]);
+    }
+    refresh_gram_teacher();
+  }
+  if (c.distill_loss_weight > 0) {
+    // The teacher of feature distillation: another backbone, frozen; its weights are written by name (distill.*).
+    distill_teacher_ = VisionTransformer(distill_teacher_config(c), /*student=*/false);
+    distill_teacher_->to(device_);
+    distill_teacher_->eval();
+    for (auto& item : distill_teacher_->named_parameters()) {
+      item.value().set_requires_grad(false);
+      named_["distill.backbone." + item.key()] = item.value();
+      names_.push_back("distill.backbone." + item.key());
+    }
+  }
   build_optimizer();
+}
+
+void Model::refresh_gram_teacher() {
+  torch::NoGradGuard no_grad;
+  at::_foreach_copy_(gram_params_, gram_sources_);
 }
 
 void Model::copy_student_into_teacher() {
@@ -97,16 +140,34 @@ void Model::build_optimizer() {
     // iBOT's get_params_groups: no weight decay on biases and 1-D tensors (norms).
     if (ends_with(item.key(), ".bias") || p.dim() == 1) {
       not_regularized_.push_back(p);
+      lr_scales_[1].push_back(lr_scale(item.key()));
     } else {
       regularized_.push_back(p);
+      lr_scales_[0].push_back(lr_scale(item.key()));
     }
     if (item.key().find("last_layer") != std::string::npos) last_layer_params_.push_back(p);
   }
   optimizer_ = make_optimizer();
 }
 
+double Model::lr_scale(const std::string& name) const {
+  const std::string backbone = "backbone.", blocks = "backbone.blocks.";
+  if (name.rfind(backbone, 0) != 0) return 1.0;
+  // DINOv2's get_vit_lr_decay_rate: the embeddings and tokens are layer 0, block i layer i + 1, the final
+  // norm depth + 1 (as the heads); each layer below depth + 1 gets one more factor of the decay.
+  const int64_t depth = config_.depth;
+  int64_t layer = 0;
+  if (name.rfind(blocks, 0) == 0) {
+    layer = std::stoll(name.substr(blocks.size(), name.find('.', blocks.size()) - blocks.size())) + 1;
+  } else if (name.rfind("backbone.norm.", 0) == 0) {
+    layer = depth + 1;
+  }
+  return config_.backbone_lr_multiplier * std::pow(config_.layer_decay, static_cast<double>(depth + 1 - layer));
+}
+
 std::unique_ptr<AdamW> Model::make_optimizer() const {
-  return std::make_unique<AdamW>(regularized_, not_regularized_, config_.beta1, config_.beta2, config_.eps);
+  return std::make_unique<AdamW>(regularized_, not_regularized_, config_.beta1, config_.beta2, config_.eps,
+                                 std::vector<std::vector<double>>{lr_scales_[0], lr_scales_[1]});
 }
 
 torch::Tensor Model::clip_gradients(double clip) {
@@ -127,11 +188,16 @@ torch::Tensor Model::clip_gradients(double clip) {
   return norms.square().sum().sqrt();
 }
 
-void Model::ema_update(double momentum, const torch::Tensor& skip) {
+void Model::ema_update(double momentum, const torch::Tensor& skip, bool frozen_backbone) {
   torch::NoGradGuard no_grad;
-  // teacher += (1 - m) * (student - teacher) in one pass, with weight 0 when the step is skipped.
+  // teacher += (1 - m) * (student - teacher) in one pass, with weight 0 when the step is skipped. A frozen
+  // backbone is left out rather than lerped towards an equal student: m x + (1 - m) x need not round to x.
   auto weight = (1.0 - skip) * (1.0 - momentum);
-  at::_foreach_lerp_(ema_teacher_, ema_student_, std::vector<torch::Tensor>(ema_teacher_.size(), weight));
+  const size_t first = frozen_backbone ? ema_backbone_pairs_ : 0;
+  std::vector<torch::Tensor> teacher(ema_teacher_.begin() + first, ema_teacher_.end());
+  std::vector<torch::Tensor> student(ema_student_.begin() + first, ema_student_.end());
+  if (teacher.empty()) return;
+  at::_foreach_lerp_(teacher, student, std::vector<torch::Tensor>(teacher.size(), weight));
 }
 
 namespace {
@@ -164,6 +230,15 @@ int64_t check_step(const Config& c, const Batch& batch, const StepParams& params
           b);
   require(params.teacher_momentum >= 0 && params.teacher_momentum <= 1, "teacher_momentum must be in [0, 1], got ",
           params.teacher_momentum);
+  require(
+      c.distill_loss_weight == 0 || (gc.size(2) % c.distill_patch_size == 0 && gc.size(3) % c.distill_patch_size == 0),
+      "global crop size ", gc.size(2), "x", gc.size(3), " is not a multiple of the distillation teacher's patch size ",
+      c.distill_patch_size);
+  require(
+      c.gram_loss_weight == 0 || gh * gw >= 2,
+      "gram_loss_weight > 0 needs at least 2 patch tokens per global crop (a Gram matrix of one normalised token is "
+      "always 1), got ",
+      gh * gw);
   require(params.lr >= 0 && params.weight_decay >= 0 && params.clip_grad >= 0,
           "lr, weight_decay and clip_grad must be >= 0");
   return gh * gw;
@@ -195,6 +270,23 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   // The same cells among the backbone's tokens [G*B, 1+N]: each crop's [CLS] comes first.
   auto token_index = (host_index + host_index.div(n_patches, "floor") + 1).to(device);
 
+  const bool frozen = params.freeze_backbone != 0;
+  if (params.gram_refresh != 0) {
+    require(!gram_teacher_.is_empty(), "gram_refresh needs a model with gram_loss_weight > 0");
+    refresh_gram_teacher();
+  }
+  torch::Tensor gram_targets;  // [G*B, N, D], the Gram teacher's patch tokens
+  if (!gram_teacher_.is_empty()) {
+    torch::NoGradGuard no_grad;
+    AutocastScope autocast_scope(autocast, device.type());
+    gram_targets = gram_teacher_->forward(global, std::nullopt, nullptr).narrow(1, 1, n_patches);
+  }
+  torch::Tensor distill_targets;  // [G*B, 1+M, D_t], the distillation teacher's tokens
+  if (!distill_teacher_.is_empty()) {
+    torch::NoGradGuard no_grad;
+    AutocastScope autocast_scope(autocast, device.type());
+    distill_targets = distill_teacher_->forward(global, std::nullopt, nullptr);
+  }
   torch::Tensor teacher_cls, teacher_patch, teacher_embedding;
   {
     torch::NoGradGuard no_grad;
@@ -207,16 +299,24 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   }
 
   LossValues loss;
-  torch::Tensor student_global_cls;  // [G*B, D], for KoLeo
+  torch::Tensor student_global_cls;      // [G*B, D], for KoLeo
+  torch::Tensor student_global_patches;  // [G*B, N, D], for Gram anchoring
+  torch::Tensor student_global_tokens;   // [G*B, 1+N, D], for distillation
   {
     AutocastScope autocast_scope(autocast, device.type());
+    // A frozen backbone runs without a graph: only the heads receive gradients, and none is computed for it.
+    std::optional<torch::NoGradGuard> backbone_frozen;
+    if (frozen) backbone_frozen.emplace();
     auto student_global = student_->backbone->forward(global, masks, drop_path_gen);
     student_global_cls = student_global.select(1, 0);
+    if (!gram_teacher_.is_empty()) student_global_patches = student_global.narrow(1, 1, n_patches);
+    if (!distill_teacher_.is_empty()) student_global_tokens = student_global;
     std::vector<torch::Tensor> cls_tokens{student_global.select(1, 0)};
     if (l > 0) {
       auto student_local = student_->backbone->forward(batch.local_crops.to(device), std::nullopt, drop_path_gen);
       cls_tokens.push_back(student_local.select(1, 0));
     }
+    backbone_frozen.reset();
     // The head runs only where the loss reads it: CLS of every crop and masked patches of global crops.
     auto masked_tokens = student_global.reshape({-1, student_global.size(2)}).index_select(0, token_index);
     const int64_t n_cls = (g + l) * b;
@@ -243,6 +343,18 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
     koleo = koleo * config_.koleo_loss_weight;
     loss.total = loss.total + koleo;
   }
+  // DINOv3's Gram anchoring on the student's (masked) global crops' patch tokens, fp32 outside autocast.
+  torch::Tensor gram = torch::zeros({}, loss.total.options().dtype(torch::kFloat32));
+  if (!gram_teacher_.is_empty()) {
+    gram = gram_loss(student_global_patches, gram_targets) * config_.gram_loss_weight;
+    loss.total = loss.total + gram;
+  }
+  torch::Tensor distill = torch::zeros({}, loss.total.options().dtype(torch::kFloat32));
+  if (!distill_teacher_.is_empty()) {
+    auto projected = student_->distill_proj->forward(student_global_tokens.to(torch::kFloat32));
+    distill = distill_loss(projected, distill_targets) * config_.distill_loss_weight;
+    loss.total = loss.total + distill;
+  }
 
   // From here on nothing waits for the device: whether the step counts (finite loss and gradient
   // norm) is a device tensor that gates the optimiser, the EMA and the centres, and the step's
@@ -250,11 +362,12 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   torch::Tensor reduced;  // in a group: the losses' and centres' sums over the ranks
   torch::Tensor losses;
   if (comm_) {
-    reduced = reduce_step_values(loss, koleo, teacher_cls, teacher_patch);
-    losses = reduced.narrow(0, 0, 4) / static_cast<double>(comm_->size());
+    reduced = reduce_step_values(loss, {koleo, gram, distill}, teacher_cls, teacher_patch);
+    losses = reduced.narrow(0, 0, 6) / static_cast<double>(comm_->size());
   } else {
-    losses =
-        torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach()}).to(torch::kFloat64);
+    losses = torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach(), gram.detach(),
+                           distill.detach()})
+                 .to(torch::kFloat64);
   }
   // Collapse metrics from what the step already holds (no extra forward pass), read back with the losses.
   auto metrics = collapse_metrics(loss.cls_targets, loss.patch_targets, teacher_embedding);
@@ -273,12 +386,12 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   }
   optimizer_->step(params.lr, params.weight_decay, skip);
   // Gradients stay until the next step's zero_grad (as in the official loop), readable as "grad.*".
-  ema_update(params.teacher_momentum, skip);
+  ema_update(params.teacher_momentum, skip, frozen);
   if (comm_) {
     // The official loss all-reduces the batch's centre sums and divides by the global batch.
     const int64_t k = loss_.center.size(1), kp = loss_.center2.size(2);
     const double crops = static_cast<double>(teacher_cls.size(0)) * comm_->size();
-    loss_.update_centers_from_sums(reduced.narrow(0, 4, k).view({1, k}), reduced.narrow(0, 4 + k, kp).view({1, 1, kp}),
+    loss_.update_centers_from_sums(reduced.narrow(0, 6, k).view({1, k}), reduced.narrow(0, 6 + k, kp).view({1, 1, kp}),
                                    crops, skip);
   } else {
     loss_.update_centers(teacher_cls, teacher_patch, skip);
@@ -293,12 +406,14 @@ StepResult Model::train_step(const Batch& batch, const StepParams& params) {
   result.cls_loss = v[1];
   result.patch_loss = v[2];
   result.koleo_loss = v[3];
-  result.finite = v[5] == 0.0;
-  result.grad_norm = result.finite ? v[4] : 0.0;
-  result.teacher_cls_entropy = v[6];
-  result.teacher_patch_entropy = v[7];
-  result.prototypes_used = static_cast<int64_t>(v[8]);
-  result.effective_rank = v[9];
+  result.gram_loss = v[4];
+  result.distill_loss = v[5];
+  result.finite = v[7] == 0.0;
+  result.grad_norm = result.finite ? v[6] : 0.0;
+  result.teacher_cls_entropy = v[8];
+  result.teacher_patch_entropy = v[9];
+  result.prototypes_used = static_cast<int64_t>(v[10]);
+  result.effective_rank = v[11];
   if (result.finite) ++step_;
   result.step = step_;
   return result;
@@ -340,7 +455,8 @@ torch::Tensor Model::tensor(const std::string& name) {
     return it->second.grad();
   }
   auto it = named_.find(name);
-  require(it != named_.end(), "no tensor named '", name, "' (names: student.*, teacher.*, loss.center, loss.center2)");
+  require(it != named_.end(), "no tensor named '", name,
+          "' (names: student.*, teacher.*, loss.center, loss.center2, gram.* with Gram anchoring)");
   return it->second;
 }
 
@@ -404,14 +520,16 @@ void Model::average_gradients() {
   }
 }
 
-torch::Tensor Model::reduce_step_values(const LossValues& loss, const torch::Tensor& koleo,
+torch::Tensor Model::reduce_step_values(const LossValues& loss, const std::vector<torch::Tensor>& extra,
                                         const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch) {
-  // One small all-reduce: the loss terms (total, cls, patch, koleo), then the centre sums of the official loss.
+  // One small all-reduce: the loss terms (total, cls, patch, then koleo, gram, distill), then the centre sums of the
+  // official loss.
   auto t_cls = teacher_cls.to(torch::kFloat64);
   auto t_patch = teacher_patch.to(torch::kFloat64);
-  auto packed = torch::cat(
-      {torch::stack({loss.total.detach(), loss.cls.detach(), loss.patch.detach(), koleo.detach()}).to(torch::kFloat64),
-       torch::sum(t_cls, 0), torch::sum(t_patch.mean(1), 0)});
+  std::vector<torch::Tensor> terms{loss.total.detach(), loss.cls.detach(), loss.patch.detach()};
+  for (const auto& t : extra) terms.push_back(t.detach());
+  auto packed =
+      torch::cat({torch::stack(terms).to(torch::kFloat64), torch::sum(t_cls, 0), torch::sum(t_patch.mean(1), 0)});
   comm_->all_reduce(packed, Communicator::Op::Sum, "the loss and centre all-reduce");
   return packed;
 }

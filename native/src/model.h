@@ -23,6 +23,8 @@ class NetworkImpl : public torch::nn::Module {
   NetworkImpl(const Config& c, bool student);
   VisionTransformer backbone{nullptr};
   IbotHead head{nullptr};
+  // Feature distillation (distill_loss_weight > 0), the student only: its tokens to the teacher's width.
+  torch::nn::Linear distill_proj{nullptr};
 };
 TORCH_MODULE(Network);
 
@@ -43,7 +45,7 @@ struct LossArguments {
 };
 
 struct StepResult {
-  double loss = 0, cls_loss = 0, patch_loss = 0, grad_norm = 0, koleo_loss = 0;
+  double loss = 0, cls_loss = 0, patch_loss = 0, grad_norm = 0, koleo_loss = 0, gram_loss = 0, distill_loss = 0;
   bool finite = true;
   int64_t step = 0;
   // Collapse metrics (collapse.h), train_step only.
@@ -74,7 +76,8 @@ class Model {
   // CLS and patch logits of a head for tokens [n, T, D].
   std::pair<torch::Tensor, torch::Tensor> head_logits(bool is_teacher, const torch::Tensor& tokens);
 
-  // Named state ("student.*", "teacher.*", "loss.center", "loss.center2") in a stable order; tensor()
+  // Named state ("student.*", "teacher.*", "loss.center", "loss.center2", and "gram.*" with Gram anchoring) in a
+  // stable order; tensor()
   // also resolves "grad.student.*", the gradients the last step's optimiser used.
   std::vector<std::string> tensor_names() const;
   torch::Tensor tensor(const std::string& name);
@@ -97,9 +100,14 @@ class Model {
   // Clips each gradient in place; returns the L2 norm of all gradients before clipping (device, fp64).
   torch::Tensor clip_gradients(double clip);
   void average_gradients();
-  torch::Tensor reduce_step_values(const LossValues& loss, const torch::Tensor& koleo, const torch::Tensor& teacher_cls,
-                                   const torch::Tensor& teacher_patch);
-  void ema_update(double momentum, const torch::Tensor& skip);
+  torch::Tensor reduce_step_values(const LossValues& loss, const std::vector<torch::Tensor>& extra,
+                                   const torch::Tensor& teacher_cls, const torch::Tensor& teacher_patch);
+  // frozen_backbone: only the heads follow (the backbone pairs come first in the lists).
+  void ema_update(double momentum, const torch::Tensor& skip, bool frozen_backbone);
+  // The lr factor of a student parameter: layer-wise decay and the backbone multiplier (1 for the heads).
+  double lr_scale(const std::string& name) const;
+  // The Gram teacher becomes a copy of the EMA teacher's backbone.
+  void refresh_gram_teacher();
   Config config_;
   torch::Device device_;
   at::Generator gen_;         // CPU: initialisation, and drop-path on the CPU
@@ -109,9 +117,14 @@ class Model {
   IbotLoss loss_;
   std::unique_ptr<AdamW> optimizer_;
   std::vector<torch::Tensor> regularized_, not_regularized_;           // the optimiser's two groups
+  std::vector<double> lr_scales_[2];                                   // each one's lr factors, in the same order
   std::vector<std::pair<std::string, torch::Tensor>> student_params_;  // trainable, optimiser order
   std::vector<torch::Tensor> last_layer_params_;
   std::vector<torch::Tensor> ema_teacher_, ema_student_;
+  size_t ema_backbone_pairs_ = 0;                          // the first pairs of the EMA lists are the backbone's
+  VisionTransformer gram_teacher_{nullptr};                // with gram_loss_weight > 0: a frozen backbone, no grad
+  std::vector<torch::Tensor> gram_params_, gram_sources_;  // its parameters and the teacher backbone's, paired
+  VisionTransformer distill_teacher_{nullptr};             // with distill_loss_weight > 0: frozen, of distill_* shape
   std::map<std::string, torch::Tensor> named_;
   std::vector<std::string> names_;
   int64_t step_ = 0;

@@ -2,11 +2,18 @@
 
 #include <ATen/ops/_fused_adamw.h>
 
+#include <map>
+
 namespace ibot4j {
 
 AdamW::AdamW(std::vector<torch::Tensor> regularized, std::vector<torch::Tensor> not_regularized, double beta1,
-             double beta2, double eps)
-    : groups_{regularized, not_regularized}, beta1_(beta1), beta2_(beta2), eps_(eps) {
+             double beta2, double eps, std::vector<std::vector<double>> scales)
+    : groups_{regularized, not_regularized}, scales_(std::move(scales)), beta1_(beta1), beta2_(beta2), eps_(eps) {
+  if (scales_.empty())
+    scales_ = {std::vector<double>(regularized.size(), 1.0), std::vector<double>(not_regularized.size(), 1.0)};
+  TORCH_CHECK(
+      scales_.size() == 2 && scales_[0].size() == regularized.size() && scales_[1].size() == not_regularized.size(),
+      "one lr scale per parameter");
   auto options = [&] { return torch::optim::AdamWOptions(0.0).betas({beta1, beta2}).eps(eps).weight_decay(0.0); };
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(std::move(regularized), std::make_unique<torch::optim::AdamWOptions>(options()));
@@ -51,30 +58,45 @@ void AdamW::step(double lr, double weight_decay, const std::optional<torch::Tens
   torch::Tensor increment;
   if (found_inf.has_value()) increment = 1.0 - *found_inf;
   for (size_t g = 0; g < groups_.size(); ++g) {
-    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+    // One fused call per lr factor: the kernel takes one lr (weight decay is decoupled: lr x wd too).
+    struct Bucket {
+      std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+    };
+    std::map<double, Bucket> buckets;
+    size_t stepped = 0;
     if (!groups_[g].empty() && !group_steps_[g].defined()) init_step_counts(g);
-    for (const auto& p : groups_[g]) {
+    for (size_t i = 0; i < groups_[g].size(); ++i) {
+      const auto& p = groups_[g][i];
       if (!p.grad().defined()) continue;
       auto& s = state_of(p);
-      params.push_back(p);
-      grads.push_back(p.grad());
-      exp_avgs.push_back(s.exp_avg());
-      exp_avg_sqs.push_back(s.exp_avg_sq());
-      steps.push_back(step_counts_.at(p.unsafeGetTensorImpl()));
+      auto& b = buckets[scales_[g][i]];
+      b.params.push_back(p);
+      b.grads.push_back(p.grad());
+      b.exp_avgs.push_back(s.exp_avg());
+      b.exp_avg_sqs.push_back(s.exp_avg_sq());
+      b.steps.push_back(step_counts_.at(p.unsafeGetTensorImpl()));
+      ++stepped;
     }
-    if (params.empty()) continue;
-    if (params.size() == groups_[g].size()) {
+    if (stepped == 0) continue;
+    if (stepped == groups_[g].size()) {
       if (increment.defined())
         group_steps_[g].add_(increment);
       else
         group_steps_[g].add_(1.0);
-    } else if (increment.defined()) {
-      at::_foreach_add_(steps, increment);
     } else {
-      at::_foreach_add_(steps, 1.0);
+      for (auto& entry : buckets) {
+        if (increment.defined())
+          at::_foreach_add_(entry.second.steps, increment);
+        else
+          at::_foreach_add_(entry.second.steps, 1.0);
+      }
     }
-    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1_, beta2_, g == 0 ? weight_decay : 0.0,
-                      eps_, /*amsgrad=*/false, /*maximize=*/false, std::nullopt, found_inf);
+    for (auto& entry : buckets) {
+      auto& b = entry.second;
+      at::_fused_adamw_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, {}, b.steps, lr * entry.first, beta1_, beta2_,
+                        g == 0 ? weight_decay : 0.0, eps_, /*amsgrad=*/false, /*maximize=*/false, std::nullopt,
+                        found_inf);
+    }
   }
 }
 

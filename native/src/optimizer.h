@@ -15,8 +15,10 @@ namespace ibot4j {
 
 class AdamW {
  public:
+  // scales: each parameter's lr factor (layer-wise decay, backbone multiplier), parallel to the two groups;
+  // empty means 1 for every parameter. Parameters of one factor are updated by one fused call.
   AdamW(std::vector<torch::Tensor> regularized, std::vector<torch::Tensor> not_regularized, double beta1, double beta2,
-        double eps);
+        double eps, std::vector<std::vector<double>> scales = {});
 
   void zero_grad();
   // Parameters without a gradient are skipped, their step counts included (as torch.optim.AdamW).
@@ -34,6 +36,7 @@ class AdamW {
   // 0-dim view of it, from the saved state (0 where a parameter has none yet).
   void init_step_counts(size_t g);
   std::vector<std::vector<torch::Tensor>> groups_;
+  std::vector<std::vector<double>> scales_;
   double beta1_, beta2_, eps_;
   std::unique_ptr<torch::optim::AdamW> state_;
   // The fused kernel reads step counts from tensors; the int64 in the saved state follows them at save.

@@ -51,6 +51,8 @@ int main(int argc, char** argv) {
   c.beta1 = 0.9;
   c.beta2 = 0.999;
   c.eps = 1e-8;
+  c.layer_decay = 1.0;
+  c.backbone_lr_multiplier = 1.0;
   c.seed = 3;
   c.num_threads = 1;
   c.device = IBOT4J_DEVICE_CPU;

@@ -212,10 +212,10 @@ public class Ibot4jC extends Ibot4jC$shared {
     public static int IBOT4J_REDUCE_MAX() {
         return IBOT4J_REDUCE_MAX;
     }
-    private static final int IBOT4J_ABI_VERSION = (int)8L;
+    private static final int IBOT4J_ABI_VERSION = (int)9L;
     /**
      * {@snippet lang=c :
-     * #define IBOT4J_ABI_VERSION 8
+     * #define IBOT4J_ABI_VERSION 9
      * }
      */
     public static int IBOT4J_ABI_VERSION() {
@@ -1054,6 +1054,74 @@ public class Ibot4jC extends Ibot4jC$shared {
                 traceDowncall("ibot4j_loss", model, student_cls, student_patch, teacher_cls, teacher_patch, masks, batch_size, n_global, n_local, num_patches, teacher_temp, teacher_patch_temp, update_center, out, err, err_len);
             }
             return (int)mh$.invokeExact(model, student_cls, student_patch, teacher_cls, teacher_patch, masks, batch_size, n_global, n_local, num_patches, teacher_temp, teacher_patch_temp, update_center, out, err, err_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ibot4j_gram_loss {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Ibot4jC.C_INT,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_LONG,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_POINTER,
+            Ibot4jC.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ibot4j_gram_loss");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_gram_loss(const float *student, const float *teacher, int64_t n, int64_t tokens, int64_t dim, double *out_loss, float *out_grad, char *err, size_t err_len)
+     * }
+     */
+    public static FunctionDescriptor ibot4j_gram_loss$descriptor() {
+        return ibot4j_gram_loss.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_gram_loss(const float *student, const float *teacher, int64_t n, int64_t tokens, int64_t dim, double *out_loss, float *out_grad, char *err, size_t err_len)
+     * }
+     */
+    public static MethodHandle ibot4j_gram_loss$handle() {
+        return ibot4j_gram_loss.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t ibot4j_gram_loss(const float *student, const float *teacher, int64_t n, int64_t tokens, int64_t dim, double *out_loss, float *out_grad, char *err, size_t err_len)
+     * }
+     */
+    public static MemorySegment ibot4j_gram_loss$address() {
+        return ibot4j_gram_loss.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t ibot4j_gram_loss(const float *student, const float *teacher, int64_t n, int64_t tokens, int64_t dim, double *out_loss, float *out_grad, char *err, size_t err_len)
+     * }
+     */
+    public static int ibot4j_gram_loss(MemorySegment student, MemorySegment teacher, long n, long tokens, long dim, MemorySegment out_loss, MemorySegment out_grad, MemorySegment err, long err_len) {
+        var mh$ = ibot4j_gram_loss.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ibot4j_gram_loss", student, teacher, n, tokens, dim, out_loss, out_grad, err, err_len);
+            }
+            return (int)mh$.invokeExact(student, teacher, n, tokens, dim, out_loss, out_grad, err, err_len);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -45,6 +45,21 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double eps;
  *     int32_t centering;
  *     double koleo_loss_weight;
+ *     double layer_decay;
+ *     double backbone_lr_multiplier;
+ *     double gram_loss_weight;
+ *     double distill_loss_weight;
+ *     int32_t distill_family;
+ *     int32_t distill_img_size;
+ *     int32_t distill_patch_size;
+ *     int32_t distill_embed_dim;
+ *     int32_t distill_depth;
+ *     int32_t distill_num_heads;
+ *     double distill_mlp_ratio;
+ *     int32_t distill_qkv_bias;
+ *     int32_t distill_num_register_tokens;
+ *     double distill_layer_scale_init;
+ *     int32_t distill_swiglu;
  *     int64_t seed;
  *     int32_t num_threads;
  *     int32_t device;
@@ -94,6 +109,22 @@ public class ibot4j_config {
         Ibot4jC.C_INT.withName("centering"),
         MemoryLayout.paddingLayout(4),
         Ibot4jC.C_DOUBLE.withName("koleo_loss_weight"),
+        Ibot4jC.C_DOUBLE.withName("layer_decay"),
+        Ibot4jC.C_DOUBLE.withName("backbone_lr_multiplier"),
+        Ibot4jC.C_DOUBLE.withName("gram_loss_weight"),
+        Ibot4jC.C_DOUBLE.withName("distill_loss_weight"),
+        Ibot4jC.C_INT.withName("distill_family"),
+        Ibot4jC.C_INT.withName("distill_img_size"),
+        Ibot4jC.C_INT.withName("distill_patch_size"),
+        Ibot4jC.C_INT.withName("distill_embed_dim"),
+        Ibot4jC.C_INT.withName("distill_depth"),
+        Ibot4jC.C_INT.withName("distill_num_heads"),
+        Ibot4jC.C_DOUBLE.withName("distill_mlp_ratio"),
+        Ibot4jC.C_INT.withName("distill_qkv_bias"),
+        Ibot4jC.C_INT.withName("distill_num_register_tokens"),
+        Ibot4jC.C_DOUBLE.withName("distill_layer_scale_init"),
+        Ibot4jC.C_INT.withName("distill_swiglu"),
+        MemoryLayout.paddingLayout(4),
         Ibot4jC.C_LONG.withName("seed"),
         Ibot4jC.C_INT.withName("num_threads"),
         Ibot4jC.C_INT.withName("device"),
@@ -1426,6 +1457,666 @@ public class ibot4j_config {
      */
     public static void koleo_loss_weight(MemorySegment struct, double fieldValue) {
         struct.set(koleo_loss_weight$LAYOUT, koleo_loss_weight$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble layer_decay$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("layer_decay"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double layer_decay
+     * }
+     */
+    public static final OfDouble layer_decay$layout() {
+        return layer_decay$LAYOUT;
+    }
+
+    private static final long layer_decay$OFFSET = $LAYOUT.byteOffset(groupElement("layer_decay"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double layer_decay
+     * }
+     */
+    public static final long layer_decay$offset() {
+        return layer_decay$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double layer_decay
+     * }
+     */
+    public static double layer_decay(MemorySegment struct) {
+        return struct.get(layer_decay$LAYOUT, layer_decay$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double layer_decay
+     * }
+     */
+    public static void layer_decay(MemorySegment struct, double fieldValue) {
+        struct.set(layer_decay$LAYOUT, layer_decay$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble backbone_lr_multiplier$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("backbone_lr_multiplier"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double backbone_lr_multiplier
+     * }
+     */
+    public static final OfDouble backbone_lr_multiplier$layout() {
+        return backbone_lr_multiplier$LAYOUT;
+    }
+
+    private static final long backbone_lr_multiplier$OFFSET = $LAYOUT.byteOffset(groupElement("backbone_lr_multiplier"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double backbone_lr_multiplier
+     * }
+     */
+    public static final long backbone_lr_multiplier$offset() {
+        return backbone_lr_multiplier$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double backbone_lr_multiplier
+     * }
+     */
+    public static double backbone_lr_multiplier(MemorySegment struct) {
+        return struct.get(backbone_lr_multiplier$LAYOUT, backbone_lr_multiplier$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double backbone_lr_multiplier
+     * }
+     */
+    public static void backbone_lr_multiplier(MemorySegment struct, double fieldValue) {
+        struct.set(backbone_lr_multiplier$LAYOUT, backbone_lr_multiplier$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble gram_loss_weight$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("gram_loss_weight"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double gram_loss_weight
+     * }
+     */
+    public static final OfDouble gram_loss_weight$layout() {
+        return gram_loss_weight$LAYOUT;
+    }
+
+    private static final long gram_loss_weight$OFFSET = $LAYOUT.byteOffset(groupElement("gram_loss_weight"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double gram_loss_weight
+     * }
+     */
+    public static final long gram_loss_weight$offset() {
+        return gram_loss_weight$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double gram_loss_weight
+     * }
+     */
+    public static double gram_loss_weight(MemorySegment struct) {
+        return struct.get(gram_loss_weight$LAYOUT, gram_loss_weight$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double gram_loss_weight
+     * }
+     */
+    public static void gram_loss_weight(MemorySegment struct, double fieldValue) {
+        struct.set(gram_loss_weight$LAYOUT, gram_loss_weight$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble distill_loss_weight$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("distill_loss_weight"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double distill_loss_weight
+     * }
+     */
+    public static final OfDouble distill_loss_weight$layout() {
+        return distill_loss_weight$LAYOUT;
+    }
+
+    private static final long distill_loss_weight$OFFSET = $LAYOUT.byteOffset(groupElement("distill_loss_weight"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double distill_loss_weight
+     * }
+     */
+    public static final long distill_loss_weight$offset() {
+        return distill_loss_weight$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double distill_loss_weight
+     * }
+     */
+    public static double distill_loss_weight(MemorySegment struct) {
+        return struct.get(distill_loss_weight$LAYOUT, distill_loss_weight$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double distill_loss_weight
+     * }
+     */
+    public static void distill_loss_weight(MemorySegment struct, double fieldValue) {
+        struct.set(distill_loss_weight$LAYOUT, distill_loss_weight$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_family$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_family"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_family
+     * }
+     */
+    public static final OfInt distill_family$layout() {
+        return distill_family$LAYOUT;
+    }
+
+    private static final long distill_family$OFFSET = $LAYOUT.byteOffset(groupElement("distill_family"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_family
+     * }
+     */
+    public static final long distill_family$offset() {
+        return distill_family$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_family
+     * }
+     */
+    public static int distill_family(MemorySegment struct) {
+        return struct.get(distill_family$LAYOUT, distill_family$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_family
+     * }
+     */
+    public static void distill_family(MemorySegment struct, int fieldValue) {
+        struct.set(distill_family$LAYOUT, distill_family$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_img_size$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_img_size"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_img_size
+     * }
+     */
+    public static final OfInt distill_img_size$layout() {
+        return distill_img_size$LAYOUT;
+    }
+
+    private static final long distill_img_size$OFFSET = $LAYOUT.byteOffset(groupElement("distill_img_size"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_img_size
+     * }
+     */
+    public static final long distill_img_size$offset() {
+        return distill_img_size$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_img_size
+     * }
+     */
+    public static int distill_img_size(MemorySegment struct) {
+        return struct.get(distill_img_size$LAYOUT, distill_img_size$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_img_size
+     * }
+     */
+    public static void distill_img_size(MemorySegment struct, int fieldValue) {
+        struct.set(distill_img_size$LAYOUT, distill_img_size$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_patch_size$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_patch_size"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_patch_size
+     * }
+     */
+    public static final OfInt distill_patch_size$layout() {
+        return distill_patch_size$LAYOUT;
+    }
+
+    private static final long distill_patch_size$OFFSET = $LAYOUT.byteOffset(groupElement("distill_patch_size"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_patch_size
+     * }
+     */
+    public static final long distill_patch_size$offset() {
+        return distill_patch_size$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_patch_size
+     * }
+     */
+    public static int distill_patch_size(MemorySegment struct) {
+        return struct.get(distill_patch_size$LAYOUT, distill_patch_size$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_patch_size
+     * }
+     */
+    public static void distill_patch_size(MemorySegment struct, int fieldValue) {
+        struct.set(distill_patch_size$LAYOUT, distill_patch_size$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_embed_dim$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_embed_dim"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_embed_dim
+     * }
+     */
+    public static final OfInt distill_embed_dim$layout() {
+        return distill_embed_dim$LAYOUT;
+    }
+
+    private static final long distill_embed_dim$OFFSET = $LAYOUT.byteOffset(groupElement("distill_embed_dim"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_embed_dim
+     * }
+     */
+    public static final long distill_embed_dim$offset() {
+        return distill_embed_dim$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_embed_dim
+     * }
+     */
+    public static int distill_embed_dim(MemorySegment struct) {
+        return struct.get(distill_embed_dim$LAYOUT, distill_embed_dim$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_embed_dim
+     * }
+     */
+    public static void distill_embed_dim(MemorySegment struct, int fieldValue) {
+        struct.set(distill_embed_dim$LAYOUT, distill_embed_dim$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_depth$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_depth"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_depth
+     * }
+     */
+    public static final OfInt distill_depth$layout() {
+        return distill_depth$LAYOUT;
+    }
+
+    private static final long distill_depth$OFFSET = $LAYOUT.byteOffset(groupElement("distill_depth"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_depth
+     * }
+     */
+    public static final long distill_depth$offset() {
+        return distill_depth$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_depth
+     * }
+     */
+    public static int distill_depth(MemorySegment struct) {
+        return struct.get(distill_depth$LAYOUT, distill_depth$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_depth
+     * }
+     */
+    public static void distill_depth(MemorySegment struct, int fieldValue) {
+        struct.set(distill_depth$LAYOUT, distill_depth$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_num_heads$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_num_heads"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_num_heads
+     * }
+     */
+    public static final OfInt distill_num_heads$layout() {
+        return distill_num_heads$LAYOUT;
+    }
+
+    private static final long distill_num_heads$OFFSET = $LAYOUT.byteOffset(groupElement("distill_num_heads"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_num_heads
+     * }
+     */
+    public static final long distill_num_heads$offset() {
+        return distill_num_heads$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_num_heads
+     * }
+     */
+    public static int distill_num_heads(MemorySegment struct) {
+        return struct.get(distill_num_heads$LAYOUT, distill_num_heads$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_num_heads
+     * }
+     */
+    public static void distill_num_heads(MemorySegment struct, int fieldValue) {
+        struct.set(distill_num_heads$LAYOUT, distill_num_heads$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble distill_mlp_ratio$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("distill_mlp_ratio"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double distill_mlp_ratio
+     * }
+     */
+    public static final OfDouble distill_mlp_ratio$layout() {
+        return distill_mlp_ratio$LAYOUT;
+    }
+
+    private static final long distill_mlp_ratio$OFFSET = $LAYOUT.byteOffset(groupElement("distill_mlp_ratio"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double distill_mlp_ratio
+     * }
+     */
+    public static final long distill_mlp_ratio$offset() {
+        return distill_mlp_ratio$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double distill_mlp_ratio
+     * }
+     */
+    public static double distill_mlp_ratio(MemorySegment struct) {
+        return struct.get(distill_mlp_ratio$LAYOUT, distill_mlp_ratio$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double distill_mlp_ratio
+     * }
+     */
+    public static void distill_mlp_ratio(MemorySegment struct, double fieldValue) {
+        struct.set(distill_mlp_ratio$LAYOUT, distill_mlp_ratio$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_qkv_bias$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_qkv_bias"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_qkv_bias
+     * }
+     */
+    public static final OfInt distill_qkv_bias$layout() {
+        return distill_qkv_bias$LAYOUT;
+    }
+
+    private static final long distill_qkv_bias$OFFSET = $LAYOUT.byteOffset(groupElement("distill_qkv_bias"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_qkv_bias
+     * }
+     */
+    public static final long distill_qkv_bias$offset() {
+        return distill_qkv_bias$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_qkv_bias
+     * }
+     */
+    public static int distill_qkv_bias(MemorySegment struct) {
+        return struct.get(distill_qkv_bias$LAYOUT, distill_qkv_bias$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_qkv_bias
+     * }
+     */
+    public static void distill_qkv_bias(MemorySegment struct, int fieldValue) {
+        struct.set(distill_qkv_bias$LAYOUT, distill_qkv_bias$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_num_register_tokens$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_num_register_tokens"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_num_register_tokens
+     * }
+     */
+    public static final OfInt distill_num_register_tokens$layout() {
+        return distill_num_register_tokens$LAYOUT;
+    }
+
+    private static final long distill_num_register_tokens$OFFSET = $LAYOUT.byteOffset(groupElement("distill_num_register_tokens"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_num_register_tokens
+     * }
+     */
+    public static final long distill_num_register_tokens$offset() {
+        return distill_num_register_tokens$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_num_register_tokens
+     * }
+     */
+    public static int distill_num_register_tokens(MemorySegment struct) {
+        return struct.get(distill_num_register_tokens$LAYOUT, distill_num_register_tokens$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_num_register_tokens
+     * }
+     */
+    public static void distill_num_register_tokens(MemorySegment struct, int fieldValue) {
+        struct.set(distill_num_register_tokens$LAYOUT, distill_num_register_tokens$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble distill_layer_scale_init$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("distill_layer_scale_init"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double distill_layer_scale_init
+     * }
+     */
+    public static final OfDouble distill_layer_scale_init$layout() {
+        return distill_layer_scale_init$LAYOUT;
+    }
+
+    private static final long distill_layer_scale_init$OFFSET = $LAYOUT.byteOffset(groupElement("distill_layer_scale_init"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double distill_layer_scale_init
+     * }
+     */
+    public static final long distill_layer_scale_init$offset() {
+        return distill_layer_scale_init$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double distill_layer_scale_init
+     * }
+     */
+    public static double distill_layer_scale_init(MemorySegment struct) {
+        return struct.get(distill_layer_scale_init$LAYOUT, distill_layer_scale_init$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double distill_layer_scale_init
+     * }
+     */
+    public static void distill_layer_scale_init(MemorySegment struct, double fieldValue) {
+        struct.set(distill_layer_scale_init$LAYOUT, distill_layer_scale_init$OFFSET, fieldValue);
+    }
+
+    private static final OfInt distill_swiglu$LAYOUT = (OfInt)$LAYOUT.select(groupElement("distill_swiglu"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t distill_swiglu
+     * }
+     */
+    public static final OfInt distill_swiglu$layout() {
+        return distill_swiglu$LAYOUT;
+    }
+
+    private static final long distill_swiglu$OFFSET = $LAYOUT.byteOffset(groupElement("distill_swiglu"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t distill_swiglu
+     * }
+     */
+    public static final long distill_swiglu$offset() {
+        return distill_swiglu$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t distill_swiglu
+     * }
+     */
+    public static int distill_swiglu(MemorySegment struct) {
+        return struct.get(distill_swiglu$LAYOUT, distill_swiglu$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t distill_swiglu
+     * }
+     */
+    public static void distill_swiglu(MemorySegment struct, int fieldValue) {
+        struct.set(distill_swiglu$LAYOUT, distill_swiglu$OFFSET, fieldValue);
     }
 
     private static final OfLong seed$LAYOUT = (OfLong)$LAYOUT.select(groupElement("seed"));

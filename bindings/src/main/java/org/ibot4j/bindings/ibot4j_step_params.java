@@ -22,6 +22,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double teacher_patch_temp;
  *     int32_t freeze_last_layer;
  *     double clip_grad;
+ *     int32_t freeze_backbone;
+ *     int32_t gram_refresh;
  * }
  * }
  */
@@ -39,7 +41,9 @@ public class ibot4j_step_params {
         Ibot4jC.C_DOUBLE.withName("teacher_patch_temp"),
         Ibot4jC.C_INT.withName("freeze_last_layer"),
         MemoryLayout.paddingLayout(4),
-        Ibot4jC.C_DOUBLE.withName("clip_grad")
+        Ibot4jC.C_DOUBLE.withName("clip_grad"),
+        Ibot4jC.C_INT.withName("freeze_backbone"),
+        Ibot4jC.C_INT.withName("gram_refresh")
     ).withName("ibot4j_step_params");
 
     /**
@@ -355,6 +359,94 @@ public class ibot4j_step_params {
      */
     public static void clip_grad(MemorySegment struct, double fieldValue) {
         struct.set(clip_grad$LAYOUT, clip_grad$OFFSET, fieldValue);
+    }
+
+    private static final OfInt freeze_backbone$LAYOUT = (OfInt)$LAYOUT.select(groupElement("freeze_backbone"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t freeze_backbone
+     * }
+     */
+    public static final OfInt freeze_backbone$layout() {
+        return freeze_backbone$LAYOUT;
+    }
+
+    private static final long freeze_backbone$OFFSET = $LAYOUT.byteOffset(groupElement("freeze_backbone"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t freeze_backbone
+     * }
+     */
+    public static final long freeze_backbone$offset() {
+        return freeze_backbone$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t freeze_backbone
+     * }
+     */
+    public static int freeze_backbone(MemorySegment struct) {
+        return struct.get(freeze_backbone$LAYOUT, freeze_backbone$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t freeze_backbone
+     * }
+     */
+    public static void freeze_backbone(MemorySegment struct, int fieldValue) {
+        struct.set(freeze_backbone$LAYOUT, freeze_backbone$OFFSET, fieldValue);
+    }
+
+    private static final OfInt gram_refresh$LAYOUT = (OfInt)$LAYOUT.select(groupElement("gram_refresh"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t gram_refresh
+     * }
+     */
+    public static final OfInt gram_refresh$layout() {
+        return gram_refresh$LAYOUT;
+    }
+
+    private static final long gram_refresh$OFFSET = $LAYOUT.byteOffset(groupElement("gram_refresh"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t gram_refresh
+     * }
+     */
+    public static final long gram_refresh$offset() {
+        return gram_refresh$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t gram_refresh
+     * }
+     */
+    public static int gram_refresh(MemorySegment struct) {
+        return struct.get(gram_refresh$LAYOUT, gram_refresh$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t gram_refresh
+     * }
+     */
+    public static void gram_refresh(MemorySegment struct, int fieldValue) {
+        struct.set(gram_refresh$LAYOUT, gram_refresh$OFFSET, fieldValue);
     }
 
     /**

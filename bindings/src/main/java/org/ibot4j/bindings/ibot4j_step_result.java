@@ -26,6 +26,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double teacher_patch_entropy;
  *     int32_t prototypes_used;
  *     double effective_rank;
+ *     double gram_loss;
+ *     double distill_loss;
  * }
  * }
  */
@@ -48,7 +50,9 @@ public class ibot4j_step_result {
         Ibot4jC.C_DOUBLE.withName("teacher_patch_entropy"),
         Ibot4jC.C_INT.withName("prototypes_used"),
         MemoryLayout.paddingLayout(4),
-        Ibot4jC.C_DOUBLE.withName("effective_rank")
+        Ibot4jC.C_DOUBLE.withName("effective_rank"),
+        Ibot4jC.C_DOUBLE.withName("gram_loss"),
+        Ibot4jC.C_DOUBLE.withName("distill_loss")
     ).withName("ibot4j_step_result");
 
     /**
@@ -540,6 +544,94 @@ public class ibot4j_step_result {
      */
     public static void effective_rank(MemorySegment struct, double fieldValue) {
         struct.set(effective_rank$LAYOUT, effective_rank$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble gram_loss$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("gram_loss"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double gram_loss
+     * }
+     */
+    public static final OfDouble gram_loss$layout() {
+        return gram_loss$LAYOUT;
+    }
+
+    private static final long gram_loss$OFFSET = $LAYOUT.byteOffset(groupElement("gram_loss"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double gram_loss
+     * }
+     */
+    public static final long gram_loss$offset() {
+        return gram_loss$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double gram_loss
+     * }
+     */
+    public static double gram_loss(MemorySegment struct) {
+        return struct.get(gram_loss$LAYOUT, gram_loss$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double gram_loss
+     * }
+     */
+    public static void gram_loss(MemorySegment struct, double fieldValue) {
+        struct.set(gram_loss$LAYOUT, gram_loss$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble distill_loss$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("distill_loss"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double distill_loss
+     * }
+     */
+    public static final OfDouble distill_loss$layout() {
+        return distill_loss$LAYOUT;
+    }
+
+    private static final long distill_loss$OFFSET = $LAYOUT.byteOffset(groupElement("distill_loss"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double distill_loss
+     * }
+     */
+    public static final long distill_loss$offset() {
+        return distill_loss$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double distill_loss
+     * }
+     */
+    public static double distill_loss(MemorySegment struct) {
+        return struct.get(distill_loss$LAYOUT, distill_loss$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double distill_loss
+     * }
+     */
+    public static void distill_loss(MemorySegment struct, double fieldValue) {
+        struct.set(distill_loss$LAYOUT, distill_loss$OFFSET, fieldValue);
     }
 
     /**

@@ -56,6 +56,23 @@ import java.util.List;
  * @param eps AdamW epsilon
  * @param centering how the teacher's outputs become targets: the official EMA centre, or DINOv2's Sinkhorn-Knopp (opt-in)
  * @param koleoLossWeight weight of DINOv2's KoLeo regulariser on the student's global [CLS] tokens; 0 (official) turns it off
+ * @param layerDecay layer-wise learning-rate decay in (0, 1] (BEiT / DINOv2 fine-tuning): block i's lr is multiplied by
+ *        layerDecay^(depth - i), the patch embedding's and tokens' by layerDecay^(depth + 1); 1 (default) turns it off
+ * @param backboneLrMultiplier the backbone's learning rate relative to the heads', >= 0; 1 (default) turns it off
+ * @param gramLossWeight weight of DINOv3's Gram anchoring of the student's patch tokens to a Gram teacher's; 0 (default) turns it off
+ * @param distillLossWeight weight of feature distillation from a frozen teacher backbone (the {@code distill*} fields, see
+ *        {@link #distillTeacher()}); 0 (default) turns it off
+ * @param distillFamily the distillation teacher's family
+ * @param distillImgSize the distillation teacher's image size (its learned positions)
+ * @param distillPatchSize the distillation teacher's patch size
+ * @param distillEmbedDim the distillation teacher's width
+ * @param distillDepth the distillation teacher's blocks
+ * @param distillNumHeads the distillation teacher's attention heads
+ * @param distillMlpRatio the distillation teacher's MLP ratio
+ * @param distillQkvBias whether the distillation teacher has qkv biases
+ * @param distillNumRegisterTokens the distillation teacher's registers / storage tokens
+ * @param distillLayerScaleInit the distillation teacher's LayerScale initial value (0: none)
+ * @param distillSwiglu whether the distillation teacher's MLP is a SwiGLU
  * @param seed seed of initialisation and drop-path
  * @param numThreads LibTorch intra-op threads (process-wide); 0 keeps the current setting
  * @param device where the model lives
@@ -95,6 +112,21 @@ public record IbotConfig(
         double eps,
         Centering centering,
         double koleoLossWeight,
+        double layerDecay,
+        double backboneLrMultiplier,
+        double gramLossWeight,
+        double distillLossWeight,
+        Family distillFamily,
+        int distillImgSize,
+        int distillPatchSize,
+        int distillEmbedDim,
+        int distillDepth,
+        int distillNumHeads,
+        double distillMlpRatio,
+        boolean distillQkvBias,
+        int distillNumRegisterTokens,
+        double distillLayerScaleInit,
+        boolean distillSwiglu,
         long seed,
         int numThreads,
         Device device,
@@ -114,8 +146,21 @@ public record IbotConfig(
         Problems p = new Problems();
         p.require(family != null, "family must be set (ibot, dinov2 or dinov3)");
         p.require(centering != null, "centering must be set (centering or sinkhorn_knopp)");
+        p.require(distillFamily != null, "distill_family must be set (ibot, dinov2 or dinov3)");
         p.require(device != null, "device must be set");
         p.throwIfAny("ibot4j config");
+    }
+
+    /**
+     * The feature-distillation teacher's backbone as a configuration of its own: this one with the {@code distill*}
+     * fields in place of the backbone's (the native side builds the same, {@code distill_teacher_config}).
+     *
+     * @return the teacher's configuration (no distillation of its own)
+     */
+    public IbotConfig distillTeacher() {
+        return toBuilder().family(distillFamily).imgSize(distillImgSize).patchSize(distillPatchSize).embedDim(distillEmbedDim).depth(distillDepth)
+                .numHeads(distillNumHeads).mlpRatio(distillMlpRatio).qkvBias(distillQkvBias).numRegisterTokens(distillNumRegisterTokens)
+                .layerScaleInit(distillLayerScaleInit).swiglu(distillSwiglu).dropPathRate(0).distillLossWeight(0).gramLossWeight(0).build();
     }
 
     /**
@@ -212,6 +257,17 @@ public record IbotConfig(
         private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
         private Centering centering = Centering.CENTERING;
         private double koleoLossWeight = 0;
+        private double layerDecay = 1;
+        private double backboneLrMultiplier = 1;
+        private double gramLossWeight = 0;
+        private double distillLossWeight = 0;
+        private Family distillFamily = Family.IBOT;
+        private int distillImgSize = 0, distillPatchSize = 0, distillEmbedDim = 0, distillDepth = 0, distillNumHeads = 0;
+        private double distillMlpRatio = 0;
+        private boolean distillQkvBias = false;
+        private int distillNumRegisterTokens = 0;
+        private double distillLayerScaleInit = 0;
+        private boolean distillSwiglu = false;
         private long seed = 0;
         private int numThreads = 0;
         private Device device = Device.CPU;
@@ -317,6 +373,50 @@ public record IbotConfig(
         public Builder centering(Centering v) { centering = v; return this; }
         /** @param v KoLeo weight on the student's global [CLS] tokens, 0 = off @return this builder */
         public Builder koleoLossWeight(double v) { koleoLossWeight = v; return this; }
+        /** @param v layer-wise lr decay in (0, 1], 1 = off @return this builder */
+        public Builder layerDecay(double v) { layerDecay = v; return this; }
+        /** @param v the backbone's lr relative to the heads', 1 = off @return this builder */
+        public Builder backboneLrMultiplier(double v) { backboneLrMultiplier = v; return this; }
+        /** @param v Gram anchoring weight on the student's patch tokens, 0 = off @return this builder */
+        public Builder gramLossWeight(double v) { gramLossWeight = v; return this; }
+        /** @param v feature distillation weight, 0 = off @return this builder */
+        public Builder distillLossWeight(double v) { distillLossWeight = v; return this; }
+        /** @param v the distillation teacher's family @return this builder */
+        public Builder distillFamily(Family v) { distillFamily = v; return this; }
+        /** @param v the distillation teacher's image size @return this builder */
+        public Builder distillImgSize(int v) { distillImgSize = v; return this; }
+        /** @param v the distillation teacher's patch size @return this builder */
+        public Builder distillPatchSize(int v) { distillPatchSize = v; return this; }
+        /** @param v the distillation teacher's width @return this builder */
+        public Builder distillEmbedDim(int v) { distillEmbedDim = v; return this; }
+        /** @param v the distillation teacher's depth @return this builder */
+        public Builder distillDepth(int v) { distillDepth = v; return this; }
+        /** @param v the distillation teacher's heads @return this builder */
+        public Builder distillNumHeads(int v) { distillNumHeads = v; return this; }
+        /** @param v the distillation teacher's MLP ratio @return this builder */
+        public Builder distillMlpRatio(double v) { distillMlpRatio = v; return this; }
+        /** @param v whether the distillation teacher has qkv biases @return this builder */
+        public Builder distillQkvBias(boolean v) { distillQkvBias = v; return this; }
+        /** @param v the distillation teacher's registers @return this builder */
+        public Builder distillNumRegisterTokens(int v) { distillNumRegisterTokens = v; return this; }
+        /** @param v the distillation teacher's LayerScale init @return this builder */
+        public Builder distillLayerScaleInit(double v) { distillLayerScaleInit = v; return this; }
+        /** @param v whether the distillation teacher's MLP is a SwiGLU @return this builder */
+        public Builder distillSwiglu(boolean v) { distillSwiglu = v; return this; }
+
+        /**
+         * Feature distillation from a frozen teacher of {@code teacher}'s backbone (its backbone fields; heads unused).
+         *
+         * @param teacher the teacher's architecture
+         * @param weight the loss weight, > 0
+         * @return this builder
+         */
+        public Builder distillFrom(IbotConfig teacher, double weight) {
+            return distillLossWeight(weight).distillFamily(teacher.family()).distillImgSize(teacher.imgSize()).distillPatchSize(teacher.patchSize())
+                    .distillEmbedDim(teacher.embedDim()).distillDepth(teacher.depth()).distillNumHeads(teacher.numHeads())
+                    .distillMlpRatio(teacher.mlpRatio()).distillQkvBias(teacher.qkvBias()).distillNumRegisterTokens(teacher.numRegisterTokens())
+                    .distillLayerScaleInit(teacher.layerScaleInit()).distillSwiglu(teacher.swiglu());
+        }
         /** @param v seed @return this builder */
         public Builder seed(long v) { seed = v; return this; }
         /** @param v LibTorch threads, 0 keeps the current @return this builder */

@@ -139,6 +139,8 @@ public final class IbotModel implements AutoCloseable {
         ibot4j_step_params.teacher_patch_temp(paramsStruct, params.teacherPatchTemp());
         ibot4j_step_params.freeze_last_layer(paramsStruct, params.freezeLastLayer() ? 1 : 0);
         ibot4j_step_params.clip_grad(paramsStruct, params.clipGrad());
+        ibot4j_step_params.freeze_backbone(paramsStruct, params.freezeBackbone() ? 1 : 0);
+        ibot4j_step_params.gram_refresh(paramsStruct, params.gramRefresh() ? 1 : 0);
     }
 
     /**
@@ -309,7 +311,34 @@ public final class IbotModel implements AutoCloseable {
                 ibot4j_step_result.finite(resultStruct) != 0, ibot4j_step_result.step(resultStruct),
                 ibot4j_step_result.koleo_loss(resultStruct), ibot4j_step_result.teacher_cls_entropy(resultStruct),
                 ibot4j_step_result.teacher_patch_entropy(resultStruct), ibot4j_step_result.prototypes_used(resultStruct),
-                ibot4j_step_result.effective_rank(resultStruct));
+                ibot4j_step_result.effective_rank(resultStruct), ibot4j_step_result.gram_loss(resultStruct),
+                ibot4j_step_result.distill_loss(resultStruct));
+    }
+
+    /**
+     * DINOv3's Gram anchoring loss as a train step adds it (before its weight): per image, the Gram matrices of
+     * the L2-normalised patch features of {@code student} and {@code teacher} (each {@code [n, tokens, dim]},
+     * row-major), their mean squared difference over every entry.
+     *
+     * @param gradient when not null, receives d loss / d student ({@code n * tokens * dim} floats)
+     * @return the loss
+     */
+    public static double gramLoss(float[] student, float[] teacher, int n, int tokens, int dim, float[] gradient) {
+        long size = (long) n * tokens * dim;
+        if (n <= 0 || tokens <= 0 || dim <= 0 || student.length != size || teacher.length != size
+                || (gradient != null && gradient.length != size)) {
+            throw new IllegalArgumentException("student, teacher (and gradient) must each hold n x tokens x dim = " + n + " x " + tokens
+                    + " x " + dim + " floats, got " + student.length + " and " + teacher.length);
+        }
+        NativeLibrary.load();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocateFrom(ValueLayout.JAVA_FLOAT, student), t = arena.allocateFrom(ValueLayout.JAVA_FLOAT, teacher);
+            MemorySegment g = gradient == null ? MemorySegment.NULL : arena.allocate(ValueLayout.JAVA_FLOAT, size);
+            MemorySegment loss = arena.allocate(ValueLayout.JAVA_DOUBLE), e = NativeErrors.allocate(arena);
+            NativeErrors.check(Ibot4jC.ibot4j_gram_loss(s, t, n, tokens, dim, loss, g, e, NativeErrors.BUFFER_BYTES), e, "gram_loss");
+            if (gradient != null) MemorySegment.copy(g, ValueLayout.JAVA_FLOAT, 0, gradient, 0, gradient.length);
+            return loss.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
     }
 
     /** Names of the model's state tensors: {@code student.*}, {@code teacher.*}, {@code loss.center}, {@code loss.center2}. */

@@ -12,6 +12,9 @@ package org.ibot4j.api;
  * @param teacherPatchTemp teacher patch softmax temperature, > 0
  * @param freezeLastLayer whether the heads' last layers skip this step's update
  * @param clipGrad per-parameter gradient norm clip, 0 disables
+ * @param freezeBackbone whether only the heads learn this step: student and teacher backbones stay bit for bit as they are
+ * @param gramRefresh whether the Gram teacher (models with gram_loss_weight above 0) becomes a copy of the EMA teacher's
+ *        backbone before this step
  */
 public record StepParams(
         double lr,
@@ -20,7 +23,15 @@ public record StepParams(
         double teacherTemp,
         double teacherPatchTemp,
         boolean freezeLastLayer,
-        double clipGrad) {
+        double clipGrad,
+        boolean freezeBackbone,
+        boolean gramRefresh) {
+
+    /** A step that trains the whole model and leaves any Gram teacher as it is. */
+    public StepParams(double lr, double weightDecay, double teacherMomentum, double teacherTemp, double teacherPatchTemp,
+            boolean freezeLastLayer, double clipGrad) {
+        this(lr, weightDecay, teacherMomentum, teacherTemp, teacherPatchTemp, freezeLastLayer, clipGrad, false, false);
+    }
 
     public StepParams {
         // Built every step: the valid case allocates nothing; messages only on failure.

@@ -28,7 +28,9 @@ class ConfigFieldsTest {
         return IbotConfig.builder().imgSize(48).patchSize(8).inChans(1).embedDim(96).depth(3).numHeads(4).mlpRatio(2.5)
                 .qkvBias(false).family(Family.DINOV3).numRegisterTokens(2).layerScaleInit(0.1).swiglu(true).dropPathRate(0.25).outDim(300).patchOutDim(300).hiddenDim(128).bottleneckDim(32)
                 .sharedHead(true).sharedHeadTeacher(true).normLastLayer(false).studentTemp(0.2).centerMomentum(0.8)
-                .centerMomentum2(0.7).lambda1(0.5).lambda2(1.5).beta1(0.8).beta2(0.99).eps(1e-6).centering(Centering.SINKHORN_KNOPP).koleoLossWeight(0.1).seed(1L << 40)
+                .centerMomentum2(0.7).lambda1(0.5).lambda2(1.5).beta1(0.8).beta2(0.99).eps(1e-6).centering(Centering.SINKHORN_KNOPP).koleoLossWeight(0.1).layerDecay(0.5).backboneLrMultiplier(0.25).gramLossWeight(0.2).distillLossWeight(0.3).distillFamily(Family.DINOV3).distillImgSize(64).distillPatchSize(16).distillEmbedDim(48)
+                .distillDepth(3).distillNumHeads(3).distillMlpRatio(2.0).distillQkvBias(true).distillNumRegisterTokens(4).distillLayerScaleInit(1e-5)
+                .distillSwiglu(true).seed(1L << 40)
                 .numThreads(2).device(Device.CUDA).bf16Autocast(true).forceBf16(true).build();
     }
 

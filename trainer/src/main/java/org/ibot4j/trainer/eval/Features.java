@@ -5,6 +5,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.trainer.data.ImageSource;
@@ -17,9 +18,32 @@ public final class Features {
 
     private Features() {}
 
+    /** CLS features of a chunk of prepared images {@code [n, 3, size, size]}. */
+    private interface Backbone {
+        float[][] cls(MemorySegment images, int n, int size);
+    }
+
     /** CLS features of every image of {@code data} (resized and centre-cropped to {@code size}). */
     public static float[][] cls(IbotModel model, Network which, ImageSource data, MultiCropAugmentation views, int size)
             throws IOException {
+        return cls((images, n, s) -> model.embedCls(which, images, n, s, s), data, views, size);
+    }
+
+    /** The same through an {@link Encoder} (a backbone file), on the same views: comparable with a model's numbers. */
+    public static float[][] cls(Encoder encoder, ImageSource data, MultiCropAugmentation views, int size) throws IOException {
+        return cls((images, n, s) -> {
+            int d = encoder.dim();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
+                encoder.forward(images, n, s, s, out, MemorySegment.NULL);
+                float[][] rows = new float[n][];
+                for (int i = 0; i < n; i++) rows[i] = out.asSlice((long) i * d * Float.BYTES, (long) d * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
+                return rows;
+            }
+        }, data, views, size);
+    }
+
+    private static float[][] cls(Backbone backbone, ImageSource data, MultiCropAugmentation views, int size) throws IOException {
         float[][] out = new float[data.size()][];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment images = arena.allocate(ValueLayout.JAVA_FLOAT, (long) CHUNK * 3 * size * size);
@@ -28,7 +52,7 @@ public final class Features {
                 for (int i = 0; i < n; i++) {
                     views.centre(data.load(start + i), size, images, (long) i * 3 * size * size);
                 }
-                float[][] rows = model.embedCls(which, images.asSlice(0, (long) n * 3 * size * size * Float.BYTES), n, size, size);
+                float[][] rows = backbone.cls(images.asSlice(0, (long) n * 3 * size * size * Float.BYTES), n, size);
                 System.arraycopy(rows, 0, out, start, n);
             }
         }

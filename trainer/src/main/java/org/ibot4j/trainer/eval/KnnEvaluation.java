@@ -1,6 +1,7 @@
 package org.ibot4j.trainer.eval;
 
 import java.io.IOException;
+import org.ibot4j.api.Encoder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.trainer.data.ImageSource;
@@ -19,6 +20,12 @@ public final class KnnEvaluation {
     public static KnnClassifier.Accuracy network(IbotModel model, Network which, ImageSource train, ImageSource test,
             MultiCropAugmentation views, int size) throws IOException {
         return classify(Features.cls(model, which, train, views, size), Features.cls(model, which, test, views, size), train, test);
+    }
+
+    /** The same for a backbone file opened as an {@link Encoder}. */
+    public static KnnClassifier.Accuracy encoder(Encoder encoder, ImageSource train, ImageSource test, MultiCropAugmentation views, int size)
+            throws IOException {
+        return classify(Features.cls(encoder, train, views, size), Features.cls(encoder, test, views, size), train, test);
     }
 
     public static KnnClassifier.Accuracy pixels(ImageSource train, ImageSource test) throws IOException {

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.ibot4j.api.Arch;
 import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
@@ -38,6 +39,16 @@ final class ModelOptions {
             if (name.equals("patchSize")) value = patchSize(o);
             if (name.equals("numThreads") && ((Number) value).intValue() == 0) value = CpuTopology.defaultThreads();
             if (!archDefault) b.set(name, value);
+        }
+        if (!o.distillFrom.isBlank() && Arch.ALL.stream().anyMatch(a -> a.name().equals(o.distillArch))) {
+            // The teacher: the arch's layout and sizes (0 keeps them), its patch, crops of the run's size.
+            IbotConfig.Builder teacher = IbotConfig.builder().arch(o.distillArch).imgSize(o.globalCropSize);
+            if (o.distillEmbedDim > 0) teacher.embedDim(o.distillEmbedDim);
+            if (o.distillDepth > 0) teacher.depth(o.distillDepth);
+            if (o.distillNumHeads > 0) teacher.numHeads(o.distillNumHeads);
+            int patch = o.distillPatchSize > 0 ? o.distillPatchSize : Arch.of(o.distillArch).patchSize();
+            IbotConfig t = teacher.patchSize(patch).imgSize(o.globalCropSize).build();
+            b.distillFrom(t, o.distillLossWeight);
         }
         return b;
     }
@@ -77,11 +88,14 @@ final class ModelOptions {
     static final Map<String, String> OPTION_OF = Map.of("imgSize", "globalCropSize", "dropPathRate", "dropPath", "hiddenDim", "headHiddenDim",
             "bottleneckDim", "headBottleneckDim", "numThreads", "threads", "bf16Autocast", "bf16");
     /**
-     * IbotConfig components no option sets: the official recipe's constants (and 3 input channels), and the
-     * backbone family's layout, which {@code --arch} sets (DINOv2 / DINOv3: registers, LayerScale, SwiGLU).
+     * IbotConfig components no option sets: the official recipe's constants (and 3 input channels), the
+     * backbone family's layout, which {@code --arch} sets (DINOv2 / DINOv3: registers, LayerScale, SwiGLU), and the
+     * distillation teacher's, which {@code --distill_from} with {@code --distill_arch} sets (above).
      */
     static final Set<String> NOT_OPTIONS = Set.of("inChans", "mlpRatio", "qkvBias", "studentTemp", "centerMomentum", "centerMomentum2",
-            "beta1", "beta2", "eps", "family", "numRegisterTokens", "layerScaleInit", "swiglu");
+            "beta1", "beta2", "eps", "family", "numRegisterTokens", "layerScaleInit", "swiglu", "distillLossWeight", "distillFamily",
+            "distillImgSize", "distillPatchSize", "distillEmbedDim", "distillDepth", "distillNumHeads", "distillMlpRatio", "distillQkvBias",
+            "distillNumRegisterTokens", "distillLayerScaleInit", "distillSwiglu");
     /** Options of the arch's shape, where 0 keeps the arch's value. */
     private static final Set<String> ARCH_SHAPE = Set.of("embedDim", "depth", "numHeads");
 

@@ -37,6 +37,9 @@ public final class PretrainOptions {
     /** The official masking shapes ({@code --pred_shape}). */
     public enum PredShape { block, rand }
 
+    /** DINOv3's Gram teacher: the starting backbone, or a snapshot of the EMA teacher refreshed every few epochs. */
+    public enum GramTeacher { initial, ema }
+
     // Model
     @Option(names = "--arch", description = "backbone size: ${COMPLETION-CANDIDATES}", completionCandidates = ArchNames.class)
     public Arch arch = Arch.VIT_SMALL;
@@ -181,6 +184,42 @@ public final class PretrainOptions {
     @Option(names = "--load_from", paramLabel = "FILE", description = "start a new run (step 0, new schedules and optimiser) from the "
             + "weights of an ibot4j checkpoint or run folder, an official iBOT checkpoint or a backbone-only .pth/.safetensors")
     public String loadFrom = "";
+    @Option(names = "--init_backbone", paramLabel = "FILE", description = "start student and teacher backbones from a backbone of "
+            + "the --arch family (DINOv2 / DINOv3 / iBOT: timm or Hugging Face safetensors, .pth, Meta's hub files, ibot4j checkpoints "
+            + "and exports), with new heads; a new run (docs/adaptation.md)")
+    public String initBackbone = "";
+    @Option(names = "--freeze_backbone_epochs", description = "epochs at the start during which only the heads learn (student and "
+            + "teacher backbones unchanged bit for bit); 0: off")
+    public int freezeBackboneEpochs = 0;
+    @Option(names = "--layer_decay", description = "layer-wise lr decay in (0, 1] as in BEiT / DINOv2 fine-tuning: block i learns at "
+            + "lr x D^(depth - i), the patch embedding and tokens at lr x D^(depth + 1); 1: off")
+    public double layerDecay = 1.0;
+    @Option(names = "--backbone_lr_multiplier", description = "the backbone's lr relative to the heads' (>= 0); 1: off")
+    public double backboneLrMultiplier = 1.0;
+    @Option(names = "--gram_loss_weight", description = "weight of DINOv3's Gram anchoring: the student's patch-token Gram matrices "
+            + "held to a Gram teacher's (0: off)")
+    public double gramLossWeight = 0;
+    @Option(names = "--gram_teacher", description = "the Gram teacher: initial (the backbone the run starts from) or ema (a snapshot "
+            + "of the EMA teacher, refreshed every --gram_refresh_epochs)")
+    public GramTeacher gramTeacher = GramTeacher.initial;
+    @Option(names = "--gram_refresh_epochs", description = "with --gram_teacher ema: epochs between snapshots of the EMA teacher")
+    public int gramRefreshEpochs = 0;
+    @Option(names = "--distill_from", paramLabel = "FILE", description = "feature distillation: a frozen teacher backbone of --distill_arch "
+            + "(any layout --init_backbone reads) whose normalised tokens the student's, through a learned projection, regress on "
+            + "(docs/adaptation.md)")
+    public String distillFrom = "";
+    @Option(names = "--distill_arch", description = "the --distill_from teacher's architecture (a timm name, as --arch)")
+    public String distillArch = "";
+    @Option(names = "--distill_embed_dim", description = "the teacher's width when not the arch's (0: the arch's)")
+    public int distillEmbedDim = 0;
+    @Option(names = "--distill_depth", description = "the teacher's blocks when not the arch's (0: the arch's)")
+    public int distillDepth = 0;
+    @Option(names = "--distill_num_heads", description = "the teacher's attention heads when not the arch's (0: the arch's)")
+    public int distillNumHeads = 0;
+    @Option(names = "--distill_patch_size", description = "the teacher's patch size when not the arch's (0: the arch's)")
+    public int distillPatchSize = 0;
+    @Option(names = "--distill_loss_weight", description = "weight of the distillation loss (with --distill_from)")
+    public double distillLossWeight = 1.0;
     @Option(names = {"--num_workers", "--workers"}, description = "loader threads (0: half the cores)")
     public int numWorkers = 0;
     @Option(names = "--threads", description = "LibTorch intra-op threads (0: the physical cores, not hyperthreads: faster for matrix products, see docs/reliability.md)")
@@ -388,6 +427,20 @@ public final class PretrainOptions {
         public Builder extendSchedule(boolean v) { o.extendSchedule = v; return given("extend_schedule"); }
         public Builder changeData(boolean v) { o.changeData = v; return given("change_data"); }
         public Builder loadFrom(String v) { o.loadFrom = v; return given("load_from"); }
+        public Builder initBackbone(String v) { o.initBackbone = v; return given("init_backbone"); }
+        public Builder freezeBackboneEpochs(int v) { o.freezeBackboneEpochs = v; return given("freeze_backbone_epochs"); }
+        public Builder layerDecay(double v) { o.layerDecay = v; return given("layer_decay"); }
+        public Builder backboneLrMultiplier(double v) { o.backboneLrMultiplier = v; return given("backbone_lr_multiplier"); }
+        public Builder gramLossWeight(double v) { o.gramLossWeight = v; return given("gram_loss_weight"); }
+        public Builder gramTeacher(GramTeacher v) { o.gramTeacher = v; return given("gram_teacher"); }
+        public Builder gramRefreshEpochs(int v) { o.gramRefreshEpochs = v; return given("gram_refresh_epochs"); }
+        public Builder distillFrom(String v) { o.distillFrom = v; return given("distill_from"); }
+        public Builder distillArch(String v) { o.distillArch = v; return given("distill_arch"); }
+        public Builder distillEmbedDim(int v) { o.distillEmbedDim = v; return given("distill_embed_dim"); }
+        public Builder distillDepth(int v) { o.distillDepth = v; return given("distill_depth"); }
+        public Builder distillNumHeads(int v) { o.distillNumHeads = v; return given("distill_num_heads"); }
+        public Builder distillPatchSize(int v) { o.distillPatchSize = v; return given("distill_patch_size"); }
+        public Builder distillLossWeight(double v) { o.distillLossWeight = v; return given("distill_loss_weight"); }
         public Builder numWorkers(int v) { o.numWorkers = v; return given("num_workers"); }
         public Builder threads(int v) { o.threads = v; return given("threads"); }
         public Builder device(Device v) { o.device = v; return given("device"); }

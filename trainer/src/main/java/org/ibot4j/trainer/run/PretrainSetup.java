@@ -3,6 +3,7 @@ package org.ibot4j.trainer.run;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.ibot4j.api.Arch;
 import org.ibot4j.api.Centering;
 import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
@@ -78,6 +79,12 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 "warmup_teacher_temp_epochs (" + o.warmupTeacherTempEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
         check(problems, o.koleoLossWeight == 0 || batch >= 2,
                 "koleo_loss_weight " + o.koleoLossWeight + " needs batch_size_per_gpu >= 2 (a nearest neighbour in the batch), got " + batch);
+        check(problems, o.freezeBackboneEpochs <= o.epochs,
+                "freeze_backbone_epochs (" + o.freezeBackboneEpochs + ") must be in [0, epochs (" + o.epochs + ")]");
+        int gramSide = o.globalCropSize / Math.max(1, ModelOptions.patchSize(o));
+        check(problems, o.gramLossWeight == 0 || gramSide * gramSide >= 2, "gram_loss_weight " + o.gramLossWeight + " needs patch tokens to "
+                + "anchor: a global crop of " + o.globalCropSize + " px at patch " + ModelOptions.patchSize(o) + " has " + gramSide * gramSide
+                + " (at least 2; a Gram matrix of one normalised token is always 1)");
         check(problems, o.centering != Centering.SINKHORN_KNOPP || worldSize == 1,
                 "centering sinkhorn_knopp is not supported data-parallel yet (" + worldSize + " processes); use --centering centering");
         check(problems, batch <= 0 || perEpoch > 0, "the dataset has " + images + " images, fewer than one batch of " + globalBatch
@@ -170,6 +177,23 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 "global_crops_scale and local_crops_scale take two values 0 < min <= max <= 1");
         check(problems, o.localCropsNumber >= 0, "local_crops_number must be >= 0");
         check(problems, o.collapseWarnSteps > 0, "collapse_warn_steps must be > 0, got " + o.collapseWarnSteps);
+        check(problems, o.initBackbone.isBlank() || o.loadFrom.isBlank(),
+                "init_backbone and load_from both name starting weights; give one (init_backbone: a backbone with new heads, "
+                        + "load_from: a whole model)");
+        check(problems, o.freezeBackboneEpochs >= 0, "freeze_backbone_epochs must be >= 0, got " + o.freezeBackboneEpochs);
+        check(problems, o.gramRefreshEpochs >= 0, "gram_refresh_epochs must be >= 0, got " + o.gramRefreshEpochs);
+        check(problems, o.gramLossWeight == 0 || o.gramTeacher != PretrainOptions.GramTeacher.ema || o.gramRefreshEpochs > 0,
+                "gram_teacher ema needs gram_refresh_epochs > 0 (the epochs between snapshots of the EMA teacher)");
+        check(problems, o.distillFrom.isBlank() == o.distillArch.isBlank(),
+                "distill_from and distill_arch go together: the teacher's file and its architecture (a timm name, as --arch)");
+        check(problems, o.distillArch.isBlank() || Arrays.asList(Arch.names()).contains(o.distillArch),
+                "distill_arch '" + o.distillArch + "' is not an arch (" + String.join(", ", Arch.names()) + ")");
+        check(problems, o.distillEmbedDim >= 0 && o.distillDepth >= 0 && o.distillNumHeads >= 0 && o.distillPatchSize >= 0,
+                "distill_embed_dim, distill_depth, distill_num_heads and distill_patch_size must be >= 0 (0: the arch's)");
+        check(problems, o.distillFrom.isBlank() || (o.distillLossWeight > 0 && Double.isFinite(o.distillLossWeight)),
+                "distill_loss_weight must be > 0 with --distill_from, got " + o.distillLossWeight);
+        check(problems, o.gramTeacher != PretrainOptions.GramTeacher.initial || o.gramRefreshEpochs == 0,
+                "gram_refresh_epochs " + o.gramRefreshEpochs + " applies to --gram_teacher ema; the initial Gram teacher is never refreshed");
         return problems;
     }
 
@@ -195,7 +219,8 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
                 new CosineSchedule(o.momentumTeacher, 1.0, total, 0, 0),
                 new TeacherTemperature(o.warmupTeacherTemp, o.teacherTemp, o.warmupTeacherTempEpochs, 0),
                 new TeacherTemperature(o.warmupTeacherPatchTemp, o.teacherPatchTemp, o.warmupTeacherTempEpochs, predStart),
-                o.freezeLastLayer, perEpoch, o.clipGrad);
+                o.freezeLastLayer, perEpoch, o.clipGrad, o.freezeBackboneEpochs,
+                o.gramLossWeight == 0 ? -1 : o.gramTeacher == PretrainOptions.GramTeacher.ema ? o.gramRefreshEpochs * perEpoch : 0);
     }
 
     static MaskingPolicy masking(PretrainOptions o) {
@@ -210,6 +235,34 @@ public record PretrainSetup(PretrainOptions options, IbotConfig model, MultiCrop
         }
         BlockMaskGenerator.Shape shape = o.predShape == PretrainOptions.PredShape.rand ? BlockMaskGenerator.Shape.RAND : BlockMaskGenerator.Shape.BLOCK;
         return new MaskingPolicy(new BlockMaskGenerator(shape, 0.3, 1 / 0.3), new MaskRatio(ratio, var), o.predStartEpoch);
+    }
+
+    /**
+     * The image size of the run's own evaluations (k-NN monitor, probe figures): its global crops, which is also the
+     * model's image size unless an {@code --init_backbone} file brought learned positions for another grid.
+     */
+    public int evalSize() {
+        return augmentation.options().globalSize();
+    }
+
+    /**
+     * This setup with the model's learned positions for {@code imgSize} px, as a file's (DINOv2's own files: 518): the
+     * model interpolates them for the crops, as DINOv2 trains at 224 with positions for 518.
+     *
+     * @param imgSize the size the file's position embedding is for
+     * @return a new setup
+     */
+    public PretrainSetup withPositionsFor(int imgSize) {
+        return withModel(model.toBuilder().imgSize(imgSize).build());
+    }
+
+    /** This setup with the distillation teacher's learned positions for {@code imgSize} px, as {@link #withPositionsFor}. */
+    public PretrainSetup withTeacherPositionsFor(int imgSize) {
+        return withModel(model.toBuilder().distillImgSize(imgSize).build());
+    }
+
+    private PretrainSetup withModel(IbotConfig changed) {
+        return new PretrainSetup(options, changed, augmentation, masking, schedules, batchSize, itersPerEpoch, totalIters, workers, worldSize);
     }
 
     /** Iterations this run trains in total: the schedule, or fewer with max_steps. */

@@ -15,7 +15,7 @@ import java.util.Map;
  */
 public final class Recipes {
     /** The shipped recipes; kept by hand because a jar's resources cannot be listed portably. */
-    public static final List<String> NAMES = List.of("demo", "fashion-mnist-hour");
+    public static final List<String> NAMES = List.of("demo", "fashion-mnist-hour", "adapt-small");
 
     private Recipes() {}
 

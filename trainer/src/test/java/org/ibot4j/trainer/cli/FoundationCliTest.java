@@ -9,12 +9,14 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 import org.ibot4j.api.io.SafeTensors;
+import org.ibot4j.api.io.WeightExchange;
 import org.ibot4j.trainer.data.FashionPngs;
 import org.ibot4j.trainer.run.running.Pretraining;
 import org.ibot4j.trainer.run.running.PretrainerTest;
@@ -88,6 +90,43 @@ class FoundationCliTest {
                 assertThat(sum).isGreaterThan(0).isLessThan(1);
             }
         }
+    }
+
+    /**
+     * Meta's hub files start an adaptation run from the command line: DINOv3 with storage tokens and q/v biases (its
+     * mask token reaching the student), DINOv2 with positions for 56 px trained on 28-px crops; the wrong family is one
+     * sentence and leaves no folder.
+     */
+    @Test
+    void metaHubFilesStartAnAdaptationRun(@TempDir Path dir) throws IOException {
+        String[] tiny = {"--data", "fashion-mnist", "--embed_dim", "32", "--depth", "2", "--num_heads", "2", "--out_dim", "64", "--patch_out_dim",
+            "64", "--head_hidden_dim", "64", "--head_bottleneck_dim", "16", "--local_crops_number", "2", "--batch_size", "8", "--subset", "16",
+            "--epochs", "2", "--warmup_epochs", "1", "--warmup_teacher_temp_epochs", "1", "--threads", "2", "--num_workers", "1",
+            "--freeze_backbone_epochs", "1", "--max_steps", "1"};
+        Path v3 = dir.resolve("v3");
+        CliTest.Result dinov3 = CliTest.run(concat(new String[] {"pretrain", "--init_backbone", LAYOUTS.resolve("meta_dinov3_qkvb.pth").toString(),
+            "--arch", "vit_small_patch16_dinov3_qkvb", "--output", v3.toString()}, tiny));
+        assertThat(dinov3.code()).as(dinov3.err()).isZero();
+        assertThat(dinov3.out()).contains("(dinov3 backbone)");
+        try (IbotModel model = IbotModel.open(v3.resolve("checkpoints/ckpt-00000001.ibot4j"), 2)) {
+            float[] mask = WeightExchange.read(LAYOUTS.resolve("meta_dinov3_qkvb.pth")).get("mask_token").data();
+            assertThat(model.readTensor("student.backbone.masked_embed")).containsExactly(mask);
+        }
+        CliTest.Result dinov2 = CliTest.run(concat(new String[] {"pretrain", "--init_backbone", LAYOUTS.resolve("meta_dinov2.pth").toString(),
+            "--arch", "vit_small_patch14_dinov2", "--global_crop_size", "28", "--local_crop_size", "14", "--output", dir.resolve("v2").toString()},
+                tiny));
+        assertThat(dinov2.code()).as(dinov2.err()).isZero();
+        CliTest.Result wrong = CliTest.run(concat(new String[] {"pretrain", "--init_backbone", LAYOUTS.resolve("meta_dinov2.pth").toString(),
+            "--arch", "vit_small_patch16_dinov3", "--output", dir.resolve("wrong").toString()}, tiny));
+        assertThat(wrong.code()).isNotZero();
+        assertThat(wrong.err()).contains("holds a dinov2 backbone, but --arch vit_small_patch16_dinov3 is a dinov3 one").doesNotContain("Exception");
+        assertThat(dir.resolve("wrong")).doesNotExist();
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

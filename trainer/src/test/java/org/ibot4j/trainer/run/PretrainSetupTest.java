@@ -128,6 +128,13 @@ class PretrainSetupTest {
                 .hasMessageContaining("50 images, fewer than one batch of 64");
         assertThatThrownBy(() -> setup(Map.of("koleo_loss_weight", -1, "collapse_warn_steps", 0)))
                 .hasMessageContaining("koleo_loss_weight must be >= 0, got -1").hasMessageContaining("collapse_warn_steps must be > 0, got 0");
+        assertThatThrownBy(() -> setup(Map.of("gram_loss_weight", 1, "global_crop_size", 8, "local_crop_size", 8, "patch_size", 8)))
+                .hasMessageContaining("gram_loss_weight 1.0 needs patch tokens to anchor: a global crop of 8 px at patch 8 has 1");
+        assertThatThrownBy(() -> setup(Map.of("gram_loss_weight", 1, "gram_teacher", "ema", "freeze_backbone_epochs", -1)))
+                .hasMessageContaining("gram_teacher ema needs gram_refresh_epochs > 0")
+                .hasMessageContaining("freeze_backbone_epochs must be >= 0, got -1");
+        assertThatThrownBy(() -> setup(Map.of("gram_refresh_epochs", 2, "layer_decay", 1.5)))
+                .hasMessageContaining("gram_refresh_epochs 2 applies to --gram_teacher ema").hasMessageContaining("layer_decay must be in (0, 1]");
         assertThatThrownBy(() -> setup(Map.of("koleo_loss_weight", 0.1, "batch_size_per_gpu", 1)))
                 .hasMessageContaining("koleo_loss_weight 0.1 needs batch_size_per_gpu >= 2");
         PretrainOptions sk = new PretrainOptions().given(Map.of("centering", "sinkhorn_knopp"));
@@ -146,7 +153,7 @@ class PretrainSetupTest {
     @Test
     void everyModelOptionReachesTheModelConfig() throws ReflectiveOperationException {
         Map<String, Object> base = Map.of("embed_dim", 192, "depth", 2, "num_heads", 3, "shared_head", false, "shared_head_teacher", false,
-                "seed", 7, "koleo_loss_weight", 0.1);
+                "seed", 7, "koleo_loss_weight", 0.1, "layer_decay", 0.5, "gram_loss_weight", 0.1);
         IbotConfig before = setup(base).model();
         List<String> reached = new ArrayList<>();
         for (RecordComponent c : IbotConfig.class.getRecordComponents()) {

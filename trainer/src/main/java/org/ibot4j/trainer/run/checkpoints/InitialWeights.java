@@ -65,12 +65,40 @@ public final class InitialWeights {
 
     /**
      * A new run's model: initialised from the seed, then given the weights of {@code --load_from} when
-     * set (the schedules, the step count and the optimiser state stay new). {@code out} is null on
-     * ranks that do not report.
+     * set, or the backbone of {@code --init_backbone} ({@code backbone}, read when the run was prepared; null
+     * without) (the schedules, the step count and the optimiser state stay new). {@code out} is null on ranks that
+     * do not report. {@code distillationTeacher} ({@code --distill_from}, null without) becomes the frozen teacher of
+     * feature distillation.
      */
-    public static IbotModel newModel(PretrainSetup setup, PrintStream out) throws IOException {
+    public static IbotModel newModel(PretrainSetup setup, InitialBackbone backbone, InitialBackbone distillationTeacher, PrintStream out)
+            throws IOException {
         IbotModel model = IbotModel.create(setup.model());
+        if (distillationTeacher != null) {
+            try {
+                int written = distillationTeacher.applyAsDistillationTeacher(model);
+                if (out != null) {
+                    out.printf(Locale.ROOT, "distill_from: %d tensors from %s (%s backbone), a frozen teacher%n", written, distillationTeacher.file(),
+                            distillationTeacher.family().label());
+                }
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        }
         String from = setup.options().loadFrom;
+        if (backbone != null) {
+            try {
+                int written = backbone.applyTo(model);
+                if (out != null) {
+                    out.printf(Locale.ROOT, "init_backbone: %d tensors from %s (%s backbone) into student and teacher; new heads, step 0%n",
+                            written, backbone.file(), backbone.family().label());
+                }
+                return model;
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        }
         if (from.isBlank()) return model;
         try {
             Loaded loaded = apply(model, Path.of(from));

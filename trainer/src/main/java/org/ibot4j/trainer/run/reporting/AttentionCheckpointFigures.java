@@ -50,7 +50,7 @@ public final class AttentionCheckpointFigures implements CheckpointFigures {
             }
         }
         if (picked.isEmpty()) throw new IOException("none of the first training images could be read for the report's probe figures");
-        return new AttentionCheckpointFigures(ProbeImages.centreCrops(picked, setup.augmentation(), setup.model().imgSize()));
+        return new AttentionCheckpointFigures(ProbeImages.centreCrops(picked, setup.augmentation(), setup.evalSize()));
     }
 
     @Override

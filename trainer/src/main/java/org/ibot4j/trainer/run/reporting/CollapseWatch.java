@@ -36,7 +36,7 @@ public final class CollapseWatch {
     private final int outDim, crops, patience;
     private final boolean sinkhornKnopp, koleo;
     private State current = State.HEALTHY;
-    private long since = -1, count;
+    private long since = -1, count, warmupEnd;
     private boolean warned;
 
     /**
@@ -64,6 +64,23 @@ public final class CollapseWatch {
         this.koleo = koleo;
     }
 
+    /**
+     * Steps before {@code iteration} are a head warm-up ({@code --freeze_backbone_epochs}): new heads on a frozen backbone
+     * start with near-uniform targets by construction, so those steps neither warn nor count towards {@code patience}.
+     *
+     * @param iteration the first iteration after the warm-up
+     * @return this
+     */
+    public CollapseWatch warmupUntil(long iteration) {
+        warmupEnd = iteration;
+        return this;
+    }
+
+    /** Whether {@code iteration} belongs to the head warm-up. */
+    public boolean inWarmup(long iteration) {
+        return iteration < warmupEnd;
+    }
+
     /** Prototypes in use over the most a step can use, min(out_dim, global crops): 1 = every crop on its own prototype. */
     public double prototypeShare(StepResult r) {
         return r.prototypesUsed() / (double) Math.min(outDim, crops);
@@ -78,6 +95,12 @@ public final class CollapseWatch {
     /** Follows one step; returns the warning on the step that completes {@code patience} collapsed steps in a row. */
     public Optional<String> observe(long iteration, StepResult r) {
         if (!r.finite()) return Optional.empty();
+        if (inWarmup(iteration)) {
+            current = State.HEALTHY;
+            count = 0;
+            warned = false;
+            return Optional.empty();
+        }
         State s = State.of(r.teacherClsEntropy(), r.prototypesUsed(), outDim);
         if (s != current) {
             current = s;

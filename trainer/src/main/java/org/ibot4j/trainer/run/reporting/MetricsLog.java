@@ -30,6 +30,8 @@ public final class MetricsLog implements AutoCloseable {
             .map(c -> c.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT)).toArray(String[]::new);
     /** Columns of runs logged before the collapse metrics (2026-12-02): their rows are kept on resume. */
     private static final int EARLIER_COLUMNS = 16;
+    /** Columns of runs logged before the Gram and warm-up columns (2026-12-07): their rows are kept on resume too. */
+    private static final int COLLAPSE_COLUMNS = 22;
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter jsonl, csv;
@@ -114,7 +116,7 @@ public final class MetricsLog implements AutoCloseable {
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             if (hasHeader && i == 0) {
-                // A run logged before the collapse columns gets the full header; its earlier rows simply lack them.
+                // A run logged before the later columns gets the full header; its earlier rows simply lack them.
                 kept.add(String.join(",", COLUMNS).startsWith(line) ? String.join(",", COLUMNS) : line);
                 continue;
             }
@@ -137,7 +139,7 @@ public final class MetricsLog implements AutoCloseable {
     }
 
     private static boolean known(int columns) {
-        return columns == COLUMNS.length || columns == EARLIER_COLUMNS;
+        return columns == COLUMNS.length || columns == EARLIER_COLUMNS || columns == COLLAPSE_COLUMNS;
     }
 
     @Override

@@ -27,8 +27,11 @@ package org.ibot4j.trainer.run.reporting;
  * @param prototypesUsed prototypes that are some image's argmax
  * @param prototypeShare the largest share of the batch on one prototype
  * @param effectiveRank effective rank of the teacher's [CLS] embeddings of the batch
+ * @param gramLoss Gram anchoring term (0 when off)
+ * @param backboneFrozen whether the step was in the head warm-up (backbone frozen)
+ * @param distillLoss feature distillation term (0 when off)
  */
 public record MetricsRow(long iteration, int epoch, double loss, double clsLoss, double patchLoss, double lr, double weightDecay,
         double teacherMomentum, double teacherTemp, double teacherPatchTemp, double gradNorm, double imagesPerS, double dataWaitS,
         double stepS, boolean finite, long skippedImages, double koleoLoss, double teacherClsEntropy, double teacherPatchEntropy,
-        int prototypesUsed, double prototypeShare, double effectiveRank) {}
+        int prototypesUsed, double prototypeShare, double effectiveRank, double gramLoss, boolean backboneFrozen, double distillLoss) {}

@@ -73,7 +73,19 @@ final class KnnMonitor implements StepObserver {
     public void afterStep(Pretraining.Step step, double stepSeconds) throws IOException {
         long done = step.iteration() + 1;
         if (every <= 0 || done % every != 0) return;
-        KnnClassifier.Accuracy a = KnnEvaluation.network(model, Network.TEACHER, memory, queries, setup.augmentation(), setup.model().imgSize());
+        measure(done);
+    }
+
+    /**
+     * The starting weights' k-NN, before the first step of a run that starts from weights ({@code --init_backbone},
+     * {@code --load_from}): iteration 0 of the curve, the level an adaptation should not fall below.
+     */
+    void atStart() throws IOException {
+        if (every > 0) measure(0);
+    }
+
+    private void measure(long done) throws IOException {
+        KnnClassifier.Accuracy a = KnnEvaluation.network(model, Network.TEACHER, memory, queries, setup.augmentation(), setup.evalSize());
         results.add(new Pretraining.Knn(done, (int) (done / setup.itersPerEpoch()), a));
         listener.onKnn(results.getLast());
         LOG.info("k-NN after epoch {} (iteration {}): top-1 {} %, top-5 {} %", done / setup.itersPerEpoch(), done,

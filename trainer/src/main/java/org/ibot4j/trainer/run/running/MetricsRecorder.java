@@ -32,6 +32,6 @@ final class MetricsRecorder implements StepObserver {
         log.append(new MetricsRow(s.iteration(), s.epoch(), r.loss(), r.clsLoss(), r.patchLoss(), p.lr(), p.weightDecay(), p.teacherMomentum(),
                 p.teacherTemp(), p.teacherPatchTemp(), r.gradNorm(), s.imagesPerSecond(), s.dataWaitSeconds(), stepSeconds,
                 r.finite(), skippedImages.getAsLong(), r.koleoLoss(), r.teacherClsEntropy(), r.teacherPatchEntropy(),
-                r.prototypesUsed(), collapse.prototypeShare(r), r.effectiveRank()));
+                r.prototypesUsed(), collapse.prototypeShare(r), r.effectiveRank(), r.gramLoss(), p.freezeBackbone(), r.distillLoss()));
     }
 }

@@ -30,6 +30,7 @@ import org.ibot4j.trainer.run.RunMemory;
 import org.ibot4j.trainer.run.checkpoints.CheckpointMetadata;
 import org.ibot4j.trainer.run.checkpoints.CheckpointStore;
 import org.ibot4j.trainer.run.checkpoints.DataIdentity;
+import org.ibot4j.trainer.run.checkpoints.InitialBackbone;
 import org.ibot4j.trainer.run.checkpoints.InitialWeights;
 import org.ibot4j.trainer.run.checkpoints.ResumePlan;
 import org.ibot4j.trainer.run.checkpoints.RunLock;
@@ -55,7 +56,8 @@ final class Pretrainer {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What a run needs before it writes anything: the resume plan, the data, the setup. */
-    private record Prepared(CheckpointStore store, ResumePlan plan, ImageSource all, ImageSource train, PretrainSetup setup, DataIdentity data) {}
+    private record Prepared(CheckpointStore store, ResumePlan plan, ImageSource all, ImageSource train, PretrainSetup setup, DataIdentity data,
+            InitialBackbone backbone, InitialBackbone distillationTeacher) {}
 
     private final Prepared prep;
     private final PretrainSetup setup;
@@ -128,7 +130,20 @@ final class Pretrainer {
         // Limits the process cannot get past: refused now, with a sentence, rather than by the kernel later.
         RunMemory.check(setup);
         ProcessLimits.checkOpenFiles(32 + 4L * setup.workers(), "pretraining with " + setup.workers() + " loader workers");
-        return new Prepared(store, plan, all, train, setup, data);
+        // --init_backbone is read and checked now, before the run writes anything; a resumed run has its weights already.
+        InitialBackbone backbone = plan.from().isEmpty() && !options.initBackbone.isBlank()
+                ? InitialBackbone.read(Path.of(options.initBackbone), setup.model(), options.arch.name()) : null;
+        if (backbone != null && backbone.positionsFor() > 0 && backbone.positionsFor() != setup.model().imgSize()) {
+            LOG.info("--init_backbone {}: its positions are for {} px; the model keeps them and interpolates them for the {}-px crops",
+                    options.initBackbone, backbone.positionsFor(), setup.evalSize());
+            setup = setup.withPositionsFor(backbone.positionsFor());
+        }
+        InitialBackbone teacher = plan.from().isEmpty() && !options.distillFrom.isBlank()
+                ? InitialBackbone.readDistillationTeacher(Path.of(options.distillFrom), setup.model(), options.distillArch) : null;
+        if (teacher != null && teacher.positionsFor() > 0 && teacher.positionsFor() != setup.model().distillImgSize()) {
+            setup = setup.withTeacherPositionsFor(teacher.positionsFor());
+        }
+        return new Prepared(store, plan, all, train, setup, data, backbone, teacher);
     }
 
     /** A run refused before it started: the folder this command created for it goes again (its lock file, an empty checkpoints/). */
@@ -161,13 +176,14 @@ final class Pretrainer {
 
         try (ProcessGroup group = dist == null ? null : ProcessGroup.join(dist);
                 IbotModel model = plan.from().isPresent() ? IbotModel.open(plan.from().get(), setup.model().numThreads())
-                        : InitialWeights.newModel(setup, writer ? out : null)) {
+                        : InitialWeights.newModel(setup, prep.backbone(), prep.distillationTeacher(), writer ? out : null)) {
             if (group != null) {
                 DistSetup.requireSameRun(group, options, prep.train().size());
                 model.join(group);
             }
-            if (plan.from().isPresent() && !options.loadFrom.isBlank()) {
-                LOG.info("resuming: --load_from {} is not read again (the checkpoint holds the run's weights)", options.loadFrom);
+            if (plan.from().isPresent() && !(options.loadFrom + options.initBackbone).isBlank()) {
+                LOG.info("resuming: --{} {} is not read again (the checkpoint holds the run's weights)",
+                        options.loadFrom.isBlank() ? "init_backbone" : "load_from", options.loadFrom + options.initBackbone);
             }
             long last = setup.lastIteration();
             out.printf(Locale.ROOT, "%s %s (%d x %d, patch %d) on %d images from %s: %d iterations per epoch, %d in the schedule; "
@@ -190,7 +206,9 @@ final class Pretrainer {
             CheckpointObserver checkpoints = writer ? new CheckpointObserver(prep.store(), model, new CheckpointMetadata(setup, world, extensions,
                     prep.data()), reporter, listener, saveEvery(), last) : null;
             if (writer) reporter.keepUpTo(start);
-            return train(model, start, last, monitor == null ? null : monitor.of(model, listener), checkpoints, stop);
+            KnnMonitor knn = monitor == null ? null : monitor.of(model, listener);
+            if (knn != null && start == 0 && !(options.loadFrom + options.initBackbone).isBlank()) knn.atStart();
+            return train(model, start, last, knn, checkpoints, stop);
         }
     }
 
@@ -206,7 +224,7 @@ final class Pretrainer {
         MultiCropLoader.Shard shard = dist == null ? MultiCropLoader.Shard.SINGLE : new MultiCropLoader.Shard(dist.rank(), world);
         long globalBatch = (long) setup.batchSize() * world;
         CollapseWatch collapse = new CollapseWatch(setup.model().outDim(), setup.batchSize() * o.globalCropsNumber, o.collapseWarnSteps,
-                o.centering == Centering.SINKHORN_KNOPP, o.koleoLossWeight > 0);
+                o.centering == Centering.SINKHORN_KNOPP, o.koleoLossWeight > 0).warmupUntil(o.freezeBackboneEpochs * setup.itersPerEpoch());
         LastLoss lastLoss = new LastLoss();
         long reached = start;
         List<StepObserver> observers = new ArrayList<>();

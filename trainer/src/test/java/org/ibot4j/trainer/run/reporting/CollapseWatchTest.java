@@ -12,7 +12,7 @@ class CollapseWatchTest {
     private static final int K = 1024;
 
     private static StepResult step(double clsEntropy, int prototypes) {
-        return new StepResult(7, 6.9, 0.1, 1, true, 1, 0, clsEntropy, 3.0, prototypes, 4.2);
+        return new StepResult(7, 6.9, 0.1, 1, true, 1, 0, clsEntropy, 3.0, prototypes, 4.2, 0, 0);
     }
 
     @Test
@@ -29,11 +29,25 @@ class CollapseWatchTest {
         assertThat(warnings.getLast()).contains("iterations 20 to 24");
     }
 
+    /** New heads on a frozen backbone start near uniform by construction: the warm-up neither warns nor counts. */
+    @Test
+    void theHeadWarmupIsNotCollapseAndItsStepsDoNotCountTowardsThePatience() {
+        CollapseWatch watch = new CollapseWatch(K, 128, 5).warmupUntil(10);
+        double uniform = Math.log(K) - 0.01;
+        List<String> warnings = new ArrayList<>();
+        for (int i = 0; i < 14; i++) watch.observe(i, step(uniform, 40)).ifPresent(warnings::add);
+        assertThat(watch.inWarmup(9)).isTrue();
+        assertThat(watch.inWarmup(10)).isFalse();
+        assertThat(warnings).isEmpty();
+        watch.observe(14, step(uniform, 40)).ifPresent(warnings::add);
+        assertThat(warnings).singleElement().satisfies(w -> assertThat(w).contains("uniform for 5 steps (iterations 10 to 14)"));
+    }
+
     @Test
     void onePrototypeIsItsOwnConditionAndSkippedStepsDoNotCount() {
         CollapseWatch watch = new CollapseWatch(K, 128, 3);
         assertThat(watch.observe(0, step(0.01, 1))).isEmpty();
-        assertThat(watch.observe(1, new StepResult(Double.NaN, Double.NaN, Double.NaN, 0, false, 1, 0, 0.01, 0, 1, 1))).isEmpty();
+        assertThat(watch.observe(1, new StepResult(Double.NaN, Double.NaN, Double.NaN, 0, false, 1, 0, 0.01, 0, 1, 1, 0, 0))).isEmpty();
         assertThat(watch.observe(2, step(0.01, 1))).isEmpty();
         Optional<String> warning = watch.observe(3, step(0.01, 1));
         assertThat(warning).hasValueSatisfying(w -> assertThat(w).contains("one prototype for 4 steps (iterations 0 to 3)")

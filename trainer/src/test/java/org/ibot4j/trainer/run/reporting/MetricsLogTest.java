@@ -26,7 +26,7 @@ class MetricsLogTest {
         }
         Files.writeString(dir.resolve("metrics.jsonl"), json);
         try (MetricsLog log = new MetricsLog(dir, 2)) {
-            log.append(new MetricsRow(2L, 0, 7.0, 6.8, 0.2, 1e-4, 0.04, 0.996, 0.04, 0.04, 1.4, 100.0, 0.01, 0.6, true, 0, 0.0, 6.9, 5.0, 3, 0.05, 2.5));
+            log.append(new MetricsRow(2L, 0, 7.0, 6.8, 0.2, 1e-4, 0.04, 0.996, 0.04, 0.04, 1.4, 100.0, 0.01, 0.6, true, 0, 0.0, 6.9, 5.0, 3, 0.05, 2.5, 0.0, false, 0.0));
         }
         List<Map<String, String>> rows = MetricsLog.readCsv(dir.resolve("metrics.csv"));
         assertThat(rows).extracting(r -> r.get("iteration")).containsExactly("0", "1", "2");

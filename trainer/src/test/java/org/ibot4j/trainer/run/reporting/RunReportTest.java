@@ -106,7 +106,7 @@ class RunReportTest {
                 double entropy = uniform ? lnK - 0.01 : single ? 0.05 : 2.0;
                 int used = single ? 1 : 12;
                 log.append(new MetricsRow(i, 0, 4.0, 3.0, 1.0, 1e-4, 0.04, 0.996, 0.04, 0.04, 1.0, 100.0, 0.01, 0.5, true, 0, 0.0, entropy, 2.5,
-                        used, used / 16.0, 5.0));
+                        used, used / 16.0, 5.0, 0.0, false, 0.0));
             }
         }
         RunReport.write(dir, new RunReport.ModelFacts(64, 0.1));

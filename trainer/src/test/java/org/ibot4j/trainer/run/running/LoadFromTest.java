@@ -76,10 +76,11 @@ class LoadFromTest {
         // A new schedule from step 0: the linear lr warm-up starts at 0 again.
         assertThat(PretrainerTest.column(dir.resolve("metrics.csv"), "iteration")).hasSize(10).startsWith("0");
         assertThat(Double.parseDouble(PretrainerTest.column(dir.resolve("metrics.csv"), "lr").get(0))).isZero();
-        // The monitor ran after epochs 1 and 2 (4 steps each) and logged both; a random-initialised ViT is already well above chance (10 %).
-        assertThat(run.knn()).extracting(Pretraining.Knn::iteration).containsExactly(4L, 8L);
+        // The monitor measured the starting weights (iteration 0), then ran after epochs 1 and 2 (4 steps each), and logged all three;
+        // a random-initialised ViT is already well above chance (10 %).
+        assertThat(run.knn()).extracting(Pretraining.Knn::iteration).containsExactly(0L, 4L, 8L);
         assertThat(run.knn()).allSatisfy(k -> assertThat(k.accuracy().top1()).isBetween(20.0, 100.0));
-        assertThat(Files.readAllLines(dir.resolve("knn.jsonl"))).hasSize(2);
+        assertThat(Files.readAllLines(dir.resolve("knn.jsonl"))).hasSize(3);
         JsonNode stored = PretrainerTest.JSON.readTree(IbotModel.readMetadata(run.checkpoint()));
         assertThat(stored.at("/options/load_from").asText()).isEqualTo(OFFICIAL.toString());
         assertThat(stored.get("iteration").asLong()).isEqualTo(10);
