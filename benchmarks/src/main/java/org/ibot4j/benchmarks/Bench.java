@@ -5,13 +5,16 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.DistConfig;
+import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.ProcessGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine;
 
-/** The benchmark programs ci/bench, ci/bench-data, ci/bench-malloc and ci/gpu-check run; not part of the shipped CLI. */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.AllReduce.class, Bench.Embed.class})
+/** The programs ci/bench, ci/bench-data, ci/bench-malloc, ci/gpu-check and ci/multi-host run; not part of the shipped CLI. */
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.AllReduce.class, Bench.Embed.class,
+        Bench.Teachers.class})
 public final class Bench {
     private static final String FASHION_MNIST = "/usr/share/datasets/fashion-mnist";
 
@@ -73,6 +76,32 @@ public final class Bench {
                             floats * 4 / 1e3 / ms);
                 }
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "teachers", mixinStandardHelpOptions = true,
+            description = "the largest difference between two checkpoints' teacher weights, and its ratio to the largest weight")
+    static final class Teachers implements Callable<Integer> {
+        @Parameters(index = "0", description = "the reference checkpoint")
+        Path reference;
+        @Parameters(index = "1", description = "the checkpoint compared with it")
+        Path other;
+
+        @Override
+        public Integer call() {
+            double worst = 0, largest = 0;
+            try (IbotModel x = IbotModel.open(reference, 1); IbotModel y = IbotModel.open(other, 1)) {
+                for (String name : x.tensorNames()) {
+                    if (!name.startsWith("teacher.")) continue;
+                    float[] u = x.readTensor(name), v = y.readTensor(name);
+                    for (int i = 0; i < u.length; i++) {
+                        worst = Math.max(worst, Math.abs(u[i] - v[i]));
+                        largest = Math.max(largest, Math.abs(u[i]));
+                    }
+                }
+            }
+            System.out.printf(Locale.ROOT, "teacher: max |diff| %.3g, largest |weight| %.4g, ratio %.3g%n", worst, largest, worst / largest);
             return 0;
         }
     }
