@@ -61,7 +61,7 @@ public final class BarrierPretraining {
 
         // The reference: one process, the whole batch, no c10d group.
         long t0 = System.nanoTime();
-        Pretraining.Result single = Pretraining.of(options(work.resolve("single"), W * B)).data(data.source()).build().run();
+        Pretraining.Result single = Pretraining.of(options(work.resolve("single"), W * B, STEPS, null)).data(data.source()).build().run();
         System.out.printf(Locale.ROOT, "1 process x %d: %d steps in %.1f s, checkpoint %s%n", W * B, single.iteration(), seconds(t0),
                 single.checkpoint());
 
@@ -69,25 +69,14 @@ public final class BarrierPretraining {
         // barrier stage is retried: Spark resubmits a failed barrier stage as a whole, up to
         // spark.stage.maxConsecutiveAttempts (4) times, without counting it as a task retry.
         SparkSession spark = Sessions.start("local[" + W + "]", "ibot4j barrier pretraining");
-        List<String> stageFailures = new CopyOnWriteArrayList<>();
-        spark.sparkContext().addSparkListener(new SparkListener() {
-            @Override
-            public void onStageCompleted(SparkListenerStageCompleted completed) {
-                StageInfo info = completed.stageInfo();
-                if (info.failureReason().isDefined()) stageFailures.add("attempt " + info.attemptNumber() + ": " + info.failureReason().get());
-            }
-        });
+        List<String> stageFailures = stageFailures(spark);
         List<TaskReport> reports;
         long t1 = System.nanoTime();
         try {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             Broadcast<FashionImages> images = jsc.broadcast(data);
-            RankTask task = new RankTask(images, work.resolve("barrier").toString());
-            // The shuffle after the barrier stage is what makes it retryable: Spark retries a failed barrier
-            // ShuffleMapStage as a whole, but aborts the job when a barrier ResultStage fails ("Could not
-            // recover from a failed barrier ResultStage", Spark 4.2.0: a result stage may have written output).
-            reports = jsc.parallelize(List.of(0, 1), W).rdd().barrier()
-                    .mapPartitions(task, false, ClassTag$.MODULE$.<TaskReport>apply(TaskReport.class)).toJavaRDD().repartition(1).collect();
+            RankTask task = new RankTask(images, null, work.resolve("barrier").toString(), STEPS, FAIL_AFTER);
+            reports = runStage(jsc, task);
             // The listener bus is asynchronous: give it a moment to deliver the failed attempt's event.
             for (int i = 0; i < 100 && stageFailures.isEmpty(); i++) Thread.sleep(100);
         } finally {
@@ -142,23 +131,69 @@ public final class BarrierPretraining {
         }
     }
 
-    /** The run both sides train: a tiny ViT (as DistributedTest's), drop-path 0 so that splitting the batch changes nothing. */
-    static PretrainOptions options(Path output, int batchPerRank) {
-        return PretrainOptions.builder().arch(Arch.VIT_TINY).embedDim(32).depth(1).numHeads(2).outDim(64).patchOutDim(64).headHiddenDim(64)
-                .headBottleneckDim(16).localCropsNumber(2).batchSizePerGpu(batchPerRank).epochs(2).warmupEpochs(1)
-                .warmupTeacherTempEpochs(1).dropPath(0).lr(0.05).saveckpIters(SAVE_EVERY).maxSteps(STEPS).threads(1).numWorkers(1)
+    /** The failure reasons of the session's failed stage attempts, as Spark reports them ("attempt N: reason"), collected as they come. */
+    static List<String> stageFailures(SparkSession spark) {
+        List<String> failures = new CopyOnWriteArrayList<>();
+        spark.sparkContext().addSparkListener(new SparkListener() {
+            @Override
+            public void onStageCompleted(SparkListenerStageCompleted completed) {
+                StageInfo info = completed.stageInfo();
+                if (info.failureReason().isDefined()) failures.add("attempt " + info.attemptNumber() + ": " + info.failureReason().get());
+            }
+        });
+        return failures;
+    }
+
+    /**
+     * The barrier stage of W tasks, one rank each. The shuffle after it is what makes it retryable: Spark
+     * retries a failed barrier ShuffleMapStage as a whole, but aborts the job when a barrier ResultStage
+     * fails ("Could not recover from a failed barrier ResultStage", Spark 4.2.0: a result stage may have
+     * written output).
+     */
+    static List<TaskReport> runStage(JavaSparkContext jsc, RankTask task) {
+        return jsc.parallelize(List.of(0, 1), W).rdd().barrier()
+                .mapPartitions(task, false, ClassTag$.MODULE$.<TaskReport>apply(TaskReport.class)).toJavaRDD().repartition(1).collect();
+    }
+
+    /**
+     * The run both sides train: a tiny ViT (as DistributedTest's), drop-path 0 so that splitting the batch
+     * changes nothing; enough epochs for {@code steps} at the global batch W x B.
+     *
+     * @param data the trainer's --data (read by every rank from storage it sees), or null when the
+     *     caller hands the images over itself (the broadcast)
+     */
+    static PretrainOptions options(Path output, int batchPerRank, int steps, String data) {
+        PretrainOptions.Builder b = PretrainOptions.builder().arch(Arch.VIT_TINY).embedDim(32).depth(1).numHeads(2).outDim(64).patchOutDim(64)
+                .headHiddenDim(64).headBottleneckDim(16).localCropsNumber(2).batchSizePerGpu(batchPerRank)
+                .epochs((steps * W * B + IMAGES - 1) / IMAGES + 1).warmupEpochs(1).warmupTeacherTempEpochs(1).dropPath(0).lr(0.05)
+                .saveckpIters(SAVE_EVERY).maxSteps(steps).threads(1).numWorkers(1)
                 // a rank whose peer died stops within this time and frees its task slot for the retry
-                .distTimeout(60).outputDir(output.toString()).build();
+                .distTimeout(60).outputDir(output.toString());
+        if (data != null) b.dataPath(data).subset(IMAGES);
+        return b.build();
     }
 
     /** One task of the barrier stage: one rank. */
     static final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<TaskReport>> implements Serializable {
         private final Broadcast<FashionImages> images;
+        private final String data;
         private final String output;
+        private final int steps;
+        private final int failAfter;
 
-        RankTask(Broadcast<FashionImages> images, String output) {
+        /**
+         * @param images the training images, broadcast by the driver; null when {@code data} names them
+         * @param data the trainer's --data, which each rank reads itself (null: {@code images})
+         * @param output the run folder, on storage every executor sees
+         * @param steps the run's length
+         * @param failAfter rank 0 throws after this step on the stage's first attempt (0: never)
+         */
+        RankTask(Broadcast<FashionImages> images, String data, String output, int steps, int failAfter) {
             this.images = images;
+            this.data = data;
             this.output = output;
+            this.steps = steps;
+            this.failAfter = failAfter;
         }
 
         @Override
@@ -181,14 +216,16 @@ public final class BarrierPretraining {
                 public void onStep(Pretraining.Step step) {  // rank 0 only: the writing rank
                     if (firstStep[0] < 0) firstStep[0] = step.iteration();
                     // A crash in the middle of the run, on the stage's first attempt only (Spark's retry is a new attempt).
-                    if (attempt == 0 && step.iteration() + 1 == FAIL_AFTER) {
-                        throw new IllegalStateException(INJECTED + ": rank 0 stops after step " + FAIL_AFTER + " on stage attempt 0");
+                    if (attempt == 0 && step.iteration() + 1 == failAfter) {
+                        throw new IllegalStateException(INJECTED + ": rank 0 stops after step " + failAfter + " on stage attempt 0");
                     }
                 }
             };
             Pretraining.Result outcome;
             try {
-                outcome = Pretraining.of(options(run, B)).data(images.value().source()).dist(dist).listener(listener).build().run();
+                Pretraining.Builder pretraining = Pretraining.of(options(run, B, steps, data)).dist(dist).listener(listener);
+                if (images != null) pretraining.data(images.value().source());
+                outcome = pretraining.build().run();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
