@@ -5,8 +5,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.DistConfig;
-import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.ProcessGroup;
+import org.ibot4j.trainer.run.checkpoints.TeacherDifference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -90,18 +90,8 @@ public final class Bench {
 
         @Override
         public Integer call() {
-            double worst = 0, largest = 0;
-            try (IbotModel x = IbotModel.open(reference, 1); IbotModel y = IbotModel.open(other, 1)) {
-                for (String name : x.tensorNames()) {
-                    if (!name.startsWith("teacher.")) continue;
-                    float[] u = x.readTensor(name), v = y.readTensor(name);
-                    for (int i = 0; i < u.length; i++) {
-                        worst = Math.max(worst, Math.abs(u[i] - v[i]));
-                        largest = Math.max(largest, Math.abs(u[i]));
-                    }
-                }
-            }
-            System.out.printf(Locale.ROOT, "teacher: max |diff| %.3g, largest |weight| %.4g, ratio %.3g%n", worst, largest, worst / largest);
+            TeacherDifference d = TeacherDifference.of(reference, other);
+            System.out.printf(Locale.ROOT, "teacher: max |diff| %.3g, largest |weight| %.4g, ratio %.3g%n", d.max(), d.largest(), d.ratio());
             return 0;
         }
     }

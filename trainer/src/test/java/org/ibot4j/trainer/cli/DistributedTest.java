@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.assertj.core.api.Assertions;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.trainer.run.checkpoints.TeacherDifference;
 import org.ibot4j.trainer.data.IdxDatasetTest;
 import org.ibot4j.trainer.run.reporting.MetricsLog;
 import org.junit.jupiter.api.Test;
@@ -47,15 +48,7 @@ class DistributedTest {
     }
 
     static float maxTeacherDifference(Path a, Path b) {
-        try (IbotModel x = IbotModel.open(a, 1); IbotModel y = IbotModel.open(b, 1)) {
-            float worst = 0;
-            for (String name : x.tensorNames()) {
-                if (!name.startsWith("teacher.")) continue;
-                float[] u = x.readTensor(name), v = y.readTensor(name);
-                for (int i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i] - v[i]));
-            }
-            return worst;
-        }
+        return (float) TeacherDifference.of(a, b).max();
     }
 
     @Test

@@ -25,6 +25,7 @@ import org.ibot4j.api.Arch;
 import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.trainer.run.PretrainOptions;
+import org.ibot4j.trainer.run.checkpoints.TeacherDifference;
 import org.ibot4j.trainer.run.running.Pretraining;
 import scala.collection.Iterator;
 import scala.collection.JavaConverters;
@@ -113,9 +114,9 @@ public final class BarrierPretraining {
         // (1) W x B in the barrier stage against 1 x WB
         double difference = Double.NaN;
         if (rank0 != null && rank0.checkpoint() != null) {
-            double[] d = teacherDifference(single.checkpoint(), Path.of(rank0.checkpoint()));
-            difference = d[0] / d[1];
-            System.out.printf(Locale.ROOT, "teacher: max |diff| %.3g, largest |weight| %.4g, ratio %.3g (bound %.0e)%n", d[0], d[1], difference,
+            TeacherDifference d = TeacherDifference.of(single.checkpoint(), Path.of(rank0.checkpoint()));
+            difference = d.ratio();
+            System.out.printf(Locale.ROOT, "teacher: max |diff| %.3g, largest |weight| %.4g, ratio %.3g (bound %.0e)%n", d.max(), d.largest(), difference,
                     BOUND);
             if (!(difference <= BOUND)) problems.add("the teacher of " + W + " tasks x " + B + " differs from 1 process x " + W * B + " by "
                     + difference + " of the largest weight (bound " + BOUND + ")");
@@ -279,22 +280,6 @@ public final class BarrierPretraining {
     static long stepOf(Path checkpoint) {
         String name = checkpoint.getFileName().toString();
         return Long.parseLong(name.substring("ckpt-".length(), name.indexOf('.')));
-    }
-
-    /** {max |a - b| over the teacher's tensors, max |a|}. */
-    static double[] teacherDifference(Path a, Path b) {
-        try (IbotModel x = IbotModel.open(a, 1); IbotModel y = IbotModel.open(b, 1)) {
-            double worst = 0, largest = 0;
-            for (String name : x.tensorNames()) {
-                if (!name.startsWith("teacher.")) continue;
-                float[] u = x.readTensor(name), v = y.readTensor(name);
-                for (int i = 0; i < u.length; i++) {
-                    worst = Math.max(worst, Math.abs(u[i] - v[i]));
-                    largest = Math.max(largest, Math.abs(u[i]));
-                }
-            }
-            return new double[] {worst, largest};
-        }
     }
 
     static double seconds(long since) {

@@ -10,6 +10,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.ibot4j.examples.spark.BarrierPretraining.RankTask;
 import org.ibot4j.examples.spark.BarrierPretraining.TaskReport;
+import org.ibot4j.trainer.run.checkpoints.TeacherDifference;
 import org.ibot4j.trainer.run.running.Pretraining;
 
 /**
@@ -114,9 +115,9 @@ public final class ClusterPretraining {
     /** max |difference| of the teachers over the largest weight; NaN (and a problem) when either is missing or it exceeds the bound. */
     private static double teacherRatio(Path reference, Path other, List<String> problems, String against) {
         if (reference == null || other == null) return Double.NaN;
-        double[] d = BarrierPretraining.teacherDifference(reference, other);
-        double ratio = d[0] / d[1];
-        System.out.printf(Locale.ROOT, "teacher vs %s: max |diff| %.3g, largest |weight| %.4g, ratio %.3g (bound %.0e)%n", against, d[0], d[1], ratio,
+        TeacherDifference d = TeacherDifference.of(reference, other);
+        double ratio = d.ratio();
+        System.out.printf(Locale.ROOT, "teacher vs %s: max |diff| %.3g, largest |weight| %.4g, ratio %.3g (bound %.0e)%n", against, d.max(), d.largest(), ratio,
                 BarrierPretraining.BOUND);
         if (!(ratio <= BarrierPretraining.BOUND)) problems.add("the teacher differs from " + against + " by " + ratio + " of the largest weight");
         return ratio;
