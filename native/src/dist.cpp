@@ -11,7 +11,12 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -67,6 +72,58 @@ class Heartbeat {
   std::thread thread_;
 };
 
+// The address of this machine that the kernel would send from to reach host:port. The master's own
+// address is local only on the master's machine; every other machine must bind Gloo to an address
+// of its own that the others reach, the one on the route towards the master. A UDP connect sends
+// nothing. Empty when host does not resolve or no route leads there.
+std::string local_address_towards(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return "";
+  std::string local;
+  for (const addrinfo* a = found; a != nullptr && local.empty(); a = a->ai_next) {
+    const int fd = socket(a->ai_family, SOCK_DGRAM, 0);
+    if (fd < 0) continue;
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    char text[NI_MAXHOST];
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+        getnameinfo(reinterpret_cast<sockaddr*>(&address), length, text, sizeof text, nullptr, 0, NI_NUMERICHOST) ==
+            0) {
+      local = text;
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return local;
+}
+
+// Gloo's devices as torch.distributed picks them: GLOO_SOCKET_IFNAME (comma-separated interfaces)
+// when set, otherwise this machine's address towards the master (127.0.0.1 for a world of one).
+std::vector<std::shared_ptr<gloo::transport::Device>> gloo_devices(const std::string& host, int port, int world_size) {
+  std::vector<std::shared_ptr<gloo::transport::Device>> devices;
+  const char* interfaces = std::getenv("GLOO_SOCKET_IFNAME");
+  if (interfaces != nullptr && *interfaces != '\0') {
+    std::stringstream list(interfaces);
+    for (std::string name; std::getline(list, name, ',');) {
+      if (name.empty()) continue;
+      try {
+        devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+      } catch (...) {
+        throw DistFailure("GLOO_SOCKET_IFNAME=" + std::string(interfaces) + ": Gloo cannot use the interface '" + name +
+                          "' (does it exist and have an address? `ip addr` lists them): " + current_exception_text());
+      }
+    }
+    if (!devices.empty()) return devices;
+  }
+  std::string local = world_size > 1 && host != "localhost" ? local_address_towards(host, port) : "127.0.0.1";
+  if (local.empty()) local = host;
+  devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(local));
+  return devices;
+}
+
 }  // namespace
 
 DistFailure::DistFailure(const std::string& message) : std::runtime_error(message) {}
@@ -120,8 +177,7 @@ class GroupImpl : public Communicator {
         require(c.backend == IBOT4J_BACKEND_GLOO, "backend must be IBOT4J_BACKEND_GLOO or IBOT4J_BACKEND_NCCL, got ",
                 c.backend);
         auto options = c10d::ProcessGroupGloo::Options::create(timeout_);
-        options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(
-            c.world_size > 1 && host != "localhost" ? host : "127.0.0.1"));
+        options->devices = gloo_devices(host, c.master_port, c.world_size);
         group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank_, size_, options);
       }
     } catch (const InvalidArgument&) {

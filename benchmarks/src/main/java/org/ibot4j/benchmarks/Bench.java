@@ -7,12 +7,15 @@ import java.util.concurrent.Callable;
 import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.ProcessGroup;
+import org.ibot4j.trainer.run.checkpoints.TeacherDifference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine;
 
-/** The benchmark programs ci/bench, ci/bench-data, ci/bench-malloc and ci/gpu-check run; not part of the shipped CLI. */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.Shards.class, Bench.AllReduce.class, Bench.Embed.class})
+/** The programs ci/bench, ci/bench-data, ci/bench-malloc, ci/gpu-check and ci/multi-host run; not part of the shipped CLI. */
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {Bench.Step.class, Bench.Data.class, Bench.Shards.class, Bench.AllReduce.class,
+        Bench.Embed.class, Bench.Teachers.class})
 public final class Bench {
     private static final String FASHION_MNIST = "/usr/share/datasets/fashion-mnist";
 
@@ -74,6 +77,22 @@ public final class Bench {
                             floats * 4 / 1e3 / ms);
                 }
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "teachers", mixinStandardHelpOptions = true,
+            description = "the largest difference between two checkpoints' teacher weights, and its ratio to the largest weight")
+    static final class Teachers implements Callable<Integer> {
+        @Parameters(index = "0", description = "the reference checkpoint")
+        Path reference;
+        @Parameters(index = "1", description = "the checkpoint compared with it")
+        Path other;
+
+        @Override
+        public Integer call() {
+            TeacherDifference d = TeacherDifference.of(reference, other);
+            System.out.printf(Locale.ROOT, "teacher: max |diff| %.3g, largest |weight| %.4g, ratio %.3g%n", d.max(), d.largest(), d.ratio());
             return 0;
         }
     }

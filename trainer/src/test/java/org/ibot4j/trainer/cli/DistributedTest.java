@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.assertj.core.api.Assertions;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.trainer.run.checkpoints.TeacherDifference;
 import org.ibot4j.trainer.data.IdxDatasetTest;
 import org.ibot4j.trainer.run.reporting.MetricsLog;
 import org.junit.jupiter.api.Test;
@@ -47,15 +48,7 @@ class DistributedTest {
     }
 
     static float maxTeacherDifference(Path a, Path b) {
-        try (IbotModel x = IbotModel.open(a, 1); IbotModel y = IbotModel.open(b, 1)) {
-            float worst = 0;
-            for (String name : x.tensorNames()) {
-                if (!name.startsWith("teacher.")) continue;
-                float[] u = x.readTensor(name), v = y.readTensor(name);
-                for (int i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i] - v[i]));
-            }
-            return worst;
-        }
+        return (float) TeacherDifference.of(a, b).max();
     }
 
     @Test
@@ -97,10 +90,7 @@ class DistributedTest {
 
     @Test
     void aKilledRankStopsTheOthersWithItsNumberAndTheLastCheckpointStaysLoadable(@TempDir Path dir) throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = freePort();
         List<String> args = tiny(dir, 4, 400, "--epochs", "50", "--warmup_teacher_temp_epochs", "1", "--dist_timeout", "20");
         List<Process> ranks = new ArrayList<>();
         try {
@@ -135,10 +125,7 @@ class DistributedTest {
     @Test
     void misconfigurationGetsOneSentencePerProblemBeforeTraining(@TempDir Path dir) throws Exception {
         List<String> args = tiny(dir.resolve("run"), 4, 2, "--dist_timeout", "20");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = freePort();
         String noRank = output(worker(args, Map.of("WORLD_SIZE", "2", "MASTER_ADDR", "127.0.0.1", "MASTER_PORT", String.valueOf(port)),
                 dir.resolve("a.log")), dir.resolve("a.log"));
         assertThat(noRank).contains("RANK is not set");
@@ -156,9 +143,48 @@ class DistributedTest {
         assertThat(Files.exists(dir.resolve("run/metrics.csv"))).isFalse();
     }
 
+    /**
+     * torch.distributed's GLOO_SOCKET_IFNAME: Gloo binds to the named interface (here the loopback one, and
+     * the pair trains); an interface that does not exist stops every rank with a sentence naming it.
+     * Without it, each rank binds to its own address on the route to MASTER_ADDR (ci/multi-host: two hosts).
+     */
+    @Test
+    void glooSocketIfnameChoosesTheInterfaceAndAMissingOneIsNamed(@TempDir Path dir) throws Exception {
+        List<String> args = tiny(dir.resolve("run"), 4, 2, "--dist_timeout", "20");
+        int port = freePort();
+        Process r0 = worker(args, 0, 2, port, Map.of("GLOO_SOCKET_IFNAME", "lo"), dir.resolve("a0.log"));
+        Process r1 = worker(args, 1, 2, port, Map.of("GLOO_SOCKET_IFNAME", "lo"), dir.resolve("a1.log"));
+        String first = output(r0, dir.resolve("a0.log"));
+        output(r1, dir.resolve("a1.log"));
+        assertThat(r0.exitValue()).as(first).isZero();
+        assertThat(r1.exitValue()).isZero();
+        assertThat(MetricsLog.readCsv(dir.resolve("run/metrics.csv"))).hasSize(2);
+
+        List<String> other = tiny(dir.resolve("other"), 4, 2, "--dist_timeout", "20");
+        int next = freePort();
+        Map<String, String> missing = Map.of("GLOO_SOCKET_IFNAME", "ibot4j-none0");
+        Process b0 = worker(other, 0, 2, next, missing, dir.resolve("b0.log")), b1 = worker(other, 1, 2, next, missing, dir.resolve("b1.log"));
+        String bad = output(b0, dir.resolve("b0.log"));
+        output(b1, dir.resolve("b1.log"));
+        assertThat(b0.exitValue()).isNotZero();
+        assertThat(bad).contains("GLOO_SOCKET_IFNAME=ibot4j-none0").contains("cannot use the interface 'ibot4j-none0'");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     private static Process worker(List<String> args, int rank, int world, int port, Path log) throws IOException {
-        return worker(args, Map.of("RANK", String.valueOf(rank), "LOCAL_RANK", String.valueOf(rank), "WORLD_SIZE", String.valueOf(world),
-                "MASTER_ADDR", "127.0.0.1", "MASTER_PORT", String.valueOf(port)), log);
+        return worker(args, rank, world, port, Map.of(), log);
+    }
+
+    private static Process worker(List<String> args, int rank, int world, int port, Map<String, String> extra, Path log) throws IOException {
+        Map<String, String> env = new LinkedHashMap<>(Map.of("RANK", String.valueOf(rank), "LOCAL_RANK", String.valueOf(rank),
+                "WORLD_SIZE", String.valueOf(world), "MASTER_ADDR", "127.0.0.1", "MASTER_PORT", String.valueOf(port)));
+        env.putAll(extra);
+        return worker(args, env, log);
     }
 
     /** One worker JVM as torchrun starts it: the CLI with torchrun's variables. */

@@ -25,6 +25,7 @@ import org.ibot4j.api.Arch;
 import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.trainer.run.PretrainOptions;
+import org.ibot4j.trainer.run.checkpoints.TeacherDifference;
 import org.ibot4j.trainer.run.running.Pretraining;
 import scala.collection.Iterator;
 import scala.collection.JavaConverters;
@@ -61,7 +62,7 @@ public final class BarrierPretraining {
 
         // The reference: one process, the whole batch, no c10d group.
         long t0 = System.nanoTime();
-        Pretraining.Result single = Pretraining.of(options(work.resolve("single"), W * B)).data(data.source()).build().run();
+        Pretraining.Result single = Pretraining.of(options(work.resolve("single"), W * B, STEPS, null)).data(data.source()).build().run();
         System.out.printf(Locale.ROOT, "1 process x %d: %d steps in %.1f s, checkpoint %s%n", W * B, single.iteration(), seconds(t0),
                 single.checkpoint());
 
@@ -69,25 +70,14 @@ public final class BarrierPretraining {
         // barrier stage is retried: Spark resubmits a failed barrier stage as a whole, up to
         // spark.stage.maxConsecutiveAttempts (4) times, without counting it as a task retry.
         SparkSession spark = Sessions.start("local[" + W + "]", "ibot4j barrier pretraining");
-        List<String> stageFailures = new CopyOnWriteArrayList<>();
-        spark.sparkContext().addSparkListener(new SparkListener() {
-            @Override
-            public void onStageCompleted(SparkListenerStageCompleted completed) {
-                StageInfo info = completed.stageInfo();
-                if (info.failureReason().isDefined()) stageFailures.add("attempt " + info.attemptNumber() + ": " + info.failureReason().get());
-            }
-        });
+        List<String> stageFailures = stageFailures(spark);
         List<TaskReport> reports;
         long t1 = System.nanoTime();
         try {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             Broadcast<FashionImages> images = jsc.broadcast(data);
-            RankTask task = new RankTask(images, work.resolve("barrier").toString());
-            // The shuffle after the barrier stage is what makes it retryable: Spark retries a failed barrier
-            // ShuffleMapStage as a whole, but aborts the job when a barrier ResultStage fails ("Could not
-            // recover from a failed barrier ResultStage", Spark 4.2.0: a result stage may have written output).
-            reports = jsc.parallelize(List.of(0, 1), W).rdd().barrier()
-                    .mapPartitions(task, false, ClassTag$.MODULE$.<TaskReport>apply(TaskReport.class)).toJavaRDD().repartition(1).collect();
+            RankTask task = new RankTask(images, null, work.resolve("barrier").toString(), STEPS, FAIL_AFTER);
+            reports = runStage(jsc, task);
             // The listener bus is asynchronous: give it a moment to deliver the failed attempt's event.
             for (int i = 0; i < 100 && stageFailures.isEmpty(); i++) Thread.sleep(100);
         } finally {
@@ -124,9 +114,9 @@ public final class BarrierPretraining {
         // (1) W x B in the barrier stage against 1 x WB
         double difference = Double.NaN;
         if (rank0 != null && rank0.checkpoint() != null) {
-            double[] d = teacherDifference(single.checkpoint(), Path.of(rank0.checkpoint()));
-            difference = d[0] / d[1];
-            System.out.printf(Locale.ROOT, "teacher: max |diff| %.3g, largest |weight| %.4g, ratio %.3g (bound %.0e)%n", d[0], d[1], difference,
+            TeacherDifference d = TeacherDifference.of(single.checkpoint(), Path.of(rank0.checkpoint()));
+            difference = d.ratio();
+            System.out.printf(Locale.ROOT, "teacher: max |diff| %.3g, largest |weight| %.4g, ratio %.3g (bound %.0e)%n", d.max(), d.largest(), difference,
                     BOUND);
             if (!(difference <= BOUND)) problems.add("the teacher of " + W + " tasks x " + B + " differs from 1 process x " + W * B + " by "
                     + difference + " of the largest weight (bound " + BOUND + ")");
@@ -142,23 +132,69 @@ public final class BarrierPretraining {
         }
     }
 
-    /** The run both sides train: a tiny ViT (as DistributedTest's), drop-path 0 so that splitting the batch changes nothing. */
-    static PretrainOptions options(Path output, int batchPerRank) {
-        return PretrainOptions.builder().arch(Arch.VIT_TINY).embedDim(32).depth(1).numHeads(2).outDim(64).patchOutDim(64).headHiddenDim(64)
-                .headBottleneckDim(16).localCropsNumber(2).batchSizePerGpu(batchPerRank).epochs(2).warmupEpochs(1)
-                .warmupTeacherTempEpochs(1).dropPath(0).lr(0.05).saveckpIters(SAVE_EVERY).maxSteps(STEPS).threads(1).numWorkers(1)
+    /** The failure reasons of the session's failed stage attempts, as Spark reports them ("attempt N: reason"), collected as they come. */
+    static List<String> stageFailures(SparkSession spark) {
+        List<String> failures = new CopyOnWriteArrayList<>();
+        spark.sparkContext().addSparkListener(new SparkListener() {
+            @Override
+            public void onStageCompleted(SparkListenerStageCompleted completed) {
+                StageInfo info = completed.stageInfo();
+                if (info.failureReason().isDefined()) failures.add("attempt " + info.attemptNumber() + ": " + info.failureReason().get());
+            }
+        });
+        return failures;
+    }
+
+    /**
+     * The barrier stage of W tasks, one rank each. The shuffle after it is what makes it retryable: Spark
+     * retries a failed barrier ShuffleMapStage as a whole, but aborts the job when a barrier ResultStage
+     * fails ("Could not recover from a failed barrier ResultStage", Spark 4.2.0: a result stage may have
+     * written output).
+     */
+    static List<TaskReport> runStage(JavaSparkContext jsc, RankTask task) {
+        return jsc.parallelize(List.of(0, 1), W).rdd().barrier()
+                .mapPartitions(task, false, ClassTag$.MODULE$.<TaskReport>apply(TaskReport.class)).toJavaRDD().repartition(1).collect();
+    }
+
+    /**
+     * The run both sides train: a tiny ViT (as DistributedTest's), drop-path 0 so that splitting the batch
+     * changes nothing; enough epochs for {@code steps} at the global batch W x B.
+     *
+     * @param data the trainer's --data (read by every rank from storage it sees), or null when the
+     *     caller hands the images over itself (the broadcast)
+     */
+    static PretrainOptions options(Path output, int batchPerRank, int steps, String data) {
+        PretrainOptions.Builder b = PretrainOptions.builder().arch(Arch.VIT_TINY).embedDim(32).depth(1).numHeads(2).outDim(64).patchOutDim(64)
+                .headHiddenDim(64).headBottleneckDim(16).localCropsNumber(2).batchSizePerGpu(batchPerRank)
+                .epochs((steps * W * B + IMAGES - 1) / IMAGES + 1).warmupEpochs(1).warmupTeacherTempEpochs(1).dropPath(0).lr(0.05)
+                .saveckpIters(SAVE_EVERY).maxSteps(steps).threads(1).numWorkers(1)
                 // a rank whose peer died stops within this time and frees its task slot for the retry
-                .distTimeout(60).outputDir(output.toString()).build();
+                .distTimeout(60).outputDir(output.toString());
+        if (data != null) b.dataPath(data).subset(IMAGES);
+        return b.build();
     }
 
     /** One task of the barrier stage: one rank. */
     static final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<TaskReport>> implements Serializable {
         private final Broadcast<FashionImages> images;
+        private final String data;
         private final String output;
+        private final int steps;
+        private final int failAfter;
 
-        RankTask(Broadcast<FashionImages> images, String output) {
+        /**
+         * @param images the training images, broadcast by the driver; null when {@code data} names them
+         * @param data the trainer's --data, which each rank reads itself (null: {@code images})
+         * @param output the run folder, on storage every executor sees
+         * @param steps the run's length
+         * @param failAfter rank 0 throws after this step on the stage's first attempt (0: never)
+         */
+        RankTask(Broadcast<FashionImages> images, String data, String output, int steps, int failAfter) {
             this.images = images;
+            this.data = data;
             this.output = output;
+            this.steps = steps;
+            this.failAfter = failAfter;
         }
 
         @Override
@@ -181,14 +217,16 @@ public final class BarrierPretraining {
                 public void onStep(Pretraining.Step step) {  // rank 0 only: the writing rank
                     if (firstStep[0] < 0) firstStep[0] = step.iteration();
                     // A crash in the middle of the run, on the stage's first attempt only (Spark's retry is a new attempt).
-                    if (attempt == 0 && step.iteration() + 1 == FAIL_AFTER) {
-                        throw new IllegalStateException(INJECTED + ": rank 0 stops after step " + FAIL_AFTER + " on stage attempt 0");
+                    if (attempt == 0 && step.iteration() + 1 == failAfter) {
+                        throw new IllegalStateException(INJECTED + ": rank 0 stops after step " + failAfter + " on stage attempt 0");
                     }
                 }
             };
             Pretraining.Result outcome;
             try {
-                outcome = Pretraining.of(options(run, B)).data(images.value().source()).dist(dist).listener(listener).build().run();
+                Pretraining.Builder pretraining = Pretraining.of(options(run, B, steps, data)).dist(dist).listener(listener);
+                if (images != null) pretraining.data(images.value().source());
+                outcome = pretraining.build().run();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -242,22 +280,6 @@ public final class BarrierPretraining {
     static long stepOf(Path checkpoint) {
         String name = checkpoint.getFileName().toString();
         return Long.parseLong(name.substring("ckpt-".length(), name.indexOf('.')));
-    }
-
-    /** {max |a - b| over the teacher's tensors, max |a|}. */
-    static double[] teacherDifference(Path a, Path b) {
-        try (IbotModel x = IbotModel.open(a, 1); IbotModel y = IbotModel.open(b, 1)) {
-            double worst = 0, largest = 0;
-            for (String name : x.tensorNames()) {
-                if (!name.startsWith("teacher.")) continue;
-                float[] u = x.readTensor(name), v = y.readTensor(name);
-                for (int i = 0; i < u.length; i++) {
-                    worst = Math.max(worst, Math.abs(u[i] - v[i]));
-                    largest = Math.max(largest, Math.abs(u[i]));
-                }
-            }
-            return new double[] {worst, largest};
-        }
     }
 
     static double seconds(long since) {

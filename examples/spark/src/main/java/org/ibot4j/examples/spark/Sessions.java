@@ -18,7 +18,12 @@ final class Sessions {
      * @param name the application's name
      */
     static SparkSession start(String localMaster, String name) {
-        SparkSession.Builder builder = SparkSession.builder().appName(name).config("spark.ui.enabled", "false");
+        SparkSession.Builder builder = SparkSession.builder().appName(name).config("spark.ui.enabled", "false")
+                // Spark 4 gives each session its own artifacts by default: a Dataset job then fetches only the
+                // session's files to the executors, not those of SparkContext.addFile (the embedding's checkpoint),
+                // and SparkFiles.get on an executor finds nothing. Local mode cannot show it (the driver's copy is
+                // the executor's); found on the standalone cluster of ci/spark-cluster.
+                .config("spark.sql.artifact.isolation.enabled", "false");
         if (!submitted()) builder.master(localMaster);
         return builder.getOrCreate();
     }
