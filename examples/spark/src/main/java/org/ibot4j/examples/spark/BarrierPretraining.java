@@ -24,6 +24,7 @@ import org.apache.spark.sql.SparkSession;
 import org.ibot4j.api.Arch;
 import org.ibot4j.api.DistConfig;
 import org.ibot4j.api.IbotModel;
+import org.ibot4j.trainer.data.ShardPaths;
 import org.ibot4j.trainer.run.PretrainOptions;
 import org.ibot4j.trainer.run.checkpoints.TeacherDifference;
 import org.ibot4j.trainer.run.running.Pretraining;
@@ -170,7 +171,9 @@ public final class BarrierPretraining {
                 .saveckpIters(SAVE_EVERY).maxSteps(steps).threads(1).numWorkers(1)
                 // a rank whose peer died stops within this time and frees its task slot for the retry
                 .distTimeout(60).outputDir(output.toString());
-        if (data != null) b.dataPath(data).subset(IMAGES);
+        // Shards are streamed whole (no --subset): name as many images as IMAGES in the shard spec.
+        if (data != null) b.dataPath(data);
+        if (data != null && !ShardPaths.namesShards(data)) b.subset(IMAGES);
         return b.build();
     }
 
