@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <sstream>
@@ -143,7 +144,11 @@ class GroupImpl : public Communicator {
       problems << "\n  master_port must be in 1..65535, got " << c.master_port;
     if (!(c.timeout_s > 0)) problems << "\n  timeout_s must be > 0";
     if (!problems.str().empty()) fail("invalid distributed config:", problems.str());
-    timeout_ = std::chrono::milliseconds(static_cast<int64_t>(c.timeout_s * 1000.0));
+    // The run must stop within timeout_s of a rank going silent, not only start to: the rendezvous and the
+    // collectives wait that long less a reserve for naming the lost rank (1.5 s of heartbeats) and for
+    // stopping the process (measured with ci/multi-host: about 3.6 s from a peer's death to the exit).
+    const auto total = static_cast<int64_t>(c.timeout_s * 1000.0);
+    timeout_ = std::chrono::milliseconds(total - std::min<int64_t>(5000, total / 4));
     where_ = host + ":" + std::to_string(c.master_port);
 
     c10d::TCPStoreOptions so;
@@ -161,7 +166,7 @@ class GroupImpl : public Communicator {
                           "another run? choose another --master_port): " + why);
       }
       throw DistFailure("rank " + std::to_string(c.rank) + " could not reach the rendezvous store of rank 0 at " +
-                        where_ + " within " + std::to_string(c.timeout_s) +
+                        where_ + " within " + std::to_string(timeout_.count() / 1000.0) +
                         " s (is rank 0 running, with the same MASTER_ADDR and " + "MASTER_PORT?): " + why);
     }
     try {

@@ -250,7 +250,7 @@ public final class PretrainOptions {
     public int masterPort = 29500;
     @Option(names = "--dist_backend", description = "gloo or nccl (empty: nccl on cuda, gloo on cpu)")
     public String distBackend = "";
-    @Option(names = "--dist_timeout", description = "seconds a collective may wait for a rank before the run stops")
+    @Option(names = "--dist_timeout", description = "seconds from a rank going silent to the run stopping with a sentence (collectives wait this less a reserve of up to 5 s)")
     public int distTimeout = 1800;
 
     private static final ObjectMapper JSON = new ObjectMapper();
