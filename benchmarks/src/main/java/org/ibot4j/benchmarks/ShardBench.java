@@ -30,7 +30,7 @@ import org.ibot4j.trainer.data.shards.TarWriter;
  * as the folder row (2x224 + 10x96, 1 and 2 workers) and the ratio shards / folder; then the peak
  * resident memory of a process that opens WebDataset shards of N images (copies of one 28 px JPEG, 10,000
  * a shard) and streams batches of 64 from them (2x32 + 4x16 crops, 2 workers), for growing N, each in
- * its own JVM of 256 MiB heap so each peak is its own; and the live heap after a GC while it streams
+ * its own JVM of 64 MiB heap so each peak is its own; and the live heap after a GC while it streams
  * (the peak also holds the garbage of reading, which the heap's sizing decides): flat when nothing is
  * listed per image.
  */
@@ -69,7 +69,9 @@ public final class ShardBench {
             if (!Files.isDirectory(dir)) writeCopies(dir, jpeg, n, perShard);
             int shards = (n + perShard - 1) / perShard;
             String spec = dir.resolve("rss-{000000.." + String.format(Locale.ROOT, "%06d", shards - 1) + "}.tar").toString();
-            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+            // 64 MiB of heap: room for what streaming keeps (5-6 MiB live) and little for the JVM to grow into, so that
+            // the peak RSS shows what the number of images costs rather than how far the heap was let to grow.
+            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
                     "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), ShardBench.class.getName(), spec,
                     Integer.toString(batches)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             String line = new String(child.getInputStream().readAllBytes()).strip();
