@@ -78,8 +78,8 @@ final class DemoCommand extends Ibot4jCommand {
                 "%d steps of batch %d (2x%d + %dx%d crops), ViT %dx%d patch %d, head %d; %.0f s in this process, %.1f images/s%n"
                         + "loss %s -> %s%n"
                         + "k-NN top-1 (k=20, T=0.07): raw pixels %.2f %%, teacher at init %.2f %%, trained teacher %.2f %% (%+.2f)%n",
-                run.iteration(), setup.batchSize(), options.globalCropSize, options.localCropsNumber,
-                options.localCropSize, setup.model().embedDim(), setup.model().depth(), setup.model().patchSize(),
+                run.iteration(), setup.batchSize(), setup.options().globalCropSize, setup.options().localCropsNumber,
+                setup.options().localCropSize, setup.model().embedDim(), setup.model().depth(), setup.model().patchSize(),
                 setup.model().outDim(), trainSeconds, imagesPerSecond, rows.isEmpty() ? "-" : rows.get(0).get("loss"),
                 rows.isEmpty() ? "-" : rows.get(rows.size() - 1).get("loss"), pixels.top1(), initial.top1(), trained.top1(),
                 trained.top1() - initial.top1());
