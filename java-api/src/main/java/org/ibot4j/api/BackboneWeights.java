@@ -42,7 +42,7 @@ final class BackboneWeights {
     }
 
     /** The architecture the tensors imply; {@code numHeads} 0 means {@code embed_dim / 64}. */
-    static IbotConfig.Builder inferConfig(Map<String, PthReader.FloatTensor> backbone, int numHeads) {
+    static IbotConfigBuilder inferConfig(Map<String, PthReader.FloatTensor> backbone, int numHeads) {
         Map<String, PthReader.FloatTensor> named = new LinkedHashMap<>();
         backbone.forEach((k, v) -> named.put("teacher.backbone." + k, v));
         return WeightExchange.inferConfig(named, numHeads);
@@ -53,8 +53,8 @@ final class BackboneWeights {
      * size of a file with learned positions (official iBOT, DINOv2) read from it, so that a model trained at
      * another size loads.
      */
-    static IbotConfig.Builder configOf(String arch, Map<String, PthReader.FloatTensor> backbone) {
-        IbotConfig.Builder b = IbotConfig.builder().arch(arch);
+    static IbotConfigBuilder configOf(String arch, Map<String, PthReader.FloatTensor> backbone) {
+        IbotConfigBuilder b = IbotConfig.builder().arch(arch);
         Arch named = Arch.of(arch);
         PthReader.FloatTensor pos = backbone.get("pos_embed"), conv = backbone.get("patch_embed.proj.weight");
         if (pos != null && conv != null && named.family() != Family.DINOV3) {

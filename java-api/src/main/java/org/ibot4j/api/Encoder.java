@@ -175,7 +175,7 @@ public final class Encoder implements AutoCloseable {
     private static Encoder fromWeightsFile(Path file, Options o) throws IOException {
         Map<String, PthReader.FloatTensor> tensors = BackboneWeights.read(file, o.network());
         Optional<BackboneMetadata> stored = BackboneMetadata.read(file);
-        IbotConfig.Builder inferred = o.arch() != null ? BackboneWeights.configOf(o.arch(), tensors) : BackboneWeights.inferConfig(tensors, o.numHeads());
+        IbotConfigBuilder inferred = o.arch() != null ? BackboneWeights.configOf(o.arch(), tensors) : BackboneWeights.inferConfig(tensors, o.numHeads());
         if (o.arch() != null && o.numHeads() > 0) inferred.numHeads(o.numHeads());
         if (stored.isPresent() && o.numHeads() == 0 && o.arch() == null) {
             inferred.numHeads(stored.get().config().numHeads()).imgSize(stored.get().config().imgSize());
@@ -205,7 +205,7 @@ public final class Encoder implements AutoCloseable {
         }
     }
 
-    private static IbotConfig runtime(IbotConfig.Builder stored, Options o) {
+    private static IbotConfig runtime(IbotConfigBuilder stored, Options o) {
         return stored.numThreads(o.threads()).device(o.device()).bf16Autocast(o.bf16()).forceBf16(false).dropPathRate(0).build();
     }
 

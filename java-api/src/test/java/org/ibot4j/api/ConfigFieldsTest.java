@@ -50,12 +50,12 @@ class ConfigFieldsTest {
     void theBuilderHasASetterForEveryComponent() {
         List<String> missing = new ArrayList<>();
         for (RecordComponent c : IbotConfig.class.getRecordComponents()) {
-            boolean found = Arrays.stream(IbotConfig.Builder.class.getMethods())
+            boolean found = Arrays.stream(IbotConfigBuilder.class.getMethods())
                     .anyMatch(m -> m.getName().equals(c.getName()) && m.getParameterCount() == 1
                             && m.getParameterTypes()[0] == c.getType());
             if (!found) missing.add(c.getName());
         }
-        assertThat(missing).as("IbotConfig.Builder setters missing").isEmpty();
+        assertThat(missing).as("IbotConfigBuilder setters missing").isEmpty();
     }
 
     @Test

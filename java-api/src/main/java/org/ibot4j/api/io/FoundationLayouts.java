@@ -9,6 +9,7 @@ import java.util.Optional;
 import org.ibot4j.api.Arch;
 import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.IbotConfigBuilder;
 
 /**
  * DINOv2 and DINOv3 backbones in the layouts users hold, brought to timm's names (ibot4j's own for these
@@ -102,7 +103,7 @@ public final class FoundationLayouts {
      * @param numHeads heads, or 0
      * @return a builder with the backbone fields set
      */
-    public static IbotConfig.Builder inferConfig(Map<String, PthReader.FloatTensor> backbone, Family family, int numHeads) {
+    public static IbotConfigBuilder inferConfig(Map<String, PthReader.FloatTensor> backbone, Family family, int numHeads) {
         PthReader.FloatTensor cls = require(backbone, "cls_token"), conv = require(backbone, "patch_embed.proj.weight");
         int dim = (int) cls.shape()[2], patch = (int) conv.shape()[2];
         int depth = 0;
@@ -131,7 +132,7 @@ public final class FoundationLayouts {
         Optional<Arch> named = Arch.ALL.stream().filter(a -> a.family() == family && a.embedDim() == dim && a.depth() == d
                 && a.numRegisterTokens() == registers && a.swiglu() == swiglu && a.qkvBias() == qkvBias && a.patchSize() == patch).findFirst();
         int heads = numHeads > 0 ? numHeads : named.map(Arch::numHeads).orElse(Math.max(1, dim / 64));
-        IbotConfig.Builder b = named.isPresent() ? IbotConfig.builder().arch(named.get().name()) : IbotConfig.builder()
+        IbotConfigBuilder b = named.isPresent() ? IbotConfig.builder().arch(named.get().name()) : IbotConfig.builder()
                 .family(family).layerScaleInit(backbone.containsKey("blocks.0.ls1.gamma") || backbone.containsKey("blocks.0.gamma_1") ? 1e-5 : 0);
         return b.embedDim(dim).depth(depth).numHeads(heads).patchSize(patch).imgSize(imgSize).inChans((int) conv.shape()[1])
                 .mlpRatio(mlpRatio).qkvBias(qkvBias).numRegisterTokens(registers).swiglu(swiglu);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.IbotConfigBuilder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.Network;
 
@@ -189,13 +190,13 @@ public final class WeightExchange {
      * The architecture a file's tensors imply (dims, depth, patch and image size, head sizes, sharing);
      * {@code numHeads} cannot be read from weights: give it, or 0 for the usual ViT ({@code embed_dim / 64}).
      */
-    public static IbotConfig.Builder inferConfig(Map<String, PthReader.FloatTensor> named, int numHeads) {
+    public static IbotConfigBuilder inferConfig(Map<String, PthReader.FloatTensor> named, int numHeads) {
         String net = named.containsKey("teacher.backbone.cls_token") ? "teacher" : "student";
         Map<String, PthReader.FloatTensor> backbone = new LinkedHashMap<>();
         named.forEach((k, v) -> {
             if (k.startsWith(net + ".backbone.")) backbone.put(k.substring((net + ".backbone.").length()), v);
         });
-        IbotConfig.Builder b = FoundationLayouts.family(backbone).map(f -> FoundationLayouts.inferConfig(backbone, f, numHeads))
+        IbotConfigBuilder b = FoundationLayouts.family(backbone).map(f -> FoundationLayouts.inferConfig(backbone, f, numHeads))
                 .orElseGet(() -> officialVit(named, net, numHeads));
         PthReader.FloatTensor mlp0 = named.get("student.head.mlp.0.weight");
         if (mlp0 != null) {
@@ -227,7 +228,7 @@ public final class WeightExchange {
         return out;
     }
 
-    private static IbotConfig.Builder officialVit(Map<String, PthReader.FloatTensor> named, String net, int numHeads) {
+    private static IbotConfigBuilder officialVit(Map<String, PthReader.FloatTensor> named, String net, int numHeads) {
         PthReader.FloatTensor cls = require(named, net + ".backbone.cls_token");
         PthReader.FloatTensor conv = require(named, net + ".backbone.patch_embed.proj.weight");
         PthReader.FloatTensor pos = require(named, net + ".backbone.pos_embed");

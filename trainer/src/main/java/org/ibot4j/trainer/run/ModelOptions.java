@@ -9,6 +9,7 @@ import org.ibot4j.api.Arch;
 import org.ibot4j.api.CpuTopology;
 import org.ibot4j.api.Family;
 import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.IbotConfigBuilder;
 import org.ibot4j.api.InvalidConfigException;
 
 /**
@@ -21,7 +22,7 @@ final class ModelOptions {
     /**
      * The model config of {@code o}: every {@link IbotConfig} component takes the option of its own name
      * ({@link #OPTION_OF} names those spelt otherwise), except the {@link #NOT_OPTIONS}, which keep
-     * {@link IbotConfig.Builder}'s defaults. So a new component with an option of the same name needs no
+     * {@link IbotConfigBuilder}'s defaults. So a new component with an option of the same name needs no
      * line here, and one with neither fails every run (and {@code PretrainSetupTest}) instead of being
      * ignored.
      */
@@ -29,8 +30,8 @@ final class ModelOptions {
         return builder(o).build();
     }
 
-    private static IbotConfig.Builder builder(PretrainOptions o) {
-        IbotConfig.Builder b = IbotConfig.builder().arch(o.arch.name());
+    private static IbotConfigBuilder builder(PretrainOptions o) {
+        IbotConfigBuilder b = IbotConfig.builder().arch(o.arch.name());
         for (RecordComponent c : IbotConfig.class.getRecordComponents()) {
             String name = c.getName();
             if (NOT_OPTIONS.contains(name)) continue;
@@ -42,7 +43,7 @@ final class ModelOptions {
         }
         if (!o.distillFrom.isBlank() && Arch.ALL.stream().anyMatch(a -> a.name().equals(o.distillArch))) {
             // The teacher: the arch's layout and sizes (0 keeps them), its patch, crops of the run's size.
-            IbotConfig.Builder teacher = IbotConfig.builder().arch(o.distillArch).imgSize(o.globalCropSize);
+            IbotConfigBuilder teacher = IbotConfig.builder().arch(o.distillArch).imgSize(o.globalCropSize);
             if (o.distillEmbedDim > 0) teacher.embedDim(o.distillEmbedDim);
             if (o.distillDepth > 0) teacher.depth(o.distillDepth);
             if (o.distillNumHeads > 0) teacher.numHeads(o.distillNumHeads);
@@ -60,7 +61,7 @@ final class ModelOptions {
      */
     static void problems(PretrainOptions o, boolean dataKnown, List<String> problems) {
         try {
-            IbotConfig.Builder b = builder(o);
+            IbotConfigBuilder b = builder(o);
             if (!dataKnown) b.imgSize(Math.max(1, patchSize(o)));
             b.build();
         } catch (InvalidConfigException e) {

@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.ibot4j.api.IbotConfig;
+import org.ibot4j.api.IbotConfigBuilder;
 import org.ibot4j.api.IbotModel;
 import org.ibot4j.api.io.CheckpointFiles;
 import org.ibot4j.api.io.PthReader;
@@ -125,7 +126,7 @@ public final class InitialWeights {
         Map<String, PthReader.FloatTensor> named = WeightExchange.toIbot4jNames(WeightExchange.read(given));
         boolean heads = named.containsKey("student.head.mlp.0.weight");
         IbotConfig target = model.config();
-        IbotConfig.Builder inferred = WeightExchange.inferConfig(named, target.numHeads())
+        IbotConfigBuilder inferred = WeightExchange.inferConfig(named, target.numHeads())
                 // Not readable from weights: the new run's choice stands.
                 .normLastLayer(target.normLastLayer()).sharedHeadTeacher(target.sharedHeadTeacher());
         if (!heads) {
