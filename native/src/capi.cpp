@@ -264,6 +264,10 @@ int32_t ibot4j_embed(ibot4j_model* model, int32_t which, const float* images, in
     auto x = wrap(images, {n, m.config().in_chans, height, width}, torch::kFloat32, "images");
     std::optional<torch::Tensor> mask_tensor;
     if (masks != nullptr) mask_tensor = wrap(masks, {n, height / patch, width / patch}, torch::kUInt8, "masks");
+    if (out_patch == nullptr && masks == nullptr) {
+      if (out_cls != nullptr) write_out(out_cls, m.embed_cls(teacher, x));
+      return;
+    }
     auto tokens = m.embed(teacher, x, mask_tensor);
     write_out(out_cls, tokens.select(1, 0));
     write_out(out_patch, tokens.narrow(1, 1, tokens.size(1) - 1));
@@ -473,6 +477,11 @@ int32_t ibot4j_encoder_forward(ibot4j_encoder* encoder, const float* images, int
   return guarded(err, err_len, [&] {
     const auto& e = encoder_of(encoder);
     auto x = wrap(images, {n, e.config().in_chans, height, width}, torch::kFloat32, "images");
+    if (out_patch == nullptr) {
+      // Only the CLS is asked for: its last block skips the other tokens' outputs (docs/benchmarks.md).
+      if (out_cls != nullptr) write_out(out_cls, e.forward_cls(x));
+      return;
+    }
     auto tokens = e.forward(x);
     write_out(out_cls, tokens.select(1, 0));
     write_out(out_patch, tokens.narrow(1, 1, tokens.size(1) - 1));

@@ -69,6 +69,13 @@ torch::Tensor Encoder::forward(const torch::Tensor& images) const {
   return compute_->forward(images.to(device_), std::nullopt, nullptr);
 }
 
+torch::Tensor Encoder::forward_cls(const torch::Tensor& images) const {
+  c10::InferenceMode inference;
+  check_images(config_, images);
+  AutocastScope autocast(config_.bf16_autocast != 0, device_.type());
+  return compute_->forward_cls(images.to(device_));
+}
+
 void Encoder::load_checkpoint(const std::string& path, bool teacher) {
   auto loaded = read_checkpoint_tensors(path, config_, teacher ? "teacher.backbone." : "student.backbone.");
   for (const auto& name : names_) {

@@ -21,6 +21,8 @@ class Encoder {
   // Normalised tokens [n, 1+N, D] of images [n, C, H, W] (positions interpolated for other sizes), on the
   // encoder's device. Inference mode, bf16 autocast when configured; reads the weights and changes nothing.
   torch::Tensor forward(const torch::Tensor& images) const;
+  // forward's CLS tokens alone, [n, D]: the last block computes the CLS token's output only.
+  torch::Tensor forward_cls(const torch::Tensor& images) const;
 
   // `which` backbone of an ibot4j checkpoint saved by a model of this architecture; all or nothing.
   void load_checkpoint(const std::string& path, bool teacher);

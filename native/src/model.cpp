@@ -430,6 +430,12 @@ torch::Tensor Model::embed(bool is_teacher, const torch::Tensor& images, const s
   return net->backbone->forward(images.to(device_), device_masks, nullptr);
 }
 
+torch::Tensor Model::embed_cls(bool is_teacher, const torch::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  check_images(images);
+  return (is_teacher ? teacher_ : student_)->backbone->forward_cls(images.to(device_));
+}
+
 std::pair<torch::Tensor, torch::Tensor> Model::head_logits(bool is_teacher, const torch::Tensor& tokens) {
   torch::NoGradGuard no_grad;
   require(tokens.dim() == 3 && tokens.size(0) > 0 && tokens.size(2) == config_.embed_dim && tokens.size(1) >= 1,

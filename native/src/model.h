@@ -65,6 +65,8 @@ class Model {
   void join(std::shared_ptr<Communicator> comm);
   // Backbone tokens [n, 1+N, D] of the student (is_teacher false) or teacher, no grad, no drop-path.
   torch::Tensor embed(bool is_teacher, const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
+  // embed's CLS tokens alone, [n, D], unmasked: the last block computes only the CLS token's output.
+  torch::Tensor embed_cls(bool is_teacher, const torch::Tensor& images);
   // Analysis (analysis.cpp): the last block's attention probabilities of the [CLS] query over every
   // token, [n, heads, 1+N], [CLS] first; the earlier blocks run as in embed (no grad, no drop-path).
   torch::Tensor last_cls_attention(bool is_teacher, const torch::Tensor& images);

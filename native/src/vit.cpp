@@ -96,11 +96,14 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split_heads(const torch:
 }
 }  // namespace
 
+torch::Tensor AttentionImpl::qkv_bias() const {
+  if (q_bias.defined()) return torch::cat({q_bias, torch::zeros_like(q_bias), v_bias});
+  return qkv->bias;
+}
+
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::qkv_heads(const torch::Tensor& x,
                                                                                  const torch::Tensor& rope) {
-  torch::Tensor bias = qkv->bias;
-  if (q_bias.defined()) bias = torch::cat({q_bias, torch::zeros_like(q_bias), v_bias});
-  auto [q, k, v] = split_heads(torch::linear(x, qkv->weight, bias), num_heads);
+  auto [q, k, v] = split_heads(torch::linear(x, qkv->weight, qkv_bias()), num_heads);
   if (rope.defined()) {
     q = apply_rope(q, rope, num_prefix);
     k = apply_rope(k, rope, num_prefix);
@@ -128,11 +131,9 @@ AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, i
   return AttentionPath::Fused;
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rope) {
-  const auto b = x.size(0), n = x.size(1), c = x.size(2);
-  auto [q, k, v] = qkv_heads(x, rope);
+torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) const {
   torch::Tensor out;
-  if (attention_path(q.device(), q.scalar_type(), n, q.size(-1)) == AttentionPath::Explicit) {
+  if (attention_path(q.device(), q.scalar_type(), k.size(2), q.size(-1)) == AttentionPath::Explicit) {
     // The official formula as written (scale after the product), in q's dtype.
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
     out = torch::matmul((torch::matmul(q, k.transpose(-2, -1)) * scale).softmax(-1), v);
@@ -140,7 +141,33 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     // softmax(q k^T / sqrt(head_dim)) v, the official formula, through the fused kernel.
     out = at::scaled_dot_product_attention(q, k, v);
   }
-  return linear(*proj, out.transpose(1, 2).reshape({b, n, c}));
+  return out.transpose(1, 2).reshape({q.size(0), q.size(2), q.size(1) * q.size(3)});
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rope) {
+  auto [q, k, v] = qkv_heads(x, rope);
+  return linear(*proj, attend(q, k, v));
+}
+
+torch::Tensor AttentionImpl::forward_first(const torch::Tensor& x, const torch::Tensor& rope) {
+  const auto b = x.size(0), n = x.size(1), c = x.size(2), d = c / num_heads;
+  // The rows of the qkv projection are q's, then k's, then v's (timm's layout): the first token's query
+  // from the first c rows, every token's key and value from the other 2c.
+  const auto& weight = qkv->weight;
+  const auto bias = qkv_bias();
+  auto part = [&](int64_t start, int64_t length) { return bias.defined() ? bias.narrow(0, start, length) : bias; };
+  // The first token's row copied out: products over a strided row view fold differently when the weight needs
+  // a gradient (the training model) than when it does not (the Encoder), and the two would round apart.
+  auto q = torch::linear(x.narrow(1, 0, 1).contiguous(), weight.narrow(0, 0, c), part(0, c))
+               .view({b, 1, num_heads, d})
+               .transpose(1, 2);
+  auto kv = torch::linear(x, weight.narrow(0, c, 2 * c), part(c, 2 * c))
+                .reshape({b, n, 2, num_heads, d})
+                .permute({2, 0, 3, 1, 4});
+  auto k = kv[0], v = kv[1];
+  // The first token is a prefix token (CLS): RoPE leaves its query as it is and rotates the patches' keys.
+  if (rope.defined()) k = apply_rope(k, rope, num_prefix);
+  return linear(*proj, attend(q, k, v));
 }
 
 MlpImpl::MlpImpl(const Config& c) {
@@ -202,6 +229,15 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& ro
   auto m = mlp->forward(norm2->forward(y));
   if (auto g = gamma2(); g.defined()) m = m * g;
   return y + ibot4j::drop_path(m, drop_path, gen);
+}
+
+torch::Tensor BlockImpl::forward_first(const torch::Tensor& x, const torch::Tensor& rope) {
+  auto a = attn->forward_first(norm1->forward(x), rope);
+  if (auto g = gamma1(); g.defined()) a = a * g;
+  auto y = x.narrow(1, 0, 1) + a;  // contiguous, as a is
+  auto m = mlp->forward(norm2->forward(y));
+  if (auto g = gamma2(); g.defined()) m = m * g;
+  return y + m;
 }
 
 VisionTransformerImpl::VisionTransformerImpl(const Config& o, bool student)
@@ -304,6 +340,14 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const 
   const auto position = rope_for(images);
   for (const auto& block : *blocks) x = block->as<Block>()->forward(x, position, drop_path_gen);
   return norm->forward(without_registers(x));
+}
+
+torch::Tensor VisionTransformerImpl::forward_cls(const torch::Tensor& images) {
+  auto x = prepare_tokens(images, std::nullopt);
+  const auto position = rope_for(images);
+  const auto last = static_cast<int64_t>(blocks->size()) - 1;
+  for (int64_t i = 0; i < last; ++i) x = blocks[i]->as<Block>()->forward(x, position, nullptr);
+  return norm->forward(blocks[last]->as<Block>()->forward_first(x, position).select(1, 0));
 }
 
 torch::Tensor VisionTransformerImpl::rope_for(const torch::Tensor& images) const {

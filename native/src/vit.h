@@ -51,6 +51,8 @@ class AttentionImpl : public torch::nn::Module {
   AttentionImpl(const Config& c);
   // rope: undefined, or [2, N, head_dim] for the patch tokens after the first num_prefix.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rope);
+  // forward's output for the first token alone, [b, 1, c]: its query against every token's key and value.
+  torch::Tensor forward_first(const torch::Tensor& x, const torch::Tensor& rope);
   // softmax(q k^T / sqrt(head_dim)) written out, for analysis: [b, heads, n, n] (forward may use the fused kernel).
   torch::Tensor probabilities(const torch::Tensor& x, const torch::Tensor& rope);
   torch::nn::Linear qkv{nullptr};
@@ -61,6 +63,9 @@ class AttentionImpl : public torch::nn::Module {
 
  private:
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv_heads(const torch::Tensor& x, const torch::Tensor& rope);
+  torch::Tensor qkv_bias() const;
+  // softmax(q k^T / sqrt(head_dim)) v for q [b, heads, m, d] and k, v [b, heads, n, d], as [b, m, heads * d].
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) const;
 };
 TORCH_MODULE(Attention);
 
@@ -86,6 +91,8 @@ class BlockImpl : public torch::nn::Module {
   BlockImpl(const Config& c, double drop_path);
   // `gen` non-null enables stochastic depth (student training only); rope as AttentionImpl::forward.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rope, at::Generator* gen);
+  // forward's output for the first token (the CLS) alone, [b, 1, D]; inference (no stochastic depth).
+  torch::Tensor forward_first(const torch::Tensor& x, const torch::Tensor& rope);
   // The attention and MLP branches' LayerScale gammas, undefined without LayerScale.
   torch::Tensor gamma1() const;
   torch::Tensor gamma2() const;
@@ -107,6 +114,9 @@ class VisionTransformerImpl : public torch::nn::Module {
   // CLS then the patches (registers take part in attention but are not returned).
   torch::Tensor forward(const torch::Tensor& images, const std::optional<torch::Tensor>& masks,
                         at::Generator* drop_path_gen);
+  // forward's CLS token alone, [n, D], without computing the other tokens' outputs in the last block: what
+  // the CLS depends on there is every token's key and value, and its own query, MLP and norm.
+  torch::Tensor forward_cls(const torch::Tensor& images);
   // Patch embedding, mask tokens, CLS, registers and positions: the tokens [n, 1+R+N, D] the first block sees.
   torch::Tensor prepare_tokens(const torch::Tensor& images, const std::optional<torch::Tensor>& masks);
   // What every block takes besides the tokens for images of that size: RoPE's [2, N, head_dim], or undefined.

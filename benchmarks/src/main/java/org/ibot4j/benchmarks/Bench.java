@@ -124,13 +124,15 @@ public final class Bench {
         String weights = "vit_s16.pth";
         @Option(names = "--onnx", description = "time ONNX Runtime's Java API on the exported vit_s16.onnx instead of the Encoder")
         boolean onnx;
+        @Option(names = "--patches", description = "ask the Encoder for the patch tokens too (the whole last block runs; without, the CLS alone)")
+        boolean patches;
 
         @Override
         public Integer call() throws Exception {
             if (prepare) EmbedBench.prepare(dir, data, images, System.out);
             else if (rss != null) EmbedBench.rss(dir, rss, threads, System.out);
             else if (onnx) EmbedBench.onnxThroughput(dir, threads, batch, rounds, System.out);
-            else EmbedBench.throughput(dir, weights, threads, callers, batch, rounds, bf16, System.out);
+            else EmbedBench.throughput(dir, weights, threads, callers, batch, rounds, bf16, patches, System.out);
             return 0;
         }
     }

@@ -78,7 +78,8 @@ final class EmbedBench {
      * the DINOv3 ViT-S/16 that tools/reference/bench_embed.py --dinov3 writes) over the prepared images in batches, split between
      * {@code callers} threads calling one Encoder at once; the best of {@code rounds} passes.
      */
-    static void throughput(Path dir, String weights, int threads, int callers, int batch, int rounds, boolean bf16, PrintStream out) throws Exception {
+    static void throughput(Path dir, String weights, int threads, int callers, int batch, int rounds, boolean bf16, boolean patches, PrintStream out)
+            throws Exception {
         float[] images;
         long[] shape;
         try (SafeTensors st = SafeTensors.open(dir.resolve("input.safetensors"))) {
@@ -102,9 +103,12 @@ final class EmbedBench {
                         running.add(pool.submit(() -> {
                             try (Arena scratch = Arena.ofConfined()) {
                                 MemorySegment cls = scratch.allocate(ValueLayout.JAVA_FLOAT, (long) batch * encoder.dim());
+                                MemorySegment patchTokens = patches
+                                        ? scratch.allocate(ValueLayout.JAVA_FLOAT, (long) batch * encoder.patchCount() * encoder.dim())
+                                        : MemorySegment.NULL;
                                 for (int b = caller; b < batches; b += callers) {
                                     encoder.forward(input.asSlice(b * batch * per * Float.BYTES, batch * per * Float.BYTES), batch, SIZE, SIZE, cls,
-                                            MemorySegment.NULL);
+                                            patchTokens);
                                 }
                             }
                             return null;
@@ -114,8 +118,9 @@ final class EmbedBench {
                     double ips = batches * batch / ((System.nanoTime() - start) / 1e9);
                     if (round > 0) best = Math.max(best, ips);  // round 0 warms up
                 }
-                out.printf(Locale.ROOT, "encoder: %.2f images/s (%d callers, %d LibTorch threads, batch %d, %s, peak RSS %d MiB)%n", best, callers,
-                        threads, batch, bf16 ? "bf16" : "fp32", RunEstimate.peakResidentBytes() >> 20);
+                out.printf(Locale.ROOT, "encoder: %.2f images/s (%d callers, %d LibTorch threads, batch %d, %s, %s, peak RSS %d MiB)%n", best,
+                        callers, threads, batch, bf16 ? "bf16" : "fp32", patches ? "CLS and patch tokens" : "CLS only",
+                        RunEstimate.peakResidentBytes() >> 20);
                 String trace = System.getenv("IBOT4J_TRACE");
                 if (trace != null && !trace.isBlank()) {
                     // One batch under LibTorch's profiler, outside the timed passes; begun and run on this thread,

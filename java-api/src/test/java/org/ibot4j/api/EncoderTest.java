@@ -75,11 +75,12 @@ class EncoderTest {
             float[][] got = encoder.embed(some);
             for (int i = 0; i < 16; i++) assertThat(got[i]).containsExactly(expected[i]);
 
-            MemorySegment patches = arena.allocate(ValueLayout.JAVA_FLOAT, 16L * 64 * 64);
-            model.embed(Network.TEACHER, pixels, 16, 32, 32, MemorySegment.NULL, MemorySegment.NULL, patches);
+            // With the patch tokens both run every token through the last block (without, only the CLS: the test above).
+            MemorySegment patches = arena.allocate(ValueLayout.JAVA_FLOAT, 16L * 64 * 64), cls = arena.allocate(ValueLayout.JAVA_FLOAT, 16L * 64);
+            model.embed(Network.TEACHER, pixels, 16, 32, 32, MemorySegment.NULL, cls, patches);
             Encoder.Tokens tokens = encoder.tokens(some);
             assertThat(tokens.patches()[3]).hasNumberOfRows(64);
-            assertThat(tokens.cls()[3]).containsExactly(expected[3]);
+            assertThat(tokens.cls()[3]).containsExactly(cls.asSlice(3L * 64 * 4, 64 * 4).toArray(ValueLayout.JAVA_FLOAT));
             assertThat(tokens.patches()[3][10]).containsExactly(patches.asSlice((3L * 64 + 10) * 64 * 4, 64 * 4).toArray(ValueLayout.JAVA_FLOAT));
 
             // The student too, and a run folder stands for its newest checkpoint.
@@ -152,6 +153,29 @@ class EncoderTest {
                 // direction must stay: cosine similarity above 0.99.
                 assertThat(cosine(a[i], b[i])).as("image %d", i).isGreaterThan(0.99);
                 assertThat(b[i]).isNotEqualTo(a[i]);
+            }
+        }
+    }
+
+    @Test
+    void theClsAloneIsTheWholeForwardsCls() throws IOException {
+        // Asked for the CLS alone, the last block computes only the CLS token's output (its query against every
+        // token's key and value, then projection, MLP and norm on one row): the same function, its matrix
+        // products over fewer rows. Their rounding may differ (fp32 1.9e-7 of the scale on this test's images, 2026-12-07;
+        // bf16 0): held to the parity bound of FoundationParityTest, 1e-5.
+        List<Boolean> precisions = NativeLibrary.load().cpuNativeBf16() ? List.of(false, true) : List.of(false);
+        for (boolean bf16 : precisions) {
+            try (Encoder encoder = Encoder.open(checkpoint, Encoder.Options.defaults().threads(2).bf16(bf16)); Arena arena = Arena.ofConfined()) {
+                EvalTransform t = encoder.transform();
+                int n = 16, d = encoder.dim();
+                MemorySegment pixels = arena.allocate(ValueLayout.JAVA_FLOAT, n * t.floatsPerImage());
+                for (int i = 0; i < n; i++) t.write(ImageReading.pixels(images.get(i)), pixels, i * t.floatsPerImage());
+                MemorySegment alone = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d), whole = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
+                encoder.forward(pixels, n, 32, 32, alone, MemorySegment.NULL);
+                encoder.forward(pixels, n, 32, 32, whole, arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * encoder.patchCount() * d));
+                double e = ParityTest.error(alone.toArray(ValueLayout.JAVA_FLOAT), whole.toArray(ValueLayout.JAVA_FLOAT));
+                System.out.printf("CLS alone vs whole forward, %s: %.2e%n", bf16 ? "bf16" : "fp32", e);
+                assertThat(e).as(bf16 ? "bf16" : "fp32").isLessThanOrEqualTo(1e-5);
             }
         }
     }

@@ -19,8 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * at a small width and depth of its family (timm's layout of that name otherwise: registers, LayerScale,
  * SwiGLU, RoPE, qkv bias), random weights loaded by their timm names, the CLS token and the patch tokens after
  * the final norm at the model's own size and at a non-square other size (positions resized, RoPE on the other
- * grid). Error: max |diff| / max |timm's output|, held to 1e-5. The config comes from the {@link Arch} name, so
- * the test also checks that the name's layout is timm's.
+ * grid), and the CLS alone (the last block computing only its output). Error: max |diff| / max |timm's output|,
+ * held to 1e-5. The config comes from the {@link Arch} name, so the test also checks that the name's layout is timm's.
  */
 class FoundationParityTest {
     private static final double TOL = 1e-5;
@@ -54,6 +54,10 @@ class FoundationParityTest {
                     encoder.forward(images.data(), n, h, w, cls, patch);
                     check(name, which + " " + h + "x" + w + " CLS", cls.toArray(ValueLayout.JAVA_FLOAT), f.floats(name + "." + which + ".cls"));
                     check(name, which + " " + h + "x" + w + " patches", patch.toArray(ValueLayout.JAVA_FLOAT), f.floats(name + "." + which + ".patches"));
+                    // Asked for the CLS alone, the last block computes only the CLS token's output: the same CLS.
+                    MemorySegment clsOnly = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
+                    encoder.forward(images.data(), n, h, w, clsOnly, MemorySegment.NULL);
+                    check(name, which + " " + h + "x" + w + " CLS alone", clsOnly.toArray(ValueLayout.JAVA_FLOAT), f.floats(name + "." + which + ".cls"));
                 }
             }
         }

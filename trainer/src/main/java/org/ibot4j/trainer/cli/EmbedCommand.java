@@ -81,7 +81,9 @@ final class EmbedCommand extends Ibot4jCommand {
             // The spool and the final file hold every feature once each; the names are small beside them.
             AtomicFiles.checkTarget(out, 2L * source.size() * encoder.dim() * Float.BYTES);
             try (FeatureSpool spool = new FeatureSpool(out, encoder.dim())) {
+                long start = System.nanoTime();
                 embed(encoder, source, spool, files);
+                double seconds = (System.nanoTime() - start) / 1e9;
                 if (spool.rows() == 0) throw new IOException("no readable images in " + images);
                 if (npy) {
                     AtomicFiles.write(out, stream -> {
@@ -100,8 +102,9 @@ final class EmbedCommand extends Ibot4jCommand {
                         spool.copyTo(stream);
                     });
                 }
-                console.printf(Locale.ROOT, "%d x %d %s CLS features of %s written to %s%s%n", spool.rows(), spool.dim(), which, images, out,
-                        npy ? " (file names in " + list.getFileName() + ")" : " (file names in its metadata 'files')");
+                console.printf(Locale.ROOT, "%d x %d %s CLS features of %s written to %s%s; read and embedded in %.1f s, %.0f images/s%n",
+                        spool.rows(), spool.dim(), which, images, out, npy ? " (file names in " + list.getFileName() + ")"
+                                : " (file names in its metadata 'files')", seconds, spool.rows() / seconds);
             }
         }
         return 0;
