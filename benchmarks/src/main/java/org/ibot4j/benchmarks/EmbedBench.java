@@ -103,8 +103,9 @@ final class EmbedBench {
                         running.add(pool.submit(() -> {
                             try (Arena scratch = Arena.ofConfined()) {
                                 MemorySegment cls = scratch.allocate(ValueLayout.JAVA_FLOAT, (long) batch * encoder.dim());
+                                long grid = SIZE / encoder.config().patchSize();  // the prepared images' size, not the encoder's default
                                 MemorySegment patchTokens = patches
-                                        ? scratch.allocate(ValueLayout.JAVA_FLOAT, (long) batch * encoder.patchCount() * encoder.dim())
+                                        ? scratch.allocate(ValueLayout.JAVA_FLOAT, (long) batch * grid * grid * encoder.dim())
                                         : MemorySegment.NULL;
                                 for (int b = caller; b < batches; b += callers) {
                                     encoder.forward(input.asSlice(b * batch * per * Float.BYTES, batch * per * Float.BYTES), batch, SIZE, SIZE, cls,
