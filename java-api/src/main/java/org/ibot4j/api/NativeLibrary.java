@@ -6,7 +6,6 @@ import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.URL;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -19,7 +18,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -60,10 +58,6 @@ public final class NativeLibrary {
     static final String RESOURCE = RESOURCE_DIR + "/" + FILE_NAME;
     /** Next to the library in the native jar: {@code torch.version}, {@code abi.version}. */
     static final String RESOURCE_PROPERTIES = RESOURCE_DIR + "/ibot4j-native.properties";
-    /** LibTorch's libraries in dependency order; the CUDA ones are loaded only when present. */
-    static final List<String> LIBTORCH_LIBRARIES =
-            List.of("libc10.so", "libc10_cuda.so", "libtorch_cpu.so", "libtorch_cuda.so", "libtorch.so");
-    static final List<String> LIBTORCH_REQUIRED = List.of("libc10.so", "libtorch_cpu.so", "libtorch.so");
 
     private static final Pattern TORCH_VERSION = Pattern.compile("TORCH_VERSION=([0-9][^,\\s]*)");
     private static volatile LibTorchInfo info;
@@ -102,7 +96,7 @@ public final class NativeLibrary {
         Trace trace = new Trace();
         Lookup lookup = Lookup.system();
         Found found = findLibrary(lookup, trace, false);
-        findLibTorch(lookup, trace, found == null || found.extracted());
+        LibTorchSearch.findLibTorch(lookup, trace, found == null || found.extracted());
         return trace.lines();
     }
 
@@ -279,116 +273,6 @@ public final class NativeLibrary {
         }
     }
 
-    /** The LibTorch lib folder the rules pick, or {@code null} when no rule applies; {@code problem} when a rule is set but broken. */
-    record LibTorchChoice(Path libDir, String rule, String problem) {
-        /** The files to System.load, in dependency order. */
-        List<Path> libraries() {
-            List<Path> out = new ArrayList<>();
-            if (libDir == null) return out;
-            for (String name : LIBTORCH_LIBRARIES) {
-                Path p = libDir.resolve(name);
-                if (Files.isRegularFile(p)) out.add(p);
-            }
-            return out;
-        }
-    }
-
-    static LibTorchChoice findLibTorch(Lookup lookup, Trace trace) {
-        return findLibTorch(lookup, trace, true);
-    }
-
-    /** A rule the user set explicitly: its folder is used, or it is an error (never skipped silently). */
-    private static LibTorchChoice explicitRule(Trace trace, String rule, String described, Path lib,
-            Function<String, String> fix) {
-        String missing = missing(lib);
-        if (missing == null) {
-            trace.add("LibTorch: " + described + ": looked at " + lib + ": found, used");
-            return new LibTorchChoice(lib, rule, null);
-        }
-        trace.add("LibTorch: " + described + ": looked at " + lib + ": not found (" + missing + " missing)");
-        return new LibTorchChoice(null, rule, fix.apply(missing));
-    }
-
-    /**
-     * The rules in order. {@code consultCaches} is false for a library given by path or built by
-     * ci/build-native: its RUNPATH names the LibTorch it was built against, so only an explicit
-     * LIBTORCH / LIBTORCH_USE_PYTORCH overrides it (a CUDA build must not pick up a CPU LibTorch cache).
-     */
-    static LibTorchChoice findLibTorch(Lookup lookup, Trace trace, boolean consultCaches) {
-        String libtorch = lookup.var("LIBTORCH");
-        if (libtorch != null) {
-            Path lib = Path.of(libtorch).resolve("lib");
-            return explicitRule(trace, "LIBTORCH", "LIBTORCH=" + libtorch, lib, missing -> "LIBTORCH=" + libtorch
-                    + " does not look like LibTorch (" + lib + " lacks " + missing
-                    + "); point LIBTORCH at the unpacked LibTorch folder (official zip layout, with lib/) or unset it.");
-        }
-        trace.add("LibTorch: LIBTORCH: not set");
-        if ("1".equals(lookup.var("LIBTORCH_USE_PYTORCH"))) {
-            String python = lookup.var("PYTHON") != null ? lookup.var("PYTHON") : "python3";
-            String torchDir;
-            try {
-                torchDir = pythonTorchDir(python);
-            } catch (IOException e) {
-                trace.add("LibTorch: LIBTORCH_USE_PYTORCH=1: '" + python + " -c \"import torch\"' failed: " + e.getMessage());
-                return new LibTorchChoice(null, "LIBTORCH_USE_PYTORCH", "LIBTORCH_USE_PYTORCH=1 but '" + python
-                        + " -c \"import torch\"' failed (" + e.getMessage() + "); install torch for that Python, set PYTHON to one that has it, or unset LIBTORCH_USE_PYTORCH.");
-            }
-            Path lib = Path.of(torchDir).resolve("lib");
-            return explicitRule(trace, "LIBTORCH_USE_PYTORCH", "LIBTORCH_USE_PYTORCH=1 (" + python + ")", lib,
-                    missing -> "LIBTORCH_USE_PYTORCH=1 but the torch package of " + python + " has no " + lib.resolve(missing)
-                            + "; reinstall torch or unset LIBTORCH_USE_PYTORCH.");
-        }
-        trace.add("LibTorch: LIBTORCH_USE_PYTORCH: not set");
-        if (!consultCaches) {
-            trace.add("LibTorch: caches not consulted: libibot4j was found by path, so its RUNPATH (recorded by "
-                    + "ci/build-native) and LD_LIBRARY_PATH decide; set LIBTORCH to override");
-            return new LibTorchChoice(null, null, null);
-        }
-        List<Path> caches = List.of(lookup.root().resolve(".cache").resolve("libtorch"), lookup.cacheDir().resolve("libtorch"));
-        List<String> names = List.of("repository cache under ibot4j.root or the working directory", "user cache");
-        for (int i = 0; i < caches.size(); i++) {
-            Path lib = caches.get(i).resolve("lib");
-            String missing = missing(lib);
-            if (missing == null) {
-                trace.add("LibTorch: looked at " + lib + " (" + names.get(i) + "): found, used");
-                return new LibTorchChoice(lib, names.get(i), null);
-            }
-            trace.add("LibTorch: looked at " + lib + " (" + names.get(i) + "): not found");
-        }
-        trace.add("LibTorch: no rule found LibTorch; libibot4j's RUNPATH and LD_LIBRARY_PATH decide");
-        return new LibTorchChoice(null, null, null);
-    }
-
-    /** The first required LibTorch library missing from {@code lib}, or null when all are there. */
-    private static String missing(Path lib) {
-        for (String name : LIBTORCH_REQUIRED) {
-            if (!Files.isRegularFile(lib.resolve(name))) return name;
-        }
-        return null;
-    }
-
-    private static String pythonTorchDir(String python) throws IOException {
-        Process p = new ProcessBuilder(python, "-c", "import torch, os; print(os.path.dirname(torch.__file__))")
-                .redirectErrorStream(true)
-                .start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        try {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("timed out");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        }
-        if (p.exitValue() != 0 || out.isEmpty()) {
-            String last = out.lines().reduce((a, b) -> b).orElse("");
-            throw new IOException("exit " + p.exitValue() + (last.isEmpty() ? "" : ": " + last));
-        }
-        return out.lines().reduce((a, b) -> b).orElseThrow();
-    }
-
     /** How to get LibTorch, for messages; names the version the packaged library was built against when known. */
     static String libTorchHelp() {
         String version = bundledTorchVersion();
@@ -423,7 +307,7 @@ public final class NativeLibrary {
         Found library = findLibrary(lookup, trace, true);
         if (library == null) throw new NativeLibraryException(notFoundMessage(trace));
         Path found = library.path();
-        LibTorchChoice torch = findLibTorch(lookup, trace, library.extracted());
+        LibTorchSearch.LibTorchChoice torch = LibTorchSearch.findLibTorch(lookup, trace, library.extracted());
         if (torch.problem() != null) {
             throw new NativeLibraryException(torch.problem() + "\nSteps:\n" + trace.indented());
         }

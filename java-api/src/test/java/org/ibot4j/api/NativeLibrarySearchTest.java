@@ -104,7 +104,7 @@ class NativeLibrarySearchTest {
                 .contains("ibot4j-native");
 
         NativeLibrary.Trace torchTrace = new NativeLibrary.Trace();
-        NativeLibrary.LibTorchChoice choice = NativeLibrary.findLibTorch(lookup, torchTrace);
+        LibTorchSearch.LibTorchChoice choice = LibTorchSearch.findLibTorch(lookup, torchTrace);
         assertThat(choice.libDir()).isNull();
         assertThat(choice.problem()).isNull();
         assertThat(choice.libraries()).isEmpty();
@@ -129,7 +129,7 @@ class NativeLibrarySearchTest {
         Files.createDirectories(userCache.getParent());
         Files.createSymbolicLink(userCache, fake);
         NativeLibrary.Trace trace = new NativeLibrary.Trace();
-        NativeLibrary.LibTorchChoice choice = NativeLibrary.findLibTorch(lookup(Map.of(), Map.of()), trace);
+        LibTorchSearch.LibTorchChoice choice = LibTorchSearch.findLibTorch(lookup(Map.of(), Map.of()), trace);
         assertThat(choice.libDir()).isEqualTo(userCache.resolve("lib"));
         assertThat(choice.libraries()).extracting(p -> p.getFileName().toString())
                 .containsExactly("libc10.so", "libc10_cuda.so", "libtorch_cpu.so", "libtorch_cuda.so", "libtorch.so");
@@ -137,14 +137,14 @@ class NativeLibrarySearchTest {
 
         // A library found by path (not extracted) keeps its RUNPATH: the caches are not consulted.
         NativeLibrary.Trace byPath = new NativeLibrary.Trace();
-        assertThat(NativeLibrary.findLibTorch(lookup(Map.of(), Map.of()), byPath, false).libDir()).isNull();
+        assertThat(LibTorchSearch.findLibTorch(lookup(Map.of(), Map.of()), byPath, false).libDir()).isNull();
         assertThat(byPath.lines().getLast()).contains("RUNPATH");
 
         // LIBTORCH wins over the caches.
         Path other = tmp.resolve("other");
         Files.createDirectories(other.resolve("lib"));
-        for (String name : NativeLibrary.LIBTORCH_REQUIRED) Files.write(other.resolve("lib").resolve(name), new byte[0]);
-        choice = NativeLibrary.findLibTorch(lookup(Map.of(), Map.of("LIBTORCH", other.toString())), new NativeLibrary.Trace());
+        for (String name : LibTorchSearch.LIBTORCH_REQUIRED) Files.write(other.resolve("lib").resolve(name), new byte[0]);
+        choice = LibTorchSearch.findLibTorch(lookup(Map.of(), Map.of("LIBTORCH", other.toString())), new NativeLibrary.Trace());
         assertThat(choice.libDir()).isEqualTo(other.resolve("lib"));
         assertThat(choice.libraries()).extracting(p -> p.getFileName().toString())
                 .containsExactly("libc10.so", "libtorch_cpu.so", "libtorch.so");
@@ -152,12 +152,12 @@ class NativeLibrarySearchTest {
 
     @Test
     void brokenExplicitLibTorchSettingsAreProblemsNotFallbacks() {
-        NativeLibrary.LibTorchChoice choice = NativeLibrary.findLibTorch(
+        LibTorchSearch.LibTorchChoice choice = LibTorchSearch.findLibTorch(
                 lookup(Map.of(), Map.of("LIBTORCH", tmp.resolve("empty").toString())), new NativeLibrary.Trace());
         assertThat(choice.problem()).contains("LIBTORCH=" + tmp.resolve("empty")).contains("libc10.so");
 
         NativeLibrary.Trace trace = new NativeLibrary.Trace();
-        choice = NativeLibrary.findLibTorch(lookup(Map.of(), Map.of("LIBTORCH_USE_PYTORCH", "1",
+        choice = LibTorchSearch.findLibTorch(lookup(Map.of(), Map.of("LIBTORCH_USE_PYTORCH", "1",
                 "PYTHON", tmp.resolve("no-python").toString())), trace);
         assertThat(choice.problem()).contains("LIBTORCH_USE_PYTORCH=1").contains(tmp.resolve("no-python").toString());
         assertThat(trace.lines()).anyMatch(l -> l.contains("LIBTORCH_USE_PYTORCH=1") && l.contains("failed"));
