@@ -49,12 +49,4 @@ inline void default_uniform_(torch::Tensor t, int64_t fan_in, at::Generator& gen
   t.uniform_(-bound, bound, gen);
 }
 
-// A Linear layer as PyTorch's nn.Linear computes it (at::linear). LibTorch's LinearImpl::forward adds the
-// bias in a separate in-place add for inputs of more than two dims; under bf16 autocast that add mixes a
-// bf16 product with the fp32 bias, so the product is copied to fp32 and back (two copies per call) and
-// autocast never sees the bias. at::linear hands autocast the bias and fuses it into addmm.
-inline torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& x) {
-  return torch::linear(x, layer.weight, layer.bias);
-}
-
 }  // namespace ibot4j

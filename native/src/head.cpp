@@ -1,6 +1,7 @@
 #include "head.h"
 
 #include "common.h"
+#include "linear.h"
 
 namespace ibot4j {
 

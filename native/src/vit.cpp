@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common.h"
+#include "linear.h"
 
 namespace ibot4j {
 
@@ -61,18 +62,23 @@ torch::Tensor RopeImpl::embed(int64_t grid_h, int64_t grid_w) const {
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& rope, int64_t prefix) {
   // timm's x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1], with the halves written out: the
   // angles are tiled (both halves of sin and cos are equal), so the first half is x1 c - x2 s and the
-  // second x2 c + x1 s, the same products and sums, rounded alike (a - b is a + (-b) exactly). In the
-  // rope's dtype (fp32) like timm's, then one cast into x's dtype; no negated or rotated copy, no full-width
-  // products and one output buffer instead of two concatenations.
-  const auto n = x.size(2), half = x.size(3) / 2;
-  auto patches = x.narrow(2, prefix, n - prefix);
+  // second x2 c + x1 s, the same products and sums, rounded alike (a - b is a + (-b) exactly; addcmul
+  // rounds the product before the sum). In the rope's dtype (fp32) like timm's: under bf16 the patches are
+  // cast once (a product of bf16 and fp32 would cast its bf16 operand each time), then one cast into x's
+  // dtype. Tokens in dimension 1, as the qkv projection writes them: q and k of every head go through
+  // together, over rows of contiguous memory.
+  const auto n = x.size(1), half = x.size(-1) / 2;
+  auto patches = x.narrow(1, prefix, n - prefix).to(rope.scalar_type());
   auto x1 = patches.narrow(-1, 0, half), x2 = patches.narrow(-1, half, half);
-  auto sin = rope[0].narrow(-1, 0, half), cos = rope[1].narrow(-1, 0, half);
-  auto out = torch::empty_like(x, at::MemoryFormat::Contiguous);
-  out.narrow(2, 0, prefix).copy_(x.narrow(2, 0, prefix));
-  auto rotated = out.narrow(2, prefix, n - prefix);
-  rotated.narrow(-1, 0, half).copy_(x1 * cos - x2 * sin);
-  rotated.narrow(-1, half, half).copy_(x2 * cos + x1 * sin);
+  std::vector<int64_t> shape(static_cast<size_t>(x.dim() - 1), 1);  // [n - prefix, 1, ..., half]
+  shape.front() = n - prefix;
+  shape.back() = half;
+  auto sin = rope[0].narrow(-1, 0, half).view(shape), cos = rope[1].narrow(-1, 0, half).view(shape);
+  auto out = torch::empty(x.sizes(), x.options());
+  out.narrow(1, 0, prefix).copy_(x.narrow(1, 0, prefix));
+  auto rotated = out.narrow(1, prefix, n - prefix);
+  rotated.narrow(-1, 0, half).copy_(torch::addcmul(x1 * cos, x2, sin, -1));
+  rotated.narrow(-1, half, half).copy_(torch::addcmul(x2 * cos, x1, sin));
   return out;
 }
 
@@ -87,15 +93,6 @@ AttentionImpl::AttentionImpl(const Config& c) : num_heads(c.num_heads), num_pref
   proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-namespace {
-// q, k, v [b, heads, n, head_dim] of the tokens x [b, n, c].
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split_heads(const torch::Tensor& qkv_x, int64_t num_heads) {
-  const auto b = qkv_x.size(0), n = qkv_x.size(1), c = qkv_x.size(2) / 3;
-  auto parts = qkv_x.reshape({b, n, 3, num_heads, c / num_heads}).permute({2, 0, 3, 1, 4});
-  return {parts[0], parts[1], parts[2]};
-}
-}  // namespace
-
 torch::Tensor AttentionImpl::qkv_bias() const {
   if (q_bias.defined()) return torch::cat({q_bias, torch::zeros_like(q_bias), v_bias});
   return qkv->bias;
@@ -103,12 +100,16 @@ torch::Tensor AttentionImpl::qkv_bias() const {
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::qkv_heads(const torch::Tensor& x,
                                                                                  const torch::Tensor& rope) {
-  auto [q, k, v] = split_heads(torch::linear(x, qkv->weight, qkv_bias()), num_heads);
-  if (rope.defined()) {
-    q = apply_rope(q, rope, num_prefix);
-    k = apply_rope(k, rope, num_prefix);
+  const auto b = x.size(0), n = x.size(1), c = x.size(2);
+  auto qkv_x = linear(x, qkv->weight, qkv_bias()).view({b, n, 3, num_heads, c / num_heads});
+  // Each [b, heads, n, head_dim].
+  auto heads = [](const torch::Tensor& t) { return t.permute({2, 0, 3, 1, 4}); };
+  if (!rope.defined()) {
+    auto parts = heads(qkv_x);
+    return {parts[0], parts[1], parts[2]};
   }
-  return {q, k, v};
+  auto qk = heads(apply_rope(qkv_x.narrow(2, 0, 2), rope, num_prefix));
+  return {qk[0], qk[1], heads(qkv_x.narrow(2, 2, 1))[0]};
 }
 
 torch::Tensor AttentionImpl::probabilities(const torch::Tensor& x, const torch::Tensor& rope) {
@@ -158,15 +159,15 @@ torch::Tensor AttentionImpl::forward_first(const torch::Tensor& x, const torch::
   auto part = [&](int64_t start, int64_t length) { return bias.defined() ? bias.narrow(0, start, length) : bias; };
   // The first token's row copied out: products over a strided row view fold differently when the weight needs
   // a gradient (the training model) than when it does not (the Encoder), and the two would round apart.
-  auto q = torch::linear(x.narrow(1, 0, 1).contiguous(), weight.narrow(0, 0, c), part(0, c))
+  auto q = linear(x.narrow(1, 0, 1).contiguous(), weight.narrow(0, 0, c), part(0, c))
                .view({b, 1, num_heads, d})
                .transpose(1, 2);
-  auto kv = torch::linear(x, weight.narrow(0, c, 2 * c), part(c, 2 * c))
-                .reshape({b, n, 2, num_heads, d})
-                .permute({2, 0, 3, 1, 4});
-  auto k = kv[0], v = kv[1];
+  auto kv = linear(x, weight.narrow(0, c, 2 * c), part(c, 2 * c)).view({b, n, 2, num_heads, d});
   // The first token is a prefix token (CLS): RoPE leaves its query as it is and rotates the patches' keys.
+  auto k = kv.narrow(2, 0, 1);
   if (rope.defined()) k = apply_rope(k, rope, num_prefix);
+  k = k.select(2, 0).transpose(1, 2);
+  auto v = kv.select(2, 1).transpose(1, 2);
   return linear(*proj, attend(q, k, v));
 }
 
@@ -195,7 +196,7 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
     auto parts = linear(*fc1, x).chunk(2, -1);
     hidden = torch::silu(parts[0]) * parts[1];
   } else {
-    hidden = torch::gelu(linear(*fc1, x));
+    hidden = linear(*fc1, x, PostOp::Gelu);
   }
   return linear(*fc2, hidden);
 }

@@ -43,7 +43,8 @@ class RopeImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Rope);
 
-// Rotates q or k [b, heads, n, head_dim] of the tokens after the first `prefix` by rope [2, n - prefix, head_dim].
+// Rotates q and/or k [b, n, ..., head_dim] (tokens in dimension 1, as the qkv projection writes them) of the tokens
+// after the first `prefix` by rope [2, n - prefix, head_dim].
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& rope, int64_t prefix);
 
 class AttentionImpl : public torch::nn::Module {

@@ -5,8 +5,9 @@
 1. foundation-forward.safetensors: for each model below, timm's model at a small width and depth (the family's
    layout unchanged: registers, LayerScale, SwiGLU, RoPE, qkv bias as timm builds that name) with every tensor
    drawn at random, and timm's forward_features on two images at the model's own size and at a non-square other
-   size (positions resized as timm does; RoPE on the other grid). `FoundationParityTest` loads the weights into an
-   ibot4j encoder by their timm names and compares the CLS token and the patch tokens after the final norm.
+   size (positions resized as timm does; RoPE on the other grid), in fp32 and under bf16 autocast.
+   `FoundationParityTest` loads the weights into an ibot4j encoder by their timm names and compares the CLS token
+   and the patch tokens after the final norm (bf16: its distance to timm's fp32 against timm's own bf16 distance).
 2. dinov2_reg4.safetensors and dinov3_qkvb.safetensors: one iBOT training step whose backbones are timm modules
    (make_fixtures.py's reference step, its backbone replaced), in the layout ParityTest reads.
 """
@@ -100,9 +101,15 @@ def make_forward(out_dir):
             x = torch.randn(2, 3, h, w, generator=gen)
             with torch.no_grad():
                 feats = model.forward_features(x)
+            # The same under bf16 autocast (what a PyTorch user runs for bf16 inference), stored as fp32: how far
+            # timm's own bf16 lands from its fp32, the yardstick for ibot4j's bf16 Encoder.
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+                half = model.forward_features(x).float()
             tensors[f"{name}.{which}.images"] = x
             tensors[f"{name}.{which}.cls"] = feats[:, 0].contiguous()
             tensors[f"{name}.{which}.patches"] = feats[:, prefix:].contiguous()
+            tensors[f"{name}.{which}.cls_bf16"] = half[:, 0].contiguous()
+            tensors[f"{name}.{which}.patches_bf16"] = half[:, prefix:].contiguous()
         meta[name] = json.dumps(cfg, sort_keys=True)
     meta["generator"] = f"tools/reference/make_foundation_fixtures.py, torch {torch.__version__}, timm {timm.__version__}"
     path = os.path.join(out_dir, "foundation-forward.safetensors")
