@@ -13,7 +13,16 @@ WeightNormLinearImpl::WeightNormLinearImpl(int64_t in_features, int64_t out_feat
 }
 
 torch::Tensor WeightNormLinearImpl::forward(const torch::Tensor& x) {
-  return F::linear(x, at::_weight_norm(weight_v, weight_g, 0));
+  // As one matrix product over the tokens' rows. A token range (the teacher's patch tokens, narrowed out of its
+  // [CLS] and patches) does not fold into a matrix without a copy, and at::matmul, when no gradient is needed,
+  // then multiplies batch by batch against a copy of the weight per image: under bf16 on the CPU that copy of the
+  // [out_dim, bottleneck] weight, one per crop, cost more than the product (ViT-S/16 step trace, 2026-12-07).
+  // Copying the tokens instead moves out_dim / tokens-per-image times fewer bytes.
+  auto weight = at::_weight_norm(weight_v, weight_g, 0);
+  if (x.dim() <= 2) return F::linear(x, weight);
+  auto sizes = x.sizes().vec();
+  sizes.back() = weight.size(0);
+  return F::linear(x.reshape({-1, x.size(-1)}), weight).view(sizes);
 }
 
 void WeightNormLinearImpl::init_weights(at::Generator& gen) {

@@ -1,8 +1,8 @@
 """Times the reference's official-style train_step (head on every token of every crop, fp32) on the
-tiny, demo or ViT-S/16 configuration, for ci/bench. Prints one line: `reference: <images/s> images/s,
+tiny, demo, ViT-S/16 or DINOv3 ViT-S/16 configuration, for ci/bench. Prints one line: `reference: <images/s> images/s,
 <ms> ms/step, peak RSS <MiB> MiB`.
 
-    python tools/reference/bench_reference.py [--config tiny|demo|vit_s16] [--steps N] [--batch B] [--threads T]
+    python tools/reference/bench_reference.py [--config tiny|demo|vit_s16|dinov3_s16] [--steps N] [--batch B] [--threads T]
         [--bf16] [--compile] [--profile FILE]
 
 --compile: student, teacher and loss through torch.compile (inductor), as a PyTorch user would write it, the mask
@@ -39,6 +39,9 @@ PRESETS = {
                      patch_out_dim=8192, hidden_dim=2048, bottleneck_dim=256, shared_head=True, shared_head_teacher=True,
                      norm_last_layer=False), 10, 224, 96),
 }
+# The ViT-S/16 run on timm's DINOv3 ViT-S/16 backbone (RoPE, 4 storage tokens, LayerScale): the same head and crops.
+PRESETS["dinov3_s16"] = PRESETS["vit_s16"]
+TIMM_BACKBONES = {"dinov3_s16": "vit_small_patch16_dinov3"}
 
 
 def main():
@@ -64,8 +67,12 @@ def main():
     torch.manual_seed(0)
     fields, n_local, global_size, local_size = PRESETS[a.config]
     cfg = IBOTConfig(**fields)
-    student = build_student(cfg).to(a.device)
-    teacher = build_teacher(cfg, student).to(a.device)
+    if a.config in TIMM_BACKBONES:
+        student, teacher = timm_networks(TIMM_BACKBONES[a.config], cfg)
+    else:
+        student = build_student(cfg)
+        teacher = build_teacher(cfg, student)
+    student, teacher = student.to(a.device), teacher.to(a.device)
     trainer = IBOTTrainer(cfg, student, teacher, 2, n_local)
     trainer.loss_fn.to(a.device)
     if a.compile:
@@ -117,6 +124,30 @@ def main():
         print(f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
     print(f"reference: {a.steps * a.batch / seconds:.2f} images/s, {1000 * seconds / a.steps:.1f} ms/step, "
           f"peak RSS {peak:.0f} MiB" + (f", compile {warmup:.0f} s" if a.compile else ""))
+
+
+def timm_networks(name, cfg):
+    """Student and teacher whose backbones are timm's model `name` (make_foundation_fixtures.as_backbone: the mask
+    token written before positions, registers dropped from the output) under the reference's iBOT heads."""
+    from check_export import import_timm
+    from ibot_reference import iBOTHead, iBOTNet
+    from make_foundation_fixtures import as_backbone
+    import_timm()
+    import timm
+
+    def timm_model(size, **overrides):
+        return timm.create_model(name, pretrained=False, num_classes=0, img_size=size, **overrides)
+
+    def head(norm_last_layer, shared):
+        return iBOTHead(cfg.embed_dim, cfg.out_dim, cfg.patch_out_dim, cfg.hidden_dim, cfg.bottleneck_dim, norm_last_layer, shared)
+
+    student = iBOTNet(as_backbone(timm_model(cfg.img_size, drop_path_rate=cfg.drop_path_rate).train(), True),
+                      head(cfg.norm_last_layer, cfg.shared_head))
+    teacher = iBOTNet(as_backbone(timm_model(cfg.img_size).eval(), False), head(True, cfg.shared_head_teacher))
+    teacher.load_state_dict(student.state_dict(), strict=False)
+    for p in teacher.parameters():
+        p.requires_grad = False
+    return student, teacher
 
 
 def mask_with_where(self, x, mask):

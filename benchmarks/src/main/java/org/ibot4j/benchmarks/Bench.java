@@ -26,7 +26,7 @@ public final class Bench {
     @Command(name = "step", mixinStandardHelpOptions = true, showDefaultValues = true,
             description = "train_step alone and end to end, FLOPs per step, peak RSS; IBOT4J_TRACE=FILE writes one step's op profile")
     static final class Step implements Callable<Integer> {
-        @Option(names = "--config", description = "tiny, demo or vit_s16")
+        @Option(names = "--config", description = "tiny, demo, vit_s16 or dinov3_s16")
         String config = "demo";
         @Option(names = "--data", description = "folder of the Fashion-MNIST IDX files")
         Path data = Path.of(FASHION_MNIST);
@@ -52,7 +52,7 @@ public final class Bench {
     @Command(name = "allreduce", mixinStandardHelpOptions = true, showDefaultValues = true,
             description = "one rank of a group (torchrun's environment): all-reduces a buffer of the config's gradient size")
     static final class AllReduce implements Callable<Integer> {
-        @Option(names = "--config", description = "tiny, demo or vit_s16")
+        @Option(names = "--config", description = "tiny, demo, vit_s16 or dinov3_s16")
         String config = "tiny";
         @Option(names = "--iters", description = "timed all-reduces")
         int iters = 10;

@@ -43,7 +43,8 @@ public final class StepBench {
      * head and crops (patch 8 at 32 px, 2x32 + 4x16) with the official centring and no KoLeo, the work of
      * tools/reference/bench_reference.py's step, which has neither remedy. {@code vit_s16}: the published
      * ViT-S/16 run's network, head and multi-crop (2x224 + 10x96, out_dim 8192), crops taken from
-     * Fashion-MNIST upscaled.
+     * Fashion-MNIST upscaled. {@code dinov3_s16}: the same on timm's DINOv3 ViT-S/16 backbone (RoPE, 4 storage
+     * tokens, LayerScale).
      */
     public static PretrainSetup setup(String preset, ImageSource train, int batchSize, int threads, String device, boolean bf16)
             throws IOException {
@@ -58,7 +59,9 @@ public final class StepBench {
                     .given(Map.of("centering", "centering", "koleo_loss_weight", 0.0));
             case "vit_s16" -> new PretrainOptions().given(Map.of("global_crop_size", 224, "local_crop_size", 96, "patch_size", 16,
                     "local_crops_number", 10, "out_dim", 8192, "patch_out_dim", 8192, "head_hidden_dim", 2048));
-            default -> throw new IllegalArgumentException("unknown benchmark config '" + preset + "' (tiny, demo or vit_s16)");
+            case "dinov3_s16" -> new PretrainOptions().given(Map.of("arch", "vit_small_patch16_dinov3", "global_crop_size", 224,
+                    "local_crop_size", 96, "local_crops_number", 10, "out_dim", 8192, "patch_out_dim", 8192, "head_hidden_dim", 2048));
+            default -> throw new IllegalArgumentException("unknown benchmark config '" + preset + "' (tiny, demo, vit_s16 or dinov3_s16)");
         };
         o.given(Map.of("batch_size_per_gpu", batchSize, "threads", threads, "device", device, "bf16", bf16));
         return PretrainSetup.of(o, train.size(), Datasets.sizeOfFirst(train, "fashion-mnist"));

@@ -14,7 +14,7 @@ public record StepFlops(IbotConfig config, int batchSize, int nGlobal, int nLoca
     /** Forward FLOPs of the backbone on one crop of {@code size} pixels. */
     public double backbone(int size) {
         double d = config.embedDim(), hidden = d * config.mlpRatio();
-        double patches = config.numPatches(size), t = patches + 1;
+        double patches = config.numPatches(size), t = patches + 1 + config.numRegisterTokens();  // registers attend
         double embed = 2 * patches * (config.inChans() * config.patchSize() * config.patchSize()) * d;
         double perBlock = 2 * t * d * 3 * d   // qkv
                 + 2 * 2 * t * t * d           // q k^T and attn v over all heads
@@ -42,7 +42,7 @@ public record StepFlops(IbotConfig config, int batchSize, int nGlobal, int nLoca
     }
 
     private double tokens(int size) {
-        return config.numPatches(size) + 1;
+        return config.numPatches(size) + 1;  // registers leave the backbone before the head
     }
 
     private double teacher() {
