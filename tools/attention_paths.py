@@ -5,7 +5,7 @@ SDPA's math kernel, the official formula in the inputs' dtype, the formula with 
 fp32 flash inside a bf16 step (casts included). bf16 rows mean something only on a CPU with native
 bf16 (avx512_bf16 or AMX).
 
-    python tools/attention_paths.py [N]
+    python tools/attention_paths.py [N] ["SHAPE NAME" ...]   (default: every shape below)
 """
 import sys
 import time
@@ -38,7 +38,8 @@ PATHS = {"flash": flash, "math": math, "formula": formula, "formula_fp32_softmax
          "fp32_flash": fp32_flash}
 # [images, heads, tokens, head dim] of the attention calls in one batch-64 step
 SHAPES = {"tiny global": (128, 3, 65, 64), "tiny local": (384, 3, 17, 64), "demo global": (128, 4, 65, 32),
-          "demo local": (256, 4, 17, 32)}
+          "demo local": (256, 4, 17, 32), "vit_s16 global": (8, 6, 197, 64), "vit_s16 local": (40, 6, 37, 64),
+          "dinov3_s16 global": (8, 6, 201, 64), "dinov3_s16 local": (40, 6, 41, 64)}
 
 
 def cpu_ms(fn, shape, dtype, backward, reps):
@@ -59,9 +60,11 @@ def cpu_ms(fn, shape, dtype, backward, reps):
 
 def main():
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    names = sys.argv[2:] or list(SHAPES)
     torch.set_num_threads(1)
     for dtype in (torch.bfloat16, torch.float32):
-        for name, shape in SHAPES.items():
+        for name in names:
+            shape = SHAPES[name]
             for backward in (True, False):
                 cells = [f"{p} {cpu_ms(fn, shape, dtype, backward, reps):.1f}" for p, fn in PATHS.items()
                          if dtype == torch.bfloat16 or p in ("flash", "math", "formula")]

@@ -146,23 +146,26 @@ torch::Tensor AttentionImpl::probabilities(const torch::Tensor& x, const torch::
   return (torch::matmul(q, k.transpose(-2, -1)) * scale).softmax(-1);
 }
 
-AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, int64_t seq_len, int64_t head_dim) {
-  // Measured with LibTorch 2.13 on an avx512_bf16 CPU at the tiny and demo shapes (65 and 17 tokens,
-  // head dim 64 and 32; CPU time of forward + backward, docs/benchmarks.md). bf16: the flash kernel is
-  // slow there, its backward most (4x its fp32 time); the official formula with bf16 batched products
-  // and softmax costs a fifth as much at both lengths (forward alone: half). SDPA's math kernel (it
-  // computes in fp32) and fp32 flash attention inside the bf16 step (with its casts) sit between the
-  // two. fp32: the fused kernel wins at 65 tokens (48 vs 51 ms, 38 vs 49), the formula at 17 (21 vs 31,
-  // 13 vs 17). Lengths not measured keep the fused kernel, as does CUDA, where the fused kernels win.
+AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, int64_t seq_len, bool backward) {
+  // Measured with LibTorch 2.13 on avx512_bf16 CPUs (tools/attention_paths.py, CPU time, docs/benchmarks.md). bf16:
+  // the flash kernel is slow there, its backward most; the official formula with bf16 batched products and softmax
+  // costs a fifth as much at 17 and 65 tokens (forward alone: half), and half as much forward + backward at 197 and
+  // 201 (ViT-S/16 and DINOv3 ViT-S/16 at 224 px: 9.1 vs 19.8 ms, 8.6 vs 20.5), where flash is level or ahead for
+  // the forward alone (2.3 vs 2.8, 3.6 vs 3.2). SDPA's math kernel (it computes in fp32) and fp32 flash attention
+  // inside the bf16 step (with its casts) sit between the two. fp32: the formula wins at 17 tokens (21 vs 31 and
+  // 13 vs 17 ms) and at 37 (4.3 vs 6.9), the fused kernel at 65 (48 vs 51, 38 vs 49); the two are level at 197
+  // (14.4 vs 14.6). Lengths not measured keep the fused kernel (the formula's memory grows with the square of the
+  // length), as does CUDA, where the fused kernels win.
   if (!device.is_cpu()) return AttentionPath::Fused;
-  if (dtype == at::kBFloat16 && seq_len <= 65) return AttentionPath::Explicit;
-  if (dtype == at::kFloat && seq_len <= 17) return AttentionPath::Explicit;
+  if (dtype == at::kBFloat16 && (seq_len <= 65 || (backward && seq_len <= 201))) return AttentionPath::Explicit;
+  if (dtype == at::kFloat && seq_len <= 37) return AttentionPath::Explicit;
   return AttentionPath::Fused;
 }
 
 torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) const {
   torch::Tensor out;
-  if (attention_path(q.device(), q.scalar_type(), k.size(2), q.size(-1)) == AttentionPath::Explicit) {
+  const bool backward = torch::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  if (attention_path(q.device(), q.scalar_type(), k.size(2), backward) == AttentionPath::Explicit) {
     // The official formula as written (scale after the product), in q's dtype.
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
     out = torch::matmul((torch::matmul(q, k.transpose(-2, -1)) * scale).softmax(-1), v);

@@ -24,7 +24,8 @@ TORCH_MODULE(PatchEmbed);
 // How attention is computed: LibTorch's fused scaled_dot_product_attention, or the official formula
 // written out (two batched products and a softmax). Chosen by attention_path alone.
 enum class AttentionPath { Fused, Explicit };
-AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, int64_t seq_len, int64_t head_dim);
+// `backward`: autograd will differentiate through it (the student), not only the forward (teacher, Encoder).
+AttentionPath attention_path(const c10::Device& device, c10::ScalarType dtype, int64_t seq_len, bool backward);
 
 // DINOv3's rotary embedding as timm's RotaryEmbeddingDinoV3 (and Meta's RopePositionEmbedding): per
 // head dimension pair an angle 2 pi c / period of the patch centre's coordinate c in [-1, 1] (rows and
