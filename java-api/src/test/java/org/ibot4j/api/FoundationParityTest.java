@@ -33,8 +33,7 @@ class FoundationParityTest {
     void clsAndPatchTokensMatchTimm(String name) throws IOException {
         try (SafeTensors f = SafeTensors.open(ParityTest.fixture("foundation-forward")); Arena arena = Arena.ofConfined()) {
             JsonNode m = new ObjectMapper().readTree(f.metadata().get(name));
-            IbotConfig config = IbotConfig.builder().arch(name).imgSize(m.get("img_size").asInt()).embedDim(m.get("embed_dim").asInt())
-                    .depth(m.get("depth").asInt()).numHeads(m.get("num_heads").asInt()).numThreads(2).build();
+            IbotConfig config = config(m, name, false);
             assertThat(config.family().label()).isEqualTo(m.get("family").asText());
             assertThat(config.numRegisterTokens()).isEqualTo(m.get("num_register_tokens").asInt());
             assertThat(config.swiglu()).isEqualTo(m.get("swiglu").asBoolean());
@@ -45,21 +44,14 @@ class FoundationParityTest {
                 List<String> fileNames = f.entries().keySet().stream().filter(k -> k.startsWith(prefix))
                         .map(k -> k.substring(prefix.length())).toList();
                 assertThat(encoder.tensorNames()).as("ibot4j's tensors are timm's").containsExactlyInAnyOrderElementsOf(fileNames);
-                for (String t : fileNames) encoder.writeTensor(t, f.entry(prefix + t).shape(), f.floats(prefix + t));
+                writeWeights(encoder, f, name);
                 for (String which : List.of("native", "other")) {
-                    SafeTensors.Entry images = f.entry(name + "." + which + ".images");
-                    long[] shape = images.shape();
-                    int n = (int) shape[0], h = (int) shape[2], w = (int) shape[3], d = config.embedDim();
-                    int patches = (h / config.patchSize()) * (w / config.patchSize());
-                    MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
-                    MemorySegment patch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * patches * d);
-                    encoder.forward(images.data(), n, h, w, cls, patch);
-                    check(name, which + " " + h + "x" + w + " CLS", cls.toArray(ValueLayout.JAVA_FLOAT), f.floats(name + "." + which + ".cls"));
-                    check(name, which + " " + h + "x" + w + " patches", patch.toArray(ValueLayout.JAVA_FLOAT), f.floats(name + "." + which + ".patches"));
+                    Tokens t = forward(encoder, config, f, name, which, arena, true);
+                    check(name, t.size() + " CLS", t.cls(), f.floats(name + "." + which + ".cls"));
+                    check(name, t.size() + " patches", t.patches(), f.floats(name + "." + which + ".patches"));
                     // Asked for the CLS alone, the last block computes only the CLS token's output: the same CLS.
-                    MemorySegment clsOnly = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
-                    encoder.forward(images.data(), n, h, w, clsOnly, MemorySegment.NULL);
-                    check(name, which + " " + h + "x" + w + " CLS alone", clsOnly.toArray(ValueLayout.JAVA_FLOAT), f.floats(name + "." + which + ".cls"));
+                    check(name, t.size() + " CLS alone", forward(encoder, config, f, name, which, arena, false).cls(),
+                            f.floats(name + "." + which + ".cls"));
                 }
             }
         }
@@ -75,24 +67,15 @@ class FoundationParityTest {
         // *_bf16): RMS over the CLS and patch tokens of both sizes, at most BF16_MARGIN times timm's.
         Assumptions.assumeTrue(NativeLibrary.load().cpuNativeBf16(), "this CPU has no native bf16");
         try (SafeTensors f = SafeTensors.open(ParityTest.fixture("foundation-forward")); Arena arena = Arena.ofConfined()) {
-            JsonNode m = new ObjectMapper().readTree(f.metadata().get(name));
-            IbotConfig config = IbotConfig.builder().arch(name).imgSize(m.get("img_size").asInt()).embedDim(m.get("embed_dim").asInt())
-                    .depth(m.get("depth").asInt()).numHeads(m.get("num_heads").asInt()).numThreads(2).bf16Autocast(true).build();
-            String prefix = name + ".weights.";
+            IbotConfig config = config(new ObjectMapper().readTree(f.metadata().get(name)), name, true);
             double ours = 0, timms = 0;
             long count = 0;
             try (Encoder encoder = Encoder.withoutWeights(config)) {
-                for (String t : encoder.tensorNames()) encoder.writeTensor(t, f.entry(prefix + t).shape(), f.floats(prefix + t));
+                writeWeights(encoder, f, name);
                 for (String which : List.of("native", "other")) {
-                    SafeTensors.Entry images = f.entry(name + "." + which + ".images");
-                    long[] shape = images.shape();
-                    int n = (int) shape[0], h = (int) shape[2], w = (int) shape[3], d = config.embedDim();
-                    int patches = (h / config.patchSize()) * (w / config.patchSize());
-                    MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
-                    MemorySegment patch = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * patches * d);
-                    encoder.forward(images.data(), n, h, w, cls, patch);
+                    Tokens t = forward(encoder, config, f, name, which, arena, true);
                     for (String part : List.of("cls", "patches")) {
-                        float[] got = (part.equals("cls") ? cls : patch).toArray(ValueLayout.JAVA_FLOAT);
+                        float[] got = part.equals("cls") ? t.cls() : t.patches();
                         float[] exact = f.floats(name + "." + which + "." + part), timm = f.floats(name + "." + which + "." + part + "_bf16");
                         for (int i = 0; i < exact.length; i++) {
                             ours += Math.pow(got[i] - exact[i], 2);
@@ -107,6 +90,32 @@ class FoundationParityTest {
                     timmRms, rms / timmRms));
             assertThat(rms).as("%s: bf16 RMS error against timm's fp32", name).isGreaterThan(0).isLessThanOrEqualTo(BF16_MARGIN * timmRms);
         }
+    }
+
+    /** The config the {@link Arch} name and the fixture's small width and depth give. */
+    private static IbotConfig config(JsonNode m, String name, boolean bf16) {
+        return IbotConfig.builder().arch(name).imgSize(m.get("img_size").asInt()).embedDim(m.get("embed_dim").asInt())
+                .depth(m.get("depth").asInt()).numHeads(m.get("num_heads").asInt()).numThreads(2).bf16Autocast(bf16).build();
+    }
+
+    private static void writeWeights(Encoder encoder, SafeTensors f, String name) {
+        String prefix = name + ".weights.";
+        for (String t : encoder.tensorNames()) encoder.writeTensor(t, f.entry(prefix + t).shape(), f.floats(prefix + t));
+    }
+
+    /** The final-norm tokens of one image set; {@code patches} null when only the CLS was asked for. */
+    private record Tokens(String size, float[] cls, float[] patches) {}
+
+    private static Tokens forward(Encoder encoder, IbotConfig config, SafeTensors f, String name, String which, Arena arena,
+            boolean withPatches) {
+        SafeTensors.Entry images = f.entry(name + "." + which + ".images");
+        long[] shape = images.shape();
+        int n = (int) shape[0], h = (int) shape[2], w = (int) shape[3], d = config.embedDim();
+        int patches = (h / config.patchSize()) * (w / config.patchSize());
+        MemorySegment cls = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * d);
+        MemorySegment patch = withPatches ? arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * patches * d) : MemorySegment.NULL;
+        encoder.forward(images.data(), n, h, w, cls, patch);
+        return new Tokens(which + " " + h + "x" + w, cls.toArray(ValueLayout.JAVA_FLOAT), withPatches ? patch.toArray(ValueLayout.JAVA_FLOAT) : null);
     }
 
     private static void check(String model, String what, float[] actual, float[] expected) {
