@@ -127,27 +127,18 @@ def main():
 
 
 def timm_networks(name, cfg):
-    """Student and teacher whose backbones are timm's model `name` (make_foundation_fixtures.as_backbone: the mask
-    token written before positions, registers dropped from the output) under the reference's iBOT heads."""
+    """Student and teacher on timm's model `name` at full size (make_foundation_fixtures' wrapping: the mask token
+    written before positions, registers dropped from the output) under the reference's iBOT heads."""
     from check_export import import_timm
-    from ibot_reference import iBOTHead, iBOTNet
-    from make_foundation_fixtures import as_backbone
+    from make_foundation_fixtures import ibot_student, ibot_teacher
     import_timm()
     import timm
 
-    def timm_model(size, **overrides):
-        return timm.create_model(name, pretrained=False, num_classes=0, img_size=size, **overrides)
+    def vit(**overrides):
+        return timm.create_model(name, pretrained=False, num_classes=0, img_size=cfg.img_size, **overrides)
 
-    def head(norm_last_layer, shared):
-        return iBOTHead(cfg.embed_dim, cfg.out_dim, cfg.patch_out_dim, cfg.hidden_dim, cfg.bottleneck_dim, norm_last_layer, shared)
-
-    student = iBOTNet(as_backbone(timm_model(cfg.img_size, drop_path_rate=cfg.drop_path_rate).train(), True),
-                      head(cfg.norm_last_layer, cfg.shared_head))
-    teacher = iBOTNet(as_backbone(timm_model(cfg.img_size).eval(), False), head(True, cfg.shared_head_teacher))
-    teacher.load_state_dict(student.state_dict(), strict=False)
-    for p in teacher.parameters():
-        p.requires_grad = False
-    return student, teacher
+    student = ibot_student(vit(drop_path_rate=cfg.drop_path_rate).train(), cfg)
+    return student, ibot_teacher(vit().eval(), cfg, student)
 
 
 def mask_with_where(self, x, mask):

@@ -149,6 +149,27 @@ def as_backbone(vit, student):
     return vit
 
 
+def ibot_head(cfg, norm_last_layer, shared):
+    from ibot_reference import iBOTHead
+    return iBOTHead(cfg.embed_dim, cfg.out_dim, cfg.patch_out_dim, cfg.hidden_dim, cfg.bottleneck_dim, norm_last_layer, shared)
+
+
+def ibot_student(vit, cfg):
+    """The reference's student network on a timm backbone (as_backbone) and the reference's head."""
+    from ibot_reference import iBOTNet
+    return iBOTNet(as_backbone(vit, True), ibot_head(cfg, cfg.norm_last_layer, cfg.shared_head))
+
+
+def ibot_teacher(vit, cfg, student):
+    """The teacher on a timm backbone: the student's tensors copied non-strictly (as the official code), frozen."""
+    from ibot_reference import iBOTNet
+    teacher = iBOTNet(as_backbone(vit, False), ibot_head(cfg, True, cfg.shared_head_teacher))
+    teacher.load_state_dict(student.state_dict(), strict=False)
+    for prm in teacher.parameters():
+        prm.requires_grad = False
+    return teacher
+
+
 STEP_MODELS = {"dinov2_reg4": ("vit_small_patch14_reg4_dinov2", 14), "dinov3_qkvb": ("vit_small_plus_patch16_dinov3_qkvb", 16)}
 HEAD = dict(out_dim=64, patch_out_dim=64, hidden_dim=32, bottleneck_dim=16)
 
@@ -172,22 +193,14 @@ def make_step(key, seed, out_dir):
     name, spec = step_spec(key, seed)
     ibot = make_fixtures  # its make() builds the networks with build_student / build_teacher: swap the backbone
     original = (ibot.build_student, ibot.build_teacher)
-    from ibot_reference import iBOTHead, iBOTNet
-
-    def head(cfg, norm_last_layer, shared):
-        return iBOTHead(cfg.embed_dim, cfg.out_dim, cfg.patch_out_dim, cfg.hidden_dim, cfg.bottleneck_dim, norm_last_layer, shared)
 
     def build_student(cfg):
         vit = timm_model(name, cfg.img_size).train()
         randomise(vit, torch.Generator().manual_seed(seed))
-        return iBOTNet(as_backbone(vit, True), head(cfg, cfg.norm_last_layer, cfg.shared_head))
+        return ibot_student(vit, cfg)
 
     def build_teacher(cfg, student):
-        teacher = iBOTNet(as_backbone(timm_model(name, cfg.img_size), False), head(cfg, True, cfg.shared_head_teacher))
-        teacher.load_state_dict(student.state_dict(), strict=False)
-        for prm in teacher.parameters():
-            prm.requires_grad = False
-        return teacher
+        return ibot_teacher(timm_model(name, cfg.img_size), cfg, student)
 
     ibot.build_student, ibot.build_teacher = build_student, build_teacher
 
